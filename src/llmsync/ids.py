@@ -1,0 +1,43 @@
+"""Validation of Hub repo ids and revisions taken from upstream data.
+
+A leaderboard row or a card is written by strangers; its repo id ends up in a
+URL and in a path under `data/raw/`. Only ids of the Hub's own shape pass, so
+a hostile row (`../../etc`, an absolute path, odd characters) is never used.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The Hub's rule: one optional namespace and a name, each made of letters,
+# digits, `-`, `_` and `.`, not starting or ending with `-` or `.`, with no
+# `--` or `..`, at most 96 characters.
+_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+_REPO_ID = re.compile(rf"^(?:{_PART}/)?{_PART}$")
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+class InvalidIdError(ValueError):
+    """An id or revision from upstream data that is unsafe to use."""
+
+
+def is_valid_repo_id(value: str) -> bool:
+    return bool(_REPO_ID.match(value)) and ".." not in value and "--" not in value
+
+
+def is_commit_sha(value: str) -> bool:
+    return bool(_COMMIT_SHA.match(value))
+
+
+def require_repo_id(value: str) -> str:
+    if not is_valid_repo_id(value):
+        raise InvalidIdError(f"not a valid Hub repo id: {value[:120]!r}")
+    return value
+
+
+def require_revision(value: str) -> str:
+    """A branch name or commit sha safe for a URL segment and a folder name."""
+    if not _REVISION.match(value) or ".." in value:
+        raise InvalidIdError(f"not a valid revision: {value[:120]!r}")
+    return value
