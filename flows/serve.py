@@ -1,0 +1,91 @@
+"""Registers the deployments of `schedules.yaml` and executes their runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prefect import serve
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron
+
+from flows.sync import sync
+
+DEFAULT_SCHEDULES = Path("schedules.yaml")
+_ALLOWED_KEYS = {"name", "description", "cron", "timezone", "tags", "parameters", "paused"}
+
+
+class ScheduleFileError(ValueError):
+    """`schedules.yaml` is not what `llmsync serve` can register."""
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str
+    cron: str | None
+    timezone: str = "UTC"
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    paused: bool = False
+
+
+def load_schedules(path: Path = DEFAULT_SCHEDULES) -> list[DeploymentSpec]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScheduleFileError(f"cannot read {path}: {exc}") from exc
+    entries = document.get("deployments") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ScheduleFileError(f"{path}: expected a non-empty `deployments:` list")
+    specs: list[DeploymentSpec] = []
+    for position, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise ScheduleFileError(f"{path}: deployment #{position} needs a `name`")
+        unknown = set(entry) - _ALLOWED_KEYS
+        if unknown:
+            raise ScheduleFileError(
+                f"{path}: deployment {entry['name']!r} has unknown key(s) {sorted(unknown)}"
+            )
+        parameters = entry.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise ScheduleFileError(f"{path}: {entry['name']!r} parameters must be a mapping")
+        specs.append(
+            DeploymentSpec(
+                name=str(entry["name"]),
+                cron=str(entry["cron"]) if entry.get("cron") else None,
+                timezone=str(entry.get("timezone") or "UTC"),
+                description=entry.get("description"),
+                tags=[str(tag) for tag in entry.get("tags") or []],
+                # Nulls mean "use the flow's default", which reads the environment
+                # of the process that executes the run.
+                parameters={k: v for k, v in parameters.items() if v is not None},
+                paused=bool(entry.get("paused", False)),
+            )
+        )
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise ScheduleFileError(f"{path}: deployment names repeat: {names}")
+    return specs
+
+
+def to_deployment(spec: DeploymentSpec) -> RunnerDeployment:
+    schedules = [Cron(spec.cron, timezone=spec.timezone)] if spec.cron else []
+    return sync.to_deployment(
+        name=spec.name,
+        schedules=schedules,
+        parameters=spec.parameters,
+        description=spec.description,
+        tags=spec.tags,
+        paused=spec.paused,
+        # Import the flow by module path, so runs work from any folder.
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+def serve_schedules(path: Path = DEFAULT_SCHEDULES, *, limit: int | None = 1) -> None:
+    """Block, executing scheduled and on-demand runs (`prefect deployment run`)."""
+    deployments = [to_deployment(spec) for spec in load_schedules(path)]
+    serve(*deployments, limit=limit)

@@ -1,0 +1,111 @@
+"""The Prefect flow `sync`: the pipeline's stages, each run as a task.
+
+The flow only composes: every stage is a plain function of `llmsync.pipeline`,
+and the composition itself is `llmsync.pipeline.run_sync`, so the flow adds
+orchestration (task runs, retries of transient failures, logs, an artifact)
+and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.runtime import flow_run
+from prefect.tasks import Task
+
+from llmsync.hub_client import HubUnavailable
+from llmsync.hub_endpoint import hub_endpoint
+from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
+from llmsync.secrets import install_log_redaction
+from llmsync.snapshots import default_data_dir
+
+T = TypeVar("T")
+
+ARTIFACT_KEY = "llmsync-sync-summary"
+
+# Stages that talk to the Hub get one more try as a whole when the client's
+# own retries ran out on a transient fault; the others are deterministic, so
+# running them again could only repeat the same error.
+STAGE_RETRIES = {"fetch leaderboards": 1, "fetch models": 1}
+
+
+def _is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - we only inspect the chain
+        current: BaseException | None = exc
+        while current is not None:
+            if isinstance(current, HubUnavailable):
+                return True
+            current = current.__cause__
+    return False
+
+
+def run_as_task(name: str, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    stage = task(
+        fn,
+        name=name,
+        retries=STAGE_RETRIES.get(name, 0),
+        retry_delay_seconds=5,
+        retry_condition_fn=_is_transient,
+        # Stage inputs are Arrow tables and configs: hashing them for a cache
+        # key costs time and buys nothing, as every run must read the Hub anew.
+        cache_policy=NO_CACHE,
+        persist_result=False,
+    )
+    return stage(*args, **kwargs)
+
+
+@flow(name="sync", description="Sync the Open LLM Leaderboards and model repos into a snapshot.")
+def sync(
+    hub: str | None = None,
+    as_of: dt.date | None = None,
+    data_dir: str | None = None,
+    extra_repos: list[str] | None = None,
+    max_revisions: int | None = None,
+    max_row_loss: float = 0.10,
+    allow_row_loss: bool = False,
+) -> dict[str, Any]:
+    """Publish a snapshot, record an unchanged run, or fail with the reason.
+
+    hub: a Hub URL, `replay` for the bundled replay hub, or empty for
+    `HF_ENDPOINT` (else huggingface.co). data_dir: empty for `LLMSYNC_DATA_DIR`
+    (else ./data).
+    """
+    install_log_redaction()
+    logger = get_run_logger()
+    run_id = flow_run.get_id()
+    with hub_endpoint(hub, as_of=as_of) as endpoint:
+        config = SyncConfig(
+            data_dir=Path(data_dir) if data_dir else default_data_dir(),
+            endpoint=endpoint,
+            extra_repos=tuple(extra_repos or ()),
+            max_revisions=max_revisions,
+            max_row_loss=max_row_loss,
+            allow_row_loss=allow_row_loss,
+        )
+        try:
+            report = run_sync(
+                config,
+                run_stage=run_as_task,
+                flow_run_id=str(run_id) if run_id else None,
+                progress=logger.info,
+            )
+        except SyncFailed as exc:
+            if exc.report is not None:
+                create_markdown_artifact(
+                    exc.report.to_markdown(), key=ARTIFACT_KEY, description="llmsync run summary"
+                )
+            logger.error("sync failed: %s", exc)
+            raise
+    create_markdown_artifact(
+        report.to_markdown(), key=ARTIFACT_KEY, description="llmsync run summary"
+    )
+    logger.info("%s: snapshot %s", report.status, report.snapshot)
+    return report.as_dict()

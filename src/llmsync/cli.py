@@ -1,0 +1,207 @@
+"""`llmsync`: a thin command-line front over the pipeline, the flow and the replay hub."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# Prefect starts a temporary API server when none is configured; on a small
+# machine that can take well over its default 20 s, and first runs fail at
+# random. Telemetry has nowhere to go offline. Set before Prefect is imported.
+_ENV_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}
+
+
+def _set_env_defaults() -> None:
+    for key, value in _ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("a share between 0 and 1, e.g. 0.1")
+    return value
+
+
+def _fail(message: str, *, code: int = 1) -> int:
+    print(f"llmsync: {message}", file=sys.stderr)
+    return code
+
+
+def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
+    print(f"status: {report['status']}")
+    print(f"snapshot: {report['snapshot']}")
+    if report.get("partial"):
+        print("partial: yes (some models could not be fetched; see failures)")
+    for name, rows in report.get("row_counts", {}).items():
+        print(f"  {name}: {rows:,} rows")
+    changes = report.get("change_counts") or {}
+    if changes:
+        print("changes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(changes.items())))
+        for example in report.get("change_examples", [])[:5]:
+            print(f"  {example}")
+    for label in ("failures", "conflicts", "unmatched_aliases"):
+        items = report.get(label) or []
+        if items:
+            print(f"{label.replace('_', ' ')}:")
+            for item in items:
+                print(f"  {item}")
+    print(f"wall time: {seconds:.1f}s")
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from llmsync.pipeline import SyncFailed
+    from llmsync.snapshots import StoreError
+
+    started = time.perf_counter()
+    try:
+        if args.no_prefect:
+            report = _sync_without_prefect(args)
+        else:
+            from flows.sync import sync
+
+            report = sync(
+                hub=args.hub,
+                as_of=args.as_of,
+                data_dir=str(args.data_dir) if args.data_dir else None,
+                extra_repos=args.repo or None,
+                max_row_loss=args.max_row_loss,
+                allow_row_loss=args.allow_row_loss,
+            )
+    except SyncFailed as exc:
+        return _fail(f"sync failed: {exc}")
+    except StoreError as exc:
+        return _fail(str(exc), code=2)
+    except ValueError as exc:
+        return _fail(str(exc), code=2)
+    _print_summary(report, seconds=time.perf_counter() - started)
+    return 0
+
+
+def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
+    """The same stages, composed in this process without Prefect: for a
+    machine with no Prefect server at hand, and for crash tests."""
+    from llmsync.hub_endpoint import hub_endpoint
+    from llmsync.pipeline import SyncConfig, run_sync
+    from llmsync.snapshots import default_data_dir
+
+    with hub_endpoint(args.hub, as_of=args.as_of) as endpoint:
+        config = SyncConfig(
+            data_dir=args.data_dir or default_data_dir(),
+            endpoint=endpoint,
+            extra_repos=tuple(args.repo or ()),
+            max_row_loss=args.max_row_loss,
+            allow_row_loss=args.allow_row_loss,
+        )
+        report = run_sync(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    return report.as_dict()
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from llmsync.snapshots import SnapshotStore, default_data_dir
+
+    store = SnapshotStore(args.data_dir or default_data_dir())
+    runs = store.runs()
+    if args.format == "json":
+        print(json.dumps(runs, indent=2))
+        return 0
+    if not runs:
+        print(f"no runs recorded in {store.data_dir}")
+        return 0
+    header = f"{'run_id':<24} {'status':<10} {'snapshot':<18} {'scores':>9}  reason"
+    print(header)
+    for run in runs:
+        rows = run.get("row_counts", {}).get("scores")
+        print(
+            f"{run['run_id']:<24} {run['status']:<10} {run.get('snapshot') or '-':<18} "
+            f"{rows if rows is not None else '-':>9}  {run.get('reason') or ''}"
+        )
+    return 0
+
+
+def cmd_replay_hub(args: argparse.Namespace) -> int:
+    from llmsync.faults import FaultPlan
+    from llmsync.replay_hub import run_forever
+
+    faults = FaultPlan.load(args.faults) if args.faults else None
+    run_forever(host=args.host, port=args.port, as_of=args.as_of, faults=faults)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import ScheduleFileError, serve_schedules
+
+    try:
+        serve_schedules(args.schedules)
+    except ScheduleFileError as exc:
+        return _fail(str(exc), code=2)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmsync", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sync = commands.add_parser("sync", help="run the sync flow once")
+    sync.add_argument(
+        "--hub",
+        default=None,
+        help="Hub URL, or `replay` for the bundled replay hub (default: HF_ENDPOINT or "
+        "https://huggingface.co)",
+    )
+    sync.add_argument("--as-of", type=_date, help="with --hub replay: the Hub as of this date")
+    sync.add_argument("--data-dir", type=Path, help="default: LLMSYNC_DATA_DIR or ./data")
+    sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
+    sync.add_argument("--max-row-loss", type=_share, default=0.10)
+    sync.add_argument("--allow-row-loss", action="store_true")
+    sync.add_argument(
+        "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"
+    )
+    sync.set_defaults(handler=cmd_sync)
+
+    snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
+    snapshots.add_argument("--data-dir", type=Path)
+    snapshots.add_argument("--format", choices=("table", "json"), default="table")
+    snapshots.set_defaults(handler=cmd_snapshots)
+
+    replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
+    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    replay.add_argument("--as-of", type=_date, help="serve every repo as it stood on this date")
+    replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")
+    replay.set_defaults(handler=cmd_replay_hub)
+
+    serve = commands.add_parser("serve", help="register schedules.yaml and execute its runs")
+    serve.add_argument("--schedules", type=Path, default=Path("schedules.yaml"))
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _set_env_defaults()
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

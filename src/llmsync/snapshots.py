@@ -1,0 +1,329 @@
+"""The snapshot store: versioned Parquet snapshots, their manifests and the run log.
+
+Layout under the data directory::
+
+    processed/snapshot=<id>/catalog.parquet   one file per table
+    processed/snapshot=<id>/manifest.json     what the snapshot holds and came from
+    processed/.staging/<id>/                  a snapshot being written (hidden from globs)
+    runs/<run_id>.json                        one record per run, published or not
+    .llmsync.lock                             held by the one sync allowed at a time
+
+A snapshot is written under `.staging/` and published by one `os.rename`, so a
+reader globbing `snapshot=*/…` sees all of it or none of it. Published folders
+are never written again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from llmsync.schemas import TABLES
+
+SNAPSHOT_PREFIX = "snapshot="
+MANIFEST_NAME = "manifest.json"
+TABLE_NAMES: tuple[str, ...] = ("catalog", "models", "scores", "changes")
+_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked (locked, corrupt, or a bad id)."""
+
+
+class StoreLockedError(StoreError):
+    pass
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("LLMSYNC_DATA_DIR") or "data")
+
+
+def new_snapshot_id(now: dt.datetime | None = None) -> str:
+    """A UTC timestamp, fixed width so that names sort in time order, and free
+    of `:` so that it is a valid folder name on every filesystem."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).strftime(_ID_FORMAT)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON so that a crash leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published snapshot: its folder and its manifest."""
+
+    snapshot_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    def table_path(self, name: str) -> Path:
+        return self.path / f"{name}.parquet"
+
+    def read_table(self, name: str) -> pa.Table:
+        return pq.read_table(self.table_path(name), schema=TABLES[name].schema)
+
+    @property
+    def sources_fingerprint(self) -> str | None:
+        value = self.manifest.get("sources_fingerprint")
+        return str(value) if value else None
+
+
+@dataclass
+class RunRecord:
+    """One line of the run log: every run, including those that published nothing."""
+
+    run_id: str
+    started_at: str
+    status: str = "running"
+    snapshot: str | None = None
+    finished_at: str | None = None
+    reason: str | None = None
+    flow_run_id: str | None = None
+    partial: bool = False
+    row_counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "snapshot": self.snapshot,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "reason": self.reason,
+            "flow_run_id": self.flow_run_id,
+            "partial": self.partial,
+            "row_counts": self.row_counts,
+            "failures": self.failures,
+        }
+
+
+class SnapshotStore:
+    """Reads and writes the snapshot store of one data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.processed = data_dir / "processed"
+        self.staging = self.processed / ".staging"
+        self.runs_dir = data_dir / "runs"
+        self.lock_path = data_dir / ".llmsync.lock"
+
+    # -- reading ---------------------------------------------------------
+
+    def snapshots(self) -> list[Snapshot]:
+        """Published snapshots, oldest first. A folder without a readable
+        manifest is not a snapshot (it cannot have been published by us)."""
+        if not self.processed.is_dir():
+            return []
+        found: list[Snapshot] = []
+        for entry in sorted(self.processed.iterdir()):
+            if not entry.name.startswith(SNAPSHOT_PREFIX) or not entry.is_dir():
+                continue
+            try:
+                manifest = json.loads((entry / MANIFEST_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            found.append(Snapshot(entry.name[len(SNAPSHOT_PREFIX) :], entry, manifest))
+        return found
+
+    def latest(self) -> Snapshot | None:
+        published = self.snapshots()
+        return published[-1] if published else None
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The run log, oldest first."""
+        if not self.runs_dir.is_dir():
+            return []
+        records: list[dict[str, Any]] = []
+        for path in sorted(self.runs_dir.glob("*.json")):
+            try:
+                records.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                # A record torn by a crash says nothing trustworthy; skip it.
+                continue
+        return records
+
+    # -- the run log -----------------------------------------------------
+
+    def start_run(self, *, flow_run_id: str | None = None) -> RunRecord:
+        now = dt.datetime.now(dt.UTC)
+        run_id = f"{new_snapshot_id(now)}-{os.urandom(3).hex()}"
+        record = RunRecord(run_id=run_id, started_at=now.isoformat(), flow_run_id=flow_run_id)
+        self.save_run(record)
+        return record
+
+    def save_run(self, record: RunRecord) -> None:
+        write_json_atomic(self.runs_dir / f"{record.run_id}.json", record.as_dict())
+
+    def finish_run(
+        self, record: RunRecord, *, status: str, snapshot: str | None, reason: str | None = None
+    ) -> RunRecord:
+        record.status = status
+        record.snapshot = snapshot
+        record.reason = reason
+        record.finished_at = dt.datetime.now(dt.UTC).isoformat()
+        self.save_run(record)
+        return record
+
+    # -- locking and recovery -------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the data directory's lock for one sync.
+
+        `flock` is released by the kernel when its holder dies, SIGKILL
+        included, so a crashed sync never leaves a stale lock behind.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = self.lock_path.open("a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StoreLockedError(
+                    f"another sync is running on {self.data_dir} ({holder}); "
+                    "wait for it to finish"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC).isoformat()}")
+            handle.flush()
+            self.recover()
+            yield
+        finally:
+            handle.close()
+
+    def recover(self) -> list[str]:
+        """Remove what crashed runs left aside; called with the lock held.
+
+        Only `.staging/` is touched: a published snapshot is never modified.
+        Runs recorded as `running` whose process is gone are marked failed.
+        """
+        removed: list[str] = []
+        if self.staging.is_dir():
+            for entry in self.staging.iterdir():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        for record in self.runs():
+            if record.get("status") == "running":
+                stale = RunRecord(
+                    **{k: v for k, v in record.items() if k in RunRecord.__dataclass_fields__}
+                )
+                self.finish_run(
+                    stale,
+                    status="failed",
+                    snapshot=None,
+                    reason="the run was interrupted before it finished",
+                )
+        return removed
+
+    # -- publishing ------------------------------------------------------
+
+    def publish(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        manifest: dict[str, Any],
+        now: dt.datetime | None = None,
+    ) -> Snapshot:
+        """Write a snapshot aside, then make it visible with one rename."""
+        missing = [name for name in TABLE_NAMES if name not in tables]
+        if missing:
+            raise StoreError(f"cannot publish without tables: {', '.join(missing)}")
+        snapshot_id = self._free_snapshot_id(now)
+        aside = self.staging / snapshot_id
+        if aside.exists():
+            shutil.rmtree(aside)
+        aside.mkdir(parents=True)
+
+        table_entries: dict[str, dict[str, Any]] = {}
+        for name in TABLE_NAMES:
+            table = tables[name].cast(TABLES[name].schema)
+            path = aside / f"{name}.parquet"
+            pq.write_table(table, path, compression="zstd")
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+            table_entries[name] = {
+                "file": path.name,
+                "rows": table.num_rows,
+                "bytes": path.stat().st_size,
+                "sha256": _sha256_file(path),
+            }
+        full_manifest = {
+            **manifest,
+            "snapshot_id": snapshot_id,
+            "tables": table_entries,
+        }
+        write_json_atomic(aside / MANIFEST_NAME, full_manifest)
+        _fsync_dir(aside)
+
+        final = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
+        os.rename(aside, final)
+        _fsync_dir(self.processed)
+        return Snapshot(snapshot_id, final, full_manifest)
+
+    def _free_snapshot_id(self, now: dt.datetime | None) -> str:
+        """A new id later than every published one, even within one second."""
+        moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+        latest = self.latest()
+        candidate = new_snapshot_id(moment)
+        while (latest is not None and candidate <= latest.snapshot_id) or (
+            self.processed / f"{SNAPSHOT_PREFIX}{candidate}"
+        ).exists():
+            moment += dt.timedelta(seconds=1)
+            candidate = new_snapshot_id(moment)
+        return candidate
+
+    def verify(self, snapshot: Snapshot) -> list[str]:
+        """Problems with a published snapshot's files against its manifest."""
+        problems: list[str] = []
+        for name, entry in snapshot.manifest.get("tables", {}).items():
+            path = snapshot.path / str(entry.get("file", f"{name}.parquet"))
+            if not path.is_file():
+                problems.append(f"{snapshot.snapshot_id}: {path.name} is missing")
+            elif _sha256_file(path) != entry.get("sha256"):
+                problems.append(f"{snapshot.snapshot_id}: {path.name} does not match its hash")
+        return problems

@@ -1,0 +1,129 @@
+"""Checks a snapshot's tables must pass before anything is published."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from llmsync.schemas import BENCHMARKS, LEADERBOARDS, MODEL_STATUSES, TABLES, TableSpec
+
+
+class ValidationError(ValueError):
+    """A table is not fit to publish; the message says which and why."""
+
+
+class RowLossError(ValidationError):
+    """A table lost more rows against the previous snapshot than allowed."""
+
+
+@dataclass(frozen=True)
+class RowLossGuard:
+    """Refuses a snapshot whose tables shrink by more than `max_loss` (a share).
+
+    Scrapers that publish whatever came back publish empty tables on a bad
+    night; a sudden loss of rows is far likelier a fault than the truth.
+    """
+
+    max_loss: float = 0.10
+    allow: bool = False
+
+    def check(self, *, previous_rows: Mapping[str, int], current_rows: Mapping[str, int]) -> None:
+        if self.allow:
+            return
+        for name, before in previous_rows.items():
+            # `changes` is a diff: its size says nothing about data loss.
+            if name == "changes" or before <= 0 or name not in current_rows:
+                continue
+            after = current_rows[name]
+            lost = (before - after) / before
+            if lost > self.max_loss:
+                raise RowLossError(
+                    f"{name} would lose {lost:.0%} of its rows ({before} -> {after}), "
+                    f"over the {self.max_loss:.0%} allowed; rerun with --allow-row-loss "
+                    "to publish anyway"
+                )
+
+
+def _check_schema(spec: TableSpec, table: pa.Table) -> pa.Table:
+    missing = [name for name in spec.schema.names if name not in table.column_names]
+    if missing:
+        raise ValidationError(f"{spec.name}: missing column(s) {', '.join(missing)}")
+    extra = [name for name in table.column_names if name not in spec.schema.names]
+    if extra:
+        raise ValidationError(f"{spec.name}: unexpected column(s) {', '.join(extra)}")
+    table = table.select(spec.schema.names)
+    # Nulls first: a cast to a non-nullable field fails with a vaguer message.
+    _check_not_null(spec, table)
+    try:
+        return table.cast(spec.schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+        raise ValidationError(f"{spec.name}: column types do not match the schema: {exc}") from exc
+
+
+def _check_not_null(spec: TableSpec, table: pa.Table) -> None:
+    for schema_field in spec.schema:
+        if schema_field.nullable:
+            continue
+        nulls = table.column(schema_field.name).null_count
+        if nulls:
+            raise ValidationError(
+                f"{spec.name}: column {schema_field.name} has {nulls} null value(s)"
+            )
+
+
+def _check_unique_key(spec: TableSpec, table: pa.Table) -> None:
+    if not spec.key or table.num_rows == 0:
+        return
+    groups = table.group_by(list(spec.key)).aggregate([([], "count_all")])
+    duplicated = groups.filter(pc.greater(groups.column("count_all"), 1))
+    if duplicated.num_rows:
+        example = {name: duplicated.column(name)[0].as_py() for name in spec.key}
+        raise ValidationError(
+            f"{spec.name}: {duplicated.num_rows} duplicate key(s) on "
+            f"({', '.join(spec.key)}), e.g. {example}"
+        )
+
+
+def _check_allowed(table_name: str, column: pa.ChunkedArray, allowed: set[str], label: str) -> None:
+    values = {value for value in pc.unique(column).to_pylist() if value is not None}
+    unknown = sorted(values - allowed)
+    if unknown:
+        raise ValidationError(f"{table_name}: unknown {label} {', '.join(map(str, unknown[:5]))}")
+
+
+def _check_score_range(table: pa.Table, column_name: str, table_name: str) -> None:
+    column = table.column(column_name)
+    if column.null_count == len(column):
+        return
+    low, high = pc.min(column).as_py(), pc.max(column).as_py()
+    if low is not None and (low < 0 or high > 100):
+        raise ValidationError(
+            f"{table_name}: column {column_name} holds values outside 0-100 "
+            f"(min {low}, max {high})"
+        )
+
+
+def validate_tables(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+    """Check every table against its schema; return them cast to it."""
+    checked: dict[str, pa.Table] = {}
+    for name, spec in TABLES.items():
+        if name not in tables:
+            raise ValidationError(f"table {name} is missing")
+        table = _check_schema(spec, tables[name])
+        _check_unique_key(spec, table)
+        checked[name] = table
+
+    scores = checked["scores"]
+    _check_score_range(scores, "score", "scores")
+    _check_allowed("scores", scores.column("leaderboard"), set(LEADERBOARDS), "leaderboard(s)")
+    all_benchmarks = {b for names in BENCHMARKS.values() for b in names}
+    _check_allowed("scores", scores.column("benchmark"), all_benchmarks, "benchmark(s)")
+    _check_allowed("models", checked["models"].column("status"), set(MODEL_STATUSES), "status")
+    catalog = checked["catalog"]
+    for leaderboard in LEADERBOARDS:
+        for benchmark in BENCHMARKS[leaderboard]:
+            _check_score_range(catalog, f"{leaderboard}_{benchmark}", "catalog")
+    return checked

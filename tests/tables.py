@@ -1,0 +1,99 @@
+"""Small tables of real rows, for tests of the store and the validator.
+
+The values are rows of the real Open LLM Leaderboard v1 final table (Dolly v2
+12B and GPT-J 6B) and the Dolly model card. The store does not care which
+commit a revision names, so a readable stand-in is used for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from llmsync.schemas import CATALOG, CHANGES, MODELS, SCORES
+
+V1_FINAL_DATE = dt.date(2024, 6, 19)
+
+# (model_name, precision, model_sha, {benchmark: score}) from the v1 final table.
+V1_ROWS = [
+    (
+        "databricks/dolly-v2-12b",
+        "float16",
+        "19308160448536e378e3db21a73a751579ee7fdd",
+        {"average": 39.46, "arc": 42.41, "hellaswag": 72.53, "mmlu": 25.92},
+    ),
+    (
+        "EleutherAI/gpt-j-6b",
+        "float16",
+        "47e169305d2e8376be1d31e765533382721b2cc1",
+        {"average": 40.1, "arc": 41.38, "hellaswag": 67.54, "mmlu": 26.78},
+    ),
+]
+
+
+def scores_table(*, revision: str = "v1-final", rows: list[tuple] | None = None) -> pa.Table:  # type: ignore[type-arg]
+    records = []
+    for row_index, (name, precision, sha, benchmarks) in enumerate(rows or V1_ROWS):
+        for benchmark, score in benchmarks.items():
+            records.append(
+                {
+                    "leaderboard": "open_llm_v1",
+                    "source_revision": revision,
+                    "source_date": V1_FINAL_DATE,
+                    "row_index": row_index,
+                    "model_name": name,
+                    "repo_id": name,
+                    "benchmark": benchmark,
+                    "score": score,
+                    "raw_score": None,
+                    "precision": precision,
+                    "model_sha": sha,
+                    "chat_template": None,
+                    "submitted_on": dt.date(2023, 9, 9),
+                }
+            )
+    return pa.Table.from_pylist(records, schema=SCORES.schema)
+
+
+def models_table() -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "repo_id": "databricks/dolly-v2-12b",
+                "status": "ok",
+                "license": "mit",
+                "languages": ["en"],
+                "datasets": ["databricks/databricks-dolly-15k"],
+                "library_name": "transformers",
+                "card_present": True,
+            }
+        ],
+        schema=MODELS.schema,
+    )
+
+
+def catalog_table() -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "article_model": "Dolly",
+                "repo_id": "databricks/dolly-v2-12b",
+                "role": "primary",
+                "model_status": "ok",
+                "card_present": True,
+                "open_llm_v1_average": 39.46,
+                "open_llm_v1_arc": 42.41,
+            }
+        ],
+        schema=CATALOG.schema,
+    )
+
+
+def snapshot_tables(*, revision: str = "v1-final") -> dict[str, pa.Table]:
+    return {
+        "catalog": catalog_table(),
+        "models": models_table(),
+        "scores": scores_table(revision=revision),
+        "changes": CHANGES.schema.empty_table(),
+    }

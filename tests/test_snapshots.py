@@ -1,0 +1,130 @@
+"""The snapshot store: atomic publish, manifests, the run log, the lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from llmsync.snapshots import (
+    TABLE_NAMES,
+    SnapshotStore,
+    StoreError,
+    StoreLockedError,
+    new_snapshot_id,
+)
+from tests.tables import snapshot_tables
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_snapshot_id_sorts_in_time_and_is_filesystem_safe() -> None:
+    early = new_snapshot_id(dt.datetime(2024, 11, 10, 3, 0, 5, tzinfo=dt.UTC))
+    late = new_snapshot_id(dt.datetime(2025, 3, 21, 3, 0, 0, tzinfo=dt.UTC))
+    assert early == "20241110T030005Z"
+    assert early < late
+    assert not set(early) & set(':/\\<>"|?* ')
+
+
+def test_publish_writes_every_table_and_a_manifest(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    snapshot = store.publish(snapshot_tables(), manifest={"status": "complete"})
+
+    assert snapshot.path.name == f"snapshot={snapshot.snapshot_id}"
+    assert sorted(p.name for p in snapshot.path.iterdir()) == sorted(
+        [f"{name}.parquet" for name in TABLE_NAMES] + ["manifest.json"]
+    )
+    manifest = json.loads((snapshot.path / "manifest.json").read_text())
+    assert manifest["tables"]["scores"]["rows"] == 8
+    assert manifest["tables"]["catalog"]["rows"] == 1
+    assert store.verify(snapshot) == []
+    scores = pq.read_table(snapshot.table_path("scores")).to_pandas()
+    dolly = scores[(scores.model_name == "databricks/dolly-v2-12b") & (scores.benchmark == "arc")]
+    assert dolly.score.tolist() == [42.41]
+    # Nothing is left aside once published.
+    assert not any(store.staging.iterdir())
+
+
+def test_ids_stay_increasing_within_one_second(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    moment = dt.datetime(2025, 3, 21, 3, 0, 0, tzinfo=dt.UTC)
+    first = store.publish(snapshot_tables(), manifest={}, now=moment)
+    second = store.publish(snapshot_tables(), manifest={}, now=moment)
+    assert first.snapshot_id < second.snapshot_id
+    assert [s.snapshot_id for s in store.snapshots()] == [first.snapshot_id, second.snapshot_id]
+
+
+def test_publishing_never_touches_earlier_snapshots(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    store.publish(snapshot_tables(revision="a"), manifest={})
+    before = _tree_bytes(tmp_path / "processed")
+    store.publish(snapshot_tables(revision="b"), manifest={})
+    after = _tree_bytes(tmp_path / "processed")
+    assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_publish_refuses_a_missing_table(tmp_path: Path) -> None:
+    tables = snapshot_tables()
+    del tables["changes"]
+    with pytest.raises(StoreError, match="changes"):
+        SnapshotStore(tmp_path).publish(tables, manifest={})
+    assert SnapshotStore(tmp_path).snapshots() == []
+
+
+def test_a_folder_without_manifest_is_not_a_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "processed" / "snapshot=20250101T000000Z").mkdir(parents=True)
+    assert SnapshotStore(tmp_path).latest() is None
+
+
+def test_run_log_records_each_run(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    with store.lock():
+        record = store.start_run(flow_run_id="abc")
+        store.finish_run(record, status="unchanged", snapshot="20250321T030000Z")
+    runs = store.runs()
+    assert [(r["status"], r["snapshot"], r["flow_run_id"]) for r in runs] == [
+        ("unchanged", "20250321T030000Z", "abc")
+    ]
+
+
+def test_recover_clears_staging_and_closes_interrupted_runs(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    published = store.publish(snapshot_tables(), manifest={})
+    before = _tree_bytes(published.path)
+    half = store.staging / "20990101T000000Z"
+    half.mkdir(parents=True)
+    (half / "scores.parquet").write_bytes(b"PAR1 torn")
+    record = store.start_run()
+    with store.lock():
+        assert not half.exists()
+    runs = {r["run_id"]: r for r in store.runs()}
+    assert runs[record.run_id]["status"] == "failed"
+    assert "interrupted" in runs[record.run_id]["reason"]
+    assert _tree_bytes(published.path) == before
+
+
+def test_second_sync_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    with store.lock():
+        # Another process, as a second `llmsync sync` would be.
+        code = (
+            "import sys; from pathlib import Path; from llmsync.snapshots import *\n"
+            "try:\n"
+            f"    with SnapshotStore(Path({str(tmp_path)!r})).lock(): print('got it')\n"
+            "except StoreLockedError as exc: print(exc)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert "another sync is running" in out.stdout
+        with pytest.raises(StoreLockedError):
+            # flock is per open file: a second open in one process is refused too.
+            with SnapshotStore(tmp_path).lock():
+                pass
+    with store.lock():
+        pass  # released on exit

@@ -1,0 +1,73 @@
+"""The checks every snapshot passes before it is published."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from llmsync.validation import RowLossError, RowLossGuard, ValidationError, validate_tables
+from tests.tables import snapshot_tables
+
+
+def _with_scores(table: pa.Table) -> dict[str, pa.Table]:
+    tables = snapshot_tables()
+    tables["scores"] = table
+    return tables
+
+
+def test_real_tables_pass_and_keep_their_values() -> None:
+    checked = validate_tables(snapshot_tables())
+    scores = checked["scores"].to_pandas()
+    assert scores.loc[scores.benchmark == "average", "score"].tolist() == [39.46, 40.1]
+
+
+def test_score_outside_range_is_refused() -> None:
+    scores = snapshot_tables()["scores"]
+    values = scores.column("score").to_pylist()
+    values[0] = 139.46
+    broken = scores.set_column(scores.schema.get_field_index("score"), "score", pa.array(values))
+    with pytest.raises(ValidationError, match=r"column score .*outside 0-100"):
+        validate_tables(_with_scores(broken))
+
+
+def test_duplicate_key_is_refused() -> None:
+    scores = snapshot_tables()["scores"]
+    with pytest.raises(ValidationError, match="duplicate key"):
+        validate_tables(_with_scores(pa.concat_tables([scores, scores.slice(0, 1)])))
+
+
+def test_missing_column_is_named() -> None:
+    scores = snapshot_tables()["scores"].drop_columns(["model_sha"])
+    with pytest.raises(ValidationError, match="missing column.*model_sha"):
+        validate_tables(_with_scores(scores))
+
+
+def test_null_in_a_required_column_is_refused() -> None:
+    scores = snapshot_tables()["scores"]
+    names = scores.column("model_name").to_pylist()
+    names[3] = None
+    index = scores.schema.get_field_index("model_name")
+    broken = scores.set_column(index, scores.schema.field(index), pa.array(names))
+    with pytest.raises(ValidationError, match="model_name has 1 null"):
+        validate_tables(_with_scores(broken))
+
+
+def test_unknown_benchmark_is_refused() -> None:
+    scores = snapshot_tables()["scores"]
+    names = ["mmlu_redux"] + scores.column("benchmark").to_pylist()[1:]
+    index = scores.schema.get_field_index("benchmark")
+    broken = scores.set_column(index, scores.schema.field(index), pa.array(names))
+    with pytest.raises(ValidationError, match="mmlu_redux"):
+        validate_tables(_with_scores(broken))
+
+
+def test_row_loss_guard() -> None:
+    guard = RowLossGuard(max_loss=0.10)
+    guard.check(previous_rows={"scores": 7169}, current_rows={"scores": 6500})  # 9.3%
+    with pytest.raises(RowLossError, match=r"scores would lose 50% of its rows \(7169 -> 3584\)"):
+        guard.check(previous_rows={"scores": 7169}, current_rows={"scores": 3584})
+    # `changes` is a diff: it shrinks to nothing on a quiet night.
+    guard.check(previous_rows={"changes": 500}, current_rows={"changes": 0})
+    RowLossGuard(max_loss=0.10, allow=True).check(
+        previous_rows={"scores": 7169}, current_rows={"scores": 0}
+    )
