@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pytest
+import yaml
+
+from llmsync.catalog import CatalogResult, build_catalog
+from llmsync.curated import Curated, load_curated, parse_curated
+from llmsync.models_table import model_record, models_table
+from llmsync.schemas import CATALOG, MODELS, SCORES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CURATED_FILE = Path(__file__).parents[1] / "data" / "curated" / "article_models.yaml"
+
+
+def load_scores() -> pa.Table:
+    """The real leaderboard rows of tests/fixtures/catalog (see its README)."""
+    options = pcsv.ConvertOptions(
+        column_types=SCORES.schema,
+        strings_can_be_null=True,
+        true_values=["true"],
+        false_values=["false"],
+    )
+    table = pcsv.read_csv(FIXTURES / "catalog" / "scores_rows.csv", convert_options=options)
+    return table.select(SCORES.schema.names).cast(SCORES.schema)
+
+
+def without_revision(scores: pa.Table, revision: str) -> pa.Table:
+    return scores.filter(pc.not_equal(scores.column("source_revision"), revision))
+
+
+def card(name: str) -> bytes:
+    return (FIXTURES / "cards" / name).read_bytes()
+
+
+def real_models() -> pa.Table:
+    """Models rows built from the real cards; repos with no recording are not found."""
+    return models_table(
+        [
+            model_record(
+                "tiiuae/falcon-40b-instruct",
+                info_json=None,
+                card=card("tiiuae__falcon-40b-instruct.md"),
+                status="unavailable",
+            ),
+            model_record(
+                "databricks/dolly-v2-12b",
+                info_json=None,
+                card=card("databricks__dolly-v2-12b.md"),
+                status="unavailable",
+            ),
+            model_record(
+                "lmsys/vicuna-13b-v1.3",
+                info_json=None,
+                card=card("lmsys__vicuna-13b-v1.3.md"),
+                status="unavailable",
+            ),
+            model_record(
+                "EleutherAI/gpt-j-6b",
+                info_json=None,
+                card=card("EleutherAI__gpt-j-6b.md"),
+                status="unavailable",
+            ),
+            model_record(
+                "tatsu-lab/alpaca-7b-wdiff", info_json=None, card=None, status="not_found"
+            ),
+        ]
+    )
+
+
+def build(
+    curated: Curated | None = None,
+    *,
+    scores: pa.Table | None = None,
+    models: pa.Table | None = None,
+) -> CatalogResult:
+    return build_catalog(
+        curated if curated is not None else load_curated(CURATED_FILE),
+        models=models if models is not None else real_models(),
+        scores=scores if scores is not None else load_scores(),
+    )
+
+
+def row(result: CatalogResult, article_model: str, repo_id: str) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = [
+        r
+        for r in result.table.to_pylist()
+        if (r["article_model"], r["repo_id"]) == (article_model, repo_id)
+    ]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def curated_with(
+    change: dict[str, dict[str, Any]], aliases: dict[str, str] | None = None
+) -> Curated:
+    raw = yaml.safe_load(CURATED_FILE.read_text(encoding="utf-8"))
+    for model in raw["models"]:
+        model.update(change.get(model["name"], {}))
+    if aliases is not None:
+        raw["aliases"] = aliases
+    return parse_curated(raw)
+
+
+def test_every_curated_repo_has_a_row() -> None:
+    result = build()
+    assert result.table.schema.equals(CATALOG.schema)
+    keys = [(r["article_model"], r["repo_id"]) for r in result.table.to_pylist()]
+    assert keys == sorted(keys)
+    assert sorted(keys) == sorted((m, r) for m, r, _ in load_curated(CURATED_FILE).repos())
+    assert result.table.num_rows == 18
+
+
+def test_dolly_and_gptj_v1_final_scores() -> None:
+    result = build()
+    dolly = row(result, "Dolly", "databricks/dolly-v2-12b")
+    assert (dolly["open_llm_v1_average"], dolly["open_llm_v1_arc"]) == (39.46, 42.41)
+    assert dolly["open_llm_v1_gsm8k"] == 1.21
+    assert dolly["open_llm_v1_revision"] == "v1-2024-06-19"
+    assert dolly["open_llm_v1_date"] == date(2024, 6, 19)
+    assert dolly["open_llm_v1_precision"] == "float16"
+    assert dolly["open_llm_v1_model_sha"] == "19308160448536e378e3db21a73a751579ee7fdd"
+    assert dolly["open_llm_v2_average"] == 6.37
+    assert dolly["open_llm_v2_revision"] == "v2-2025-03-21"
+    gptj = row(result, "GPT-J", "EleutherAI/gpt-j-6b")
+    assert gptj["open_llm_v1_average"] == 40.10
+    assert gptj["open_llm_v1_arc"] == 41.38
+
+
+def test_falcon_instruct_v1_scores_come_from_the_last_table_listing_it() -> None:
+    falcon = row(build(), "Falcon-40B-Instruct", "tiiuae/falcon-40b-instruct")
+    assert falcon["open_llm_v1_average"] == 63.47
+    assert falcon["open_llm_v1_arc"] == 61.6
+    assert falcon["open_llm_v1_mmlu"] == 55.4
+    assert falcon["open_llm_v1_revision"] == "v1-2023-09-04"
+    assert falcon["open_llm_v1_date"] == date(2023, 9, 4)
+    # The 4-benchmark table had no Winogrande or GSM8K, and no precision or sha.
+    assert falcon["open_llm_v1_winogrande"] is None
+    assert falcon["open_llm_v1_gsm8k"] is None
+    assert falcon["open_llm_v1_precision"] is None
+    assert falcon["open_llm_v2_math_lvl5"] == 1.96
+    assert falcon["open_llm_v2_average"] == 10.48
+
+
+def test_unscored_and_unfetched_repos() -> None:
+    result = build()
+    wdiff = row(result, "Alpaca", "tatsu-lab/alpaca-7b-wdiff")
+    assert wdiff["model_status"] == "not_found"
+    assert wdiff["card_present"] is False
+    assert wdiff["open_llm_v1_average"] is None and wdiff["open_llm_v2_revision"] is None
+    # No models row at all (never recorded) also reads as not found.
+    assert row(result, "LLaMA", "huggyllama/llama-65b")["model_status"] == "not_found"
+
+
+def test_curated_and_hub_columns() -> None:
+    result = build()
+    falcon = row(result, "Falcon-40B-Instruct", "tiiuae/falcon-40b-instruct")
+    assert falcon["developer"] == "Technology Innovation Institute (TII), Abu Dhabi"
+    assert falcon["stated_params_b"] == 40.0
+    assert falcon["stated_commercial_use"] == "allowed"
+    assert falcon["stated_license"] is None
+    assert falcon["hub_license"] == "apache-2.0"
+    assert falcon["card_present"] is True
+    assert falcon["model_status"] == "unavailable"
+    # Curated facts repeat on every row of the model, whatever the role.
+    base = row(result, "Falcon-40B-Instruct", "tiiuae/falcon-40b")
+    assert (base["role"], base["stated_base_model"]) == ("base", "Falcon-40B")
+
+
+def test_real_data_has_no_conflicts() -> None:
+    result = build()
+    assert result.conflicts == []
+    assert result.unmatched_aliases == []
+
+
+def test_alias_scores_go_to_the_primary_repo() -> None:
+    # Without the final v1 table, huggyllama/llama-7b is only listed as a bare `llama-7b`.
+    result = build(scores=without_revision(load_scores(), "v1-2024-06-19"))
+    llama = row(result, "LLaMA", "huggyllama/llama-7b")
+    assert llama["open_llm_v1_average"] == 49.72
+    assert llama["open_llm_v1_revision"] == "v1-2023-09-04"
+    # Scores belong to the repo: Alpaca's base row is the same repo and shows the same.
+    assert row(result, "Alpaca", "huggyllama/llama-7b")["open_llm_v1_average"] == 49.72
+    # With the final table, the repo's own, newer row wins.
+    assert row(build(), "LLaMA", "huggyllama/llama-7b")["open_llm_v1_average"] == 46.37
+
+
+def test_variant_choice_falls_back_to_lowest_row_index() -> None:
+    # 2023-09-04 lists vicuna-7b-v1.5 twice (rows 523 and 525) with no sha or date.
+    result = build(scores=without_revision(load_scores(), "v1-2024-06-19"))
+    assert row(result, "Vicuna", "lmsys/vicuna-7b-v1.5")["open_llm_v1_average"] == 58.0
+
+
+def test_variant_choice_prefers_latest_submission() -> None:
+    # The final v1 table lists vicuna-7b-v1.5 in float16 (2024-06-09) and bfloat16 (2023-09-09).
+    vicuna = row(build(), "Vicuna", "lmsys/vicuna-7b-v1.5")
+    assert (vicuna["open_llm_v1_average"], vicuna["open_llm_v1_precision"]) == (52.06, "float16")
+
+
+def test_variant_choice_prefers_the_fetched_commit() -> None:
+    scores = load_scores()
+    # Give the older bfloat16 row (5118) its own commit, and say the Hub has that commit.
+    is_row = pc.equal(scores.column("row_index"), 5118)
+    sha = "b" * 40
+    scores = scores.set_column(
+        scores.schema.get_field_index("model_sha"),
+        "model_sha",
+        pc.if_else(is_row, pa.scalar(sha), scores.column("model_sha")),
+    )
+    models = pa.concat_tables(
+        [
+            real_models(),
+            pa.Table.from_pylist(
+                [
+                    model_record(
+                        "lmsys/vicuna-7b-v1.5",
+                        info_json=b'{"sha": "' + sha.encode() + b'"}',
+                        card=card("lmsys__vicuna-7b-v1.5.md"),
+                    )
+                ],
+                schema=MODELS.schema,
+            ),
+        ]
+    )
+    vicuna = row(build(scores=scores, models=models), "Vicuna", "lmsys/vicuna-7b-v1.5")
+    assert (vicuna["open_llm_v1_average"], vicuna["open_llm_v1_precision"]) == (51.99, "bfloat16")
+    assert vicuna["open_llm_v1_model_sha"] == sha
+
+
+def test_conflicts_keep_the_curated_value() -> None:
+    curated = curated_with(
+        {
+            "Falcon-40B-Instruct": {"license": "other"},
+            "Dolly": {"commercial_use": "not_allowed"},
+        }
+    )
+    result = build(curated)
+    assert result.conflicts == [
+        "Falcon-40B-Instruct (tiiuae/falcon-40b-instruct): "
+        "licence: article says 'other', Hub says 'apache-2.0'",
+        "Dolly (databricks/dolly-v2-12b): "
+        "commercial use: article says not allowed, Hub licence 'mit' allows it",
+    ]
+    falcon = row(result, "Falcon-40B-Instruct", "tiiuae/falcon-40b-instruct")
+    assert (falcon["stated_license"], falcon["hub_license"]) == ("other", "apache-2.0")
+    assert falcon["conflicts"] == [result.conflicts[0]]
+    # Variant and base rows are not checked against the article's facts.
+    assert row(result, "Falcon-40B-Instruct", "tiiuae/falcon-40b")["conflicts"] == []
+
+
+@pytest.mark.parametrize(
+    ("hub_base_model", "conflict"),
+    [("huggyllama/llama-7b", False), ("mistralai/Mistral-7B-v0.1", True)],
+)
+def test_base_model_conflict(hub_base_model: str, conflict: bool) -> None:
+    alpaca = model_record(
+        "chavinlo/alpaca-native",
+        info_json=None,
+        card=f"---\nbase_model: {hub_base_model}\n---\n".encode(),
+        status="unavailable",
+    )
+    result = build(models=models_table([alpaca]))
+    expected = (
+        [
+            f"Alpaca (chavinlo/alpaca-native): base model: article says 'LLaMA 7B', "
+            f"Hub says {hub_base_model!r}"
+        ]
+        if conflict
+        else []
+    )
+    assert result.conflicts == expected
+
+
+def test_params_conflict_allows_rounding() -> None:
+    body = b'{"safetensors": {"total": 41303527424}}'  # falcon-40b-instruct's 41.3B: fine
+    falcon = model_record("tiiuae/falcon-40b-instruct", info_json=body, card=None)
+    assert build(models=models_table([falcon])).conflicts == []
+    body = b'{"safetensors": {"total": 7000000000}}'
+    falcon = model_record("tiiuae/falcon-40b-instruct", info_json=body, card=None)
+    assert build(models=models_table([falcon])).conflicts == [
+        "Falcon-40B-Instruct (tiiuae/falcon-40b-instruct): "
+        "parameters: article says 40B, Hub weights hold 7.00B"
+    ]
+
+
+def test_unmatched_aliases() -> None:
+    curated = curated_with({}, aliases={"llama-7b": "LLaMA", "stable-vicuna-13b": "Vicuna"})
+    assert build(curated).unmatched_aliases == ["stable-vicuna-13b"]
+
+
+def test_unrelated_rows_are_ignored() -> None:
+    scores = load_scores()
+    assert "CalderaAI/30B-Lazarus" in scores.column("repo_id").to_pylist()
+    assert "llama-13b" in scores.column("model_name").to_pylist()
+    result = build(scores=scores)
+    assert "CalderaAI/30B-Lazarus" not in result.table.column("repo_id").to_pylist()
+    # A bare `llama-13b` is no alias, so huggyllama/llama-13b stays unscored.
+    assert row(result, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] is None

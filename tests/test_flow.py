@@ -1,0 +1,129 @@
+"""The Prefect flow `sync` and the CLI in front of it, on a temporary Prefect API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CANARY_TOKEN = "hf_CanaryTokenThatMustNeverLeak0123456789"
+
+
+@pytest.fixture(scope="module")
+def prefect_api() -> Iterator[str]:
+    """One temporary Prefect API for the module; its URL for child processes."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_API_URL.value()
+        assert url
+        yield str(url)
+
+
+def _cli(*args: str, api_url: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    if token:
+        env["HF_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "llmsync.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_flow_publishes_and_leaves_an_artifact(
+    prefect_api: str, tmp_path: Path, replay_hub_factory: Callable[..., Any]
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.sync import ARTIFACT_KEY, sync
+
+    hub = replay_hub_factory(as_of=dt.date(2024, 11, 10))
+    report = sync(hub=hub.url, data_dir=str(tmp_path))
+    assert report["status"] == "published"
+    assert report["row_counts"]["catalog"] >= 6
+
+    async def latest_artifact() -> str:
+        async with get_client() as client:
+            artifact = await client.read_latest_artifacts()
+            found = [a for a in artifact if a.key == ARTIFACT_KEY]
+            return str(found[0].data)
+
+    import asyncio
+
+    markdown = asyncio.run(latest_artifact())
+    assert "# llmsync sync: published" in markdown
+    assert "| scores |" in markdown
+
+
+def test_flow_fails_with_the_reason_when_a_leaderboard_is_missing(
+    prefect_api: str, tmp_path: Path, replay_hub_factory: Callable[..., Any]
+) -> None:
+    from prefect import get_client
+
+    from flows.sync import sync
+    from llmsync.pipeline import SyncFailed
+
+    hub = replay_hub_factory(as_of=dt.date(2023, 1, 1))
+    with pytest.raises(SyncFailed, match="leaderboard open_llm_v1"):
+        sync(hub=hub.url, data_dir=str(tmp_path))
+
+    async def last_state() -> tuple[str, str]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(limit=1, sort="EXPECTED_START_TIME_DESC")
+            state = runs[0].state
+            assert state is not None
+            return state.type.value, state.message or ""
+
+    import asyncio
+
+    state_type, message = asyncio.run(last_state())
+    assert state_type == "FAILED"
+    assert "leaderboard open_llm_v1" in message
+
+
+def test_cli_scenario_two_snapshots_three_runs(
+    prefect_api: str, tmp_path: Path, replay_hub_factory: Callable[..., Any]
+) -> None:
+    data_dir = str(tmp_path / "d")
+    first = _cli(
+        "sync", "--hub", "replay", "--as-of", "2024-11-10", "--data-dir", data_dir,
+        api_url=prefect_api, token=CANARY_TOKEN,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "status: published" in first.stdout
+    second = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
+    assert second.returncode == 0, second.stderr
+    assert "score_changed" in second.stdout
+    third = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
+    assert "status: unchanged" in third.stdout
+
+    listing = _cli("snapshots", "--format", "json", "--data-dir", data_dir, api_url=prefect_api)
+    runs = json.loads(listing.stdout)
+    assert [r["status"] for r in runs] == ["published", "published", "unchanged"]
+    assert runs[2]["snapshot"] == runs[1]["snapshot"]
+    assert len(list(Path(data_dir, "processed").glob("snapshot=*"))) == 2
+
+    # The canary token was in the first run's environment: it must be nowhere.
+    assert CANARY_TOKEN not in first.stdout + first.stderr
+    for path in Path(data_dir).rglob("*"):
+        if path.is_file():
+            assert CANARY_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_cli_exits_non_zero_with_one_line_reason(prefect_api: str, tmp_path: Path) -> None:
+    result = _cli(
+        "sync", "--hub", "replay", "--as-of", "2023-01-01", "--data-dir", str(tmp_path),
+        api_url=prefect_api,
+    )  # fmt: skip
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("llmsync: sync failed: leaderboard open_llm_v1")

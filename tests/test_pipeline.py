@@ -1,0 +1,162 @@
+"""The whole sync, composed without Prefect, against the replay hub."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
+from llmsync.snapshots import SnapshotStore
+
+AS_OF_2024_11_10 = dt.date(2024, 11, 10)
+ARTICLE_PRIMARIES = {
+    "Falcon-40B-Instruct": "tiiuae/falcon-40b-instruct",
+    "Vicuna": "lmsys/vicuna-13b-v1.3",
+    "Alpaca": "chavinlo/alpaca-native",
+    "LLaMA": "huggyllama/llama-7b",
+    "GPT-J": "EleutherAI/gpt-j-6b",
+    "Dolly": "databricks/dolly-v2-12b",
+}
+
+
+@pytest.fixture(scope="module")
+def synced_twice(
+    tmp_path_factory: pytest.TempPathFactory, replay_hub_factory: Callable[..., Any]
+) -> dict[str, Any]:
+    """The issue's scenario: as of 2024-11-10, then today's Hub, then again."""
+    data_dir = tmp_path_factory.mktemp("data")
+    old_hub = replay_hub_factory(as_of=AS_OF_2024_11_10)
+    new_hub = replay_hub_factory()
+    first = run_sync(SyncConfig(data_dir=data_dir, endpoint=old_hub.url))
+    second = run_sync(SyncConfig(data_dir=data_dir, endpoint=new_hub.url))
+    processed_before = {
+        str(p): p.read_bytes() for p in (data_dir / "processed").rglob("*") if p.is_file()
+    }
+    third = run_sync(SyncConfig(data_dir=data_dir, endpoint=new_hub.url))
+    return {
+        "data_dir": data_dir,
+        "reports": [first, second, third],
+        "processed_before_third": processed_before,
+    }
+
+
+def _latest_table(data_dir: Path, name: str) -> Any:
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None
+    return pq.read_table(latest.table_path(name)).to_pandas()
+
+
+def test_two_snapshots_and_three_runs(synced_twice: dict[str, Any]) -> None:
+    data_dir = synced_twice["data_dir"]
+    first, second, third = synced_twice["reports"]
+    assert (first.status, second.status, third.status) == ("published", "published", "unchanged")
+    assert third.snapshot == second.snapshot
+    folders = sorted(p.name for p in (data_dir / "processed").glob("snapshot=*"))
+    assert folders == [f"snapshot={first.snapshot}", f"snapshot={second.snapshot}"]
+    runs = SnapshotStore(data_dir).runs()
+    assert [(r["status"], r["snapshot"]) for r in runs] == [
+        ("published", first.snapshot),
+        ("published", second.snapshot),
+        ("unchanged", second.snapshot),
+    ]
+
+
+def test_unchanged_run_writes_no_table_files(synced_twice: dict[str, Any]) -> None:
+    data_dir = synced_twice["data_dir"]
+    now = {str(p): p.read_bytes() for p in (data_dir / "processed").rglob("*") if p.is_file()}
+    assert now == synced_twice["processed_before_third"]
+
+
+def test_catalog_has_the_six_article_models_with_v1_scores(synced_twice: dict[str, Any]) -> None:
+    catalog = _latest_table(synced_twice["data_dir"], "catalog")
+    primaries = catalog[catalog.role == "primary"].set_index("article_model")
+    assert primaries["repo_id"].to_dict() == ARTICLE_PRIMARIES
+    assert primaries["open_llm_v1_average"].notna().all()
+    assert primaries.loc["Dolly", "open_llm_v1_average"] == 39.46
+    assert primaries.loc["Dolly", "open_llm_v1_arc"] == 42.41
+    assert primaries.loc["GPT-J", "open_llm_v1_average"] == 40.10
+    # Falcon-40B-Instruct left the v1 table before its final export: its
+    # latest v1 score is the 2023-09-04 one.
+    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v1_average"] == 63.47
+    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v2_math_lvl5"] == 1.96
+    assert primaries.loc["Dolly", "hub_license"] == "mit"
+
+
+def test_scores_hold_every_row_of_the_newest_tables(synced_twice: dict[str, Any]) -> None:
+    scores = _latest_table(synced_twice["data_dir"], "scores")
+    newest = scores[scores.source_date == scores.groupby("leaderboard").source_date.transform("max")]
+    rows = newest.groupby("leaderboard").row_index.nunique().to_dict()
+    assert rows == {"open_llm_v1": 7169, "open_llm_v2": 4576}
+    per_row = newest.groupby(["leaderboard", "row_index"]).benchmark.nunique()
+    assert set(per_row.to_numpy()) == {7}
+    assert scores.score.between(0, 100).all()
+    # Every recorded revision of both leaderboards is there: 3 + 3.
+    assert scores.groupby("leaderboard").source_revision.nunique().to_dict() == {
+        "open_llm_v1": 3,
+        "open_llm_v2": 3,
+    }
+
+
+def test_changes_show_falcon_math_going_up(synced_twice: dict[str, Any]) -> None:
+    changes = _latest_table(synced_twice["data_dir"], "changes")
+    falcon = changes[
+        (changes.change_kind == "score_changed")
+        & (changes.repo_id == "tiiuae/falcon-40b-instruct")
+        & (changes.benchmark == "math_lvl5")
+    ]
+    assert falcon[["old_score", "new_score"]].to_numpy().tolist() == [[1.66, 1.96]]
+
+
+def test_models_say_why_fields_are_missing(synced_twice: dict[str, Any]) -> None:
+    models = _latest_table(synced_twice["data_dir"], "models").set_index("repo_id")
+    assert models.loc["databricks/dolly-v2-12b", "status"] == "ok"
+    assert models.loc["databricks/dolly-v2-12b", "license"] == "mit"
+    # No Hub card was ever recorded for these two article models.
+    assert models.loc["huggyllama/llama-7b", "status"] == "no_card"
+    assert not models.loc["chavinlo/alpaca-native", "card_present"]
+    not_found = models[models.status == "not_found"]
+    assert len(not_found) >= 1
+
+
+def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> None:
+    latest = SnapshotStore(synced_twice["data_dir"]).latest()
+    assert latest is not None
+    manifest = json.loads((latest.path / "manifest.json").read_text())
+    v2 = manifest["sources"]["leaderboards"]["open_llm_v2"]
+    assert [r["date"] for r in v2["revisions"]] == ["2025-03-21", "2024-11-10", "2024-10-09"]
+    assert manifest["sources"]["models"]["databricks/dolly-v2-12b"]["sha"] == (
+        "19308160448536e378e3db21a73a751579ee7fdd"
+    )
+    assert manifest["status"] == "complete"
+    assert SnapshotStore(synced_twice["data_dir"]).verify(latest) == []
+
+
+def test_duckdb_and_polars_read_across_snapshots(synced_twice: dict[str, Any]) -> None:
+    pattern = str(synced_twice["data_dir"] / "processed" / "snapshot=*" / "catalog.parquet")
+    rows = duckdb.sql(
+        f"SELECT snapshot, open_llm_v2_math_lvl5 FROM read_parquet('{pattern}', "
+        "hive_partitioning = true) WHERE repo_id = 'tiiuae/falcon-40b-instruct' "
+        "ORDER BY snapshot"
+    ).fetchall()
+    assert [value for _, value in rows] == [1.66, 1.96]
+    frame = pl.scan_parquet(pattern, hive_partitioning=True).collect()
+    assert frame.get_column("snapshot").n_unique() == 2
+
+
+def test_missing_leaderboard_publishes_nothing(
+    tmp_path: Path, replay_hub_factory: Callable[..., Any]
+) -> None:
+    # Before 2023-06-10 neither leaderboard existed on the replay hub.
+    hub = replay_hub_factory(as_of=dt.date(2023, 1, 1))
+    with pytest.raises(SyncFailed, match="leaderboard open_llm_v1"):
+        run_sync(SyncConfig(data_dir=tmp_path, endpoint=hub.url))
+    assert SnapshotStore(tmp_path).snapshots() == []
+    assert [r["status"] for r in SnapshotStore(tmp_path).runs()] == ["failed"]
