@@ -1,0 +1,336 @@
+"""Leaderboard Parquet (display column names) -> `scores` rows.
+
+One table is one export of the Open LLM Leaderboard's `contents` dataset. The
+exports changed shape over the years (four benchmarks with "ARC (25-shot)"
+headers in 2023, six plus an average in v1's final table, six with raw and
+normalised columns in v2); each known shape is a `_Layout` below, and the one
+that matches the table best is the one it must satisfy completely.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from llmsync.ids import is_valid_repo_id
+from llmsync.schemas import BENCHMARKS, SCORES
+
+LEADERBOARD_REPOS: dict[str, str] = {
+    "open_llm_v1": "open-llm-leaderboard-old/contents",
+    "open_llm_v2": "open-llm-leaderboard/contents",
+}
+LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+
+# Optional columns, the same display names in every export that has them.
+_PRECISION = "Precision"
+_MODEL_SHA = "Model sha"
+_CHAT_TEMPLATE = "Chat Template"
+# v2's submission date; v1's final table calls it `date` (the eval request's
+# submission time, an ISO timestamp).
+_SUBMITTED = ("Submission Date", "date")
+
+
+class LeaderboardFormatError(ValueError):
+    """The table is not a leaderboard export this parser understands."""
+
+    def __init__(self, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass(frozen=True)
+class _Layout:
+    name: str
+    # Columns that may name the model, in order of preference.
+    name_columns: tuple[str, ...]
+    # benchmark -> displayed score column
+    scores: Mapping[str, str]
+    # benchmark -> raw score column, used where the table has it
+    raw_scores: Mapping[str, str] = field(default_factory=dict)
+    # The displayed value is the score rounded to 2 decimals; the 2025 export
+    # carries it unrounded, the others as displayed (rounding those is a no-op).
+    round_to: int | None = None
+
+    def match_count(self, columns: set[str]) -> int:
+        hits = sum(column in columns for column in self.scores.values())
+        return hits + any(column in columns for column in self.name_columns)
+
+
+_V2_SCORES = {
+    "ifeval": "IFEval",
+    "bbh": "BBH",
+    "math_lvl5": "MATH Lvl 5",
+    "gpqa": "GPQA",
+    "musr": "MUSR",
+    "mmlu_pro": "MMLU-PRO",
+}
+
+_LAYOUTS: dict[str, tuple[_Layout, ...]] = {
+    "open_llm_v1": (
+        _Layout(
+            name="v1 display names",
+            name_columns=("fullname",),
+            scores={
+                "average": "Average ⬆️",
+                "arc": "ARC",
+                "hellaswag": "HellaSwag",
+                "mmlu": "MMLU",
+                "truthfulqa": "TruthfulQA",
+                "winogrande": "Winogrande",
+                "gsm8k": "GSM8K",
+            },
+        ),
+        _Layout(
+            name="v1 four-benchmark scrape (2023-06)",
+            name_columns=("Model", "model"),
+            scores={
+                "average": "Average",
+                "arc": "ARC (25-shot)",
+                "hellaswag": "HellaSwag (10-shot)",
+                "mmlu": "MMLU (5-shot)",
+                "truthfulqa": "TruthfulQA (0-shot)",
+            },
+        ),
+        _Layout(
+            name="v1 four-benchmark scrape (2023-09)",
+            name_columns=("Model", "model"),
+            scores={
+                "average": "Average",
+                "arc": "ARC(25-shot)",
+                "hellaswag": "HellaSwag(10-shot)",
+                "mmlu": "MMLU(5-shot)",
+                "truthfulqa": "TruthfulQA(0-shot)",
+            },
+        ),
+    ),
+    "open_llm_v2": (
+        _Layout(
+            name="v2 display names",
+            name_columns=("fullname",),
+            scores={"average": "Average ⬆️", **_V2_SCORES},
+            raw_scores={benchmark: f"{column} Raw" for benchmark, column in _V2_SCORES.items()},
+            round_to=2,
+        ),
+    ),
+}
+
+
+def parse_leaderboard(
+    data: bytes | pa.Table,
+    *,
+    leaderboard: str,
+    source_revision: str,
+    source_date: datetime.date,
+) -> pa.Table:
+    """One export's table as `scores` rows: one per (upstream row, benchmark).
+
+    A benchmark the row has no value for (an empty cell) gives no row. Raises
+    `LeaderboardFormatError` naming the column for a missing column, a score
+    that is not a number or lies outside 0-100, and for an empty table.
+    """
+    if leaderboard not in _LAYOUTS:
+        raise ValueError(f"unknown leaderboard: {leaderboard!r}")
+    table = _read(data)
+    if table.num_rows == 0:
+        raise LeaderboardFormatError("the leaderboard table has no rows")
+    layout = _pick_layout(leaderboard, table)
+    name_column = next(c for c in layout.name_columns if c in table.column_names)
+
+    names = _strings(table, name_column)
+    if names.null_count:
+        raise LeaderboardFormatError(
+            f"column {name_column!r} has {names.null_count} rows without a model name",
+            column=name_column,
+        )
+    per_row = {
+        "row_index": pa.array(range(table.num_rows), pa.int32()),
+        "model_name": names,
+        "repo_id": _repo_ids(names),
+        "precision": _optional_strings(table, _PRECISION),
+        "model_sha": _optional_strings(table, _MODEL_SHA),
+        "chat_template": _optional_bools(table, _CHAT_TEMPLATE),
+        "submitted_on": _submitted_on(table),
+    }
+
+    order = BENCHMARKS[leaderboard]
+    pieces: list[pa.Table] = []
+    for benchmark, column in layout.scores.items():
+        scores = _scores(table, column, round_to=layout.round_to)
+        raw_column = layout.raw_scores.get(benchmark)
+        raw = (
+            _numbers(table, raw_column)
+            if raw_column is not None and raw_column in table.column_names
+            else pa.nulls(table.num_rows, pa.float64())
+        )
+        piece = pa.table(
+            {
+                **per_row,
+                "benchmark": pa.array([benchmark] * table.num_rows, pa.string()),
+                "benchmark_order": pa.array([order.index(benchmark)] * table.num_rows, pa.int8()),
+                "score": scores,
+                "raw_score": raw,
+            }
+        )
+        pieces.append(piece.filter(pc.is_valid(piece["score"])))
+
+    rows = pa.concat_tables(pieces)
+    rows = rows.take(
+        pc.sort_indices(rows, [("row_index", "ascending"), ("benchmark_order", "ascending")])
+    )
+    n = rows.num_rows
+    columns = {
+        "leaderboard": pa.array([leaderboard] * n, pa.string()),
+        "source_revision": pa.array([source_revision] * n, pa.string()),
+        "source_date": pa.array([source_date] * n, pa.date32()),
+    }
+    return pa.table(
+        [columns[name] if name in columns else rows[name] for name in SCORES.columns],
+        schema=SCORES.schema,
+    )
+
+
+def _read(data: bytes | pa.Table) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise LeaderboardFormatError(f"not a readable Parquet file: {exc}") from exc
+
+
+def _pick_layout(leaderboard: str, table: pa.Table) -> _Layout:
+    """The layout the table matches best; every column of it must be there.
+
+    Picking by overlap is what turns a renamed column into "column X is
+    missing" rather than "unknown format".
+    """
+    present = set(table.column_names)
+    layout = max(_LAYOUTS[leaderboard], key=lambda item: item.match_count(present))
+    if not any(column in present for column in layout.name_columns):
+        wanted = layout.name_columns[0]
+        raise LeaderboardFormatError(
+            f"{leaderboard} table ({layout.name}) has no model name column {wanted!r}",
+            column=wanted,
+        )
+    for column in layout.scores.values():
+        if column not in present:
+            raise LeaderboardFormatError(
+                f"{leaderboard} table ({layout.name}) has no column {column!r}", column=column
+            )
+    return layout
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    return table.column(name).combine_chunks()
+
+
+def _strings(table: pa.Table, name: str) -> pa.Array:
+    column = _column(table, name)
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    return column.cast(pa.string())
+
+
+def _optional_strings(table: pa.Table, name: str) -> pa.Array:
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, pa.string())
+    return _strings(table, name)
+
+
+def _optional_bools(table: pa.Table, name: str) -> pa.Array:
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, pa.bool_())
+    column = _column(table, name)
+    if pa.types.is_boolean(column.type):
+        return column
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        # A CSV-born table may spell booleans as text ("True", "TRUE").
+        lowered = pc.utf8_lower(column)
+        flags = pc.equal(lowered, "true")
+        known = pc.or_(flags, pc.equal(lowered, "false"))
+        return pc.if_else(known, flags, pa.nulls(len(column), pa.bool_()))
+    raise LeaderboardFormatError(f"column {name!r} is not boolean ({column.type})", column=name)
+
+
+def _numbers(table: pa.Table, name: str) -> pa.Array:
+    """A column as float64; text is accepted only where every value parses."""
+    column = _column(table, name)
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+        return column.cast(pa.float64())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:
+            return column.cast(pa.float64())
+        except pa.ArrowInvalid:
+            bad = _first_non_number(column)
+            raise LeaderboardFormatError(
+                f"column {name!r} holds a value that is not a number: {bad!r}", column=name
+            ) from None
+    raise LeaderboardFormatError(f"column {name!r} is not numeric ({kind})", column=name)
+
+
+def _first_non_number(column: pa.Array) -> str:
+    # Only reached on the error path, so a scan in Python is fine here.
+    for value in column.to_pylist():
+        if value is None:
+            continue
+        try:
+            float(value)
+        except ValueError:
+            return str(value)[:80]
+    return "?"
+
+
+def _scores(table: pa.Table, name: str, *, round_to: int | None) -> pa.Array:
+    scores = _numbers(table, name)
+    if pc.any(pc.is_nan(scores)).as_py():
+        raise LeaderboardFormatError(f"column {name!r} holds NaN", column=name)
+    low, high = pc.min_max(scores).values()
+    if low.as_py() is not None and (low.as_py() < 0 or high.as_py() > 100):
+        out = low.as_py() if low.as_py() < 0 else high.as_py()
+        raise LeaderboardFormatError(
+            f"column {name!r} holds {out!r}, outside the 0-100 score range", column=name
+        )
+    if round_to is not None:
+        scores = pc.round(scores, ndigits=round_to)
+    return scores
+
+
+def _repo_ids(names: pa.Array) -> pa.Array:
+    """The name where it is a Hub repo id with a namespace, else null.
+
+    A bare `llama-7b` could be any of several repos, so it stays null. The
+    check runs once per distinct name, not once per row.
+    """
+    distinct = pc.unique(names)
+    valid = pa.array(
+        [
+            name is not None and "/" in name and is_valid_repo_id(name)
+            for name in distinct.to_pylist()
+        ],
+        pa.bool_(),
+    )
+    keep = pc.take(valid, pc.index_in(names, value_set=distinct))
+    return pc.if_else(keep, names, pa.nulls(len(names), pa.string()))
+
+
+def _submitted_on(table: pa.Table) -> pa.Array:
+    name = next((c for c in _SUBMITTED if c in table.column_names), None)
+    if name is None:
+        return pa.nulls(table.num_rows, pa.date32())
+    column = _column(table, name)
+    if pa.types.is_date(column.type):
+        return column.cast(pa.date32())
+    if pa.types.is_timestamp(column.type):
+        return column.cast(pa.timestamp("us")).cast(pa.date32())
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return pa.nulls(table.num_rows, pa.date32())
+    # "2024-09-24" or "2024-05-05T12:22:44Z": the date is the first ten characters.
+    day = pc.utf8_slice_codeunits(column.cast(pa.string()), start=0, stop=10)
+    parsed = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
+    return parsed.cast(pa.date32())
