@@ -71,12 +71,13 @@ def test_sigkill_at_random_points(tmp_path: Path, hubs: tuple[str, str]) -> None
     old_url, new_url = hubs
     data_dir = tmp_path / "data"
     started = time.perf_counter()
-    run_sync(SyncConfig(data_dir=data_dir, endpoint=old_url))
-    # A full run in a fresh process takes longer than in this warm one; kill
-    # anywhere from the first instant to a bit past its likely end.
-    horizon = max(3.0, (time.perf_counter() - started) * 2.5)
+    subprocess.run(_sync_command(old_url, data_dir), check=True, capture_output=True)
+    # Kill anywhere from the first instant to past a whole run's end (a run that
+    # diffs against a previous snapshot takes longer than this first one).
+    horizon = (time.perf_counter() - started) * 1.5
     seed = int(os.environ.get("LLMSYNC_CRASH_SEED", "20261128"))
     rng = random.Random(seed)
+    killed = 0
     for attempt in range(20):
         before = _snapshot_bytes(data_dir)
         # Alternate hub states, so that a run that gets far enough publishes.
@@ -90,8 +91,13 @@ def test_sigkill_at_random_points(tmp_path: Path, hubs: tuple[str, str]) -> None
         time.sleep(rng.uniform(0, horizon))
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+            killed += 1
         process.wait(timeout=30)
         _assert_store_sound(data_dir, before)
+    statuses = [run["status"] for run in SnapshotStore(data_dir).runs()]
+    print(f"seed {seed}, horizon {horizon:.1f}s: {killed} of 20 syncs killed; runs: {statuses}")
+    # The kills must land mid-run, not only after runs that had already ended.
+    assert killed >= 5
 
     before = _snapshot_bytes(data_dir)
     final = subprocess.run(_sync_command(new_url, data_dir), capture_output=True, text=True)

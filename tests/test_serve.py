@@ -149,7 +149,8 @@ def test_deployment_run_writes_a_snapshot(
         _stop(serve)
         schedules.write_text(schedules.read_text().replace('"0 3 * * *"', '"30 4 * * *"'))
         serve = _serve(env, schedules)
-        assert "30 4 * * *" in _wait_for_deployment(env, contains="30 4 * * *")
+        updated = _wait_for_deployment(env, contains="30 4 * * *")
+        assert "0 3 * * *" not in updated
     finally:
         _stop(serve)
         _stop(replay)

@@ -1,0 +1,160 @@
+"""Deterministic fault injection for the replay hub (off unless a plan is given).
+
+A plan is an ordered list of rules. Each request is checked against the rules
+in order; the first rule that matches (method, path regex) and still has
+`times` left fires and uses one of its turns. A rule with `times: null` fires
+forever. Counters are shared by all server threads, under a lock, so "fail the
+first 2 requests" means exactly 2 whatever the concurrency.
+
+Plan file (JSON or YAML):
+
+```yaml
+faults:
+  - {path: "/api/models/", action: status, status: 429, retry_after: 2, times: 1}
+  - {method: GET, path: "/resolve/", action: truncate, fraction: 0.5}
+  - {path: "^/api/models/databricks/", action: gated, status: 403}
+  - {path: "/datasets/", action: reset}
+  - {path: "/api/", action: delay, seconds: 0.5, times: null}
+  - {path: "/api/models/old/name", action: redirect, to: "new/name"}
+```
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACTIONS = ("status", "delay", "reset", "truncate", "redirect", "gated")
+FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One rule. Only the fields of its `action` are used:
+
+    - status: `status` (429, 500, 502, 503, 504); for 429, `retry_after`
+      seconds (None: no `Retry-After` header) and `ratelimit_reset` seconds for
+      the `RateLimit` header's `t=` (None: same as `retry_after`, or 1).
+    - delay: wait `seconds`, then serve normally.
+    - reset: send part of the body (`fraction`) then reset the connection (RST);
+      a response without a body is reset before its headers.
+    - truncate: send the headers with the full Content-Length, then only
+      `fraction` of the body, then close cleanly.
+    - redirect: 307 to the same URL with the repo renamed to `to`.
+    - gated: the Hub's gated-repo refusal; `status` 401 or 403 (None: 401 for
+      an anonymous request, 403 for an authenticated one).
+    """
+
+    path: str
+    action: str
+    method: str | None = None
+    times: int | None = 1
+    status: int | None = None
+    retry_after: float | None = 1
+    ratelimit_reset: int | None = None
+    seconds: float = 0.0
+    fraction: float = 0.5
+    to: str | None = None
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown fault action {self.action!r}; expected one of {ACTIONS}")
+        if self.action == "status" and self.status not in FAULT_STATUSES:
+            raise ValueError(f"status fault needs status in {sorted(FAULT_STATUSES)}")
+        if self.action == "gated" and self.status not in (None, 401, 403):
+            raise ValueError("gated fault status must be 401 or 403")
+        if self.action == "redirect" and not self.to:
+            raise ValueError("redirect fault needs `to` (the new repo id)")
+        if not 0.0 <= self.fraction < 1.0:
+            raise ValueError("fraction must be within [0, 1)")
+        if self.times is not None and self.times < 0:
+            raise ValueError("times must be >= 0 or null (forever)")
+        object.__setattr__(self, "pattern", re.compile(self.path))
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.pattern.search(path) is not None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
+        known = {
+            "path",
+            "action",
+            "method",
+            "times",
+            "status",
+            "retry_after",
+            "ratelimit_reset",
+            "seconds",
+            "fraction",
+            "to",
+        }
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
+        return cls(**dict(data))
+
+
+class FaultPlan:
+    """An ordered list of rules with thread-safe use counters."""
+
+    def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
+        self.rules: tuple[FaultRule, ...] = tuple(rules)
+        self._used = [0] * len(self.rules)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The rule that fires for this request, its turn used; None: serve normally."""
+        with self._lock:
+            for index, rule in enumerate(self.rules):
+                if not rule.matches(method, path):
+                    continue
+                if rule.times is not None and self._used[index] >= rule.times:
+                    continue
+                self._used[index] += 1
+                return rule
+        return None
+
+    def fired(self) -> list[int]:
+        """How many times each rule fired, in rule order."""
+        with self._lock:
+            return list(self._used)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._used = [0] * len(self.rules)
+
+    @classmethod
+    def from_data(cls, data: Any) -> FaultPlan:
+        """From `{"faults": [...]}` or a bare list of rule mappings."""
+        if isinstance(data, Mapping):
+            data = data.get("faults", [])
+        if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+            raise ValueError("a fault plan is a list of rules (or {faults: [...]})")
+        rules = []
+        for item in data:
+            if not isinstance(item, Mapping):
+                raise ValueError(f"a fault rule is a mapping, got {type(item).__name__}")
+            rules.append(FaultRule.from_dict(item))
+        return cls(rules)
+
+    @classmethod
+    def load(cls, path: Path | str) -> FaultPlan:
+        """From a JSON or YAML file (YAML is a superset of JSON, but JSON files
+        go through the JSON parser for its clearer error messages)."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return cls.from_data(data)

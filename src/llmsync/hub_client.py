@@ -1,0 +1,506 @@
+"""The one place that talks to the Hub, through huggingface_hub, landing raw bytes.
+
+- Every request goes through `retry.call_with_retry` (one policy, one predicate).
+  The metadata HEAD is made with huggingface_hub's retries off, so our policy
+  (and its injected sleep) is what decides; the body GET keeps huggingface_hub's
+  own resume-on-disconnect (a Range request for the missing tail).
+- Downloads are checked against what the server announced (size, and the ETag:
+  sha256 for LFS files, the git blob id otherwise) before they are landed, so a
+  truncated or corrupted body is retried, never landed.
+- The token goes only to the configured endpoint's origin (CDN redirects are
+  fetched without it), and never into a message: every message passes `redact`.
+- huggingface_hub's cache lives under the raw store, never the user's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
+
+# Read by huggingface_hub when it is first imported.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import httpx2
+from huggingface_hub import get_session, hf_hub_download, hf_hub_url, hf_raise_for_status
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.file_download import get_hf_file_metadata
+from huggingface_hub.hf_api import ModelInfo
+
+# Public, but re-exported by a lazy loader that mypy cannot follow.
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+from llmsync import __version__
+from llmsync.ids import InvalidIdError, is_commit_sha, require_repo_id, require_revision
+from llmsync.raw_store import RawStore, require_repo_path, sha256_of
+from llmsync.recording_store import git_blob_oid
+from llmsync.retry import (
+    DEFAULT_POLICY,
+    IncompleteBody,
+    RetryPolicy,
+    call_with_retry,
+    is_retryable,
+)
+from llmsync.secrets import redact, register_secret
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+REPO_TYPES = ("model", "dataset")
+CARD_FILE = "README.md"
+MAX_REDIRECTS = 10
+TIMEOUT_SECONDS = 30.0
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+class HubError(Exception):
+    """A Hub request failed; the message never contains the token."""
+
+
+class RepoNotFound(HubError):
+    """The repo does not exist (or is private to someone else)."""
+
+
+class RevisionNotFound(HubError):
+    """The repo exists, the revision does not."""
+
+
+class FileNotFound(HubError):
+    """The repo and revision exist, the file does not."""
+
+
+class Gated(HubError):
+    """401/403: access needs approval or a (better) token."""
+
+
+class HubUnavailable(HubError):
+    """Transient failures (429, 5xx, resets, truncated bodies) outlasted the retries."""
+
+
+class TooLarge(HubError):
+    """The file is over the caller's size cap; it was not downloaded."""
+
+
+# -- results --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    sha: str
+    date: dt.datetime
+    title: str
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    sha256: str
+    size: int
+    revision: str  # the commit sha the bytes came from
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class LandedInfo:
+    repo_id: str  # as asked for
+    resolved_id: str  # as the Hub answered (differs for a renamed repo)
+    revision: str  # the commit sha the info describes
+    raw: bytes  # the exact JSON body
+    path: Path
+    info: ModelInfo
+
+
+class Hub(Protocol):
+    """What the pipeline needs from a Hub."""
+
+    endpoint: str
+
+    def list_commits(self, repo_id: str, *, repo_type: str) -> list[CommitRef]: ...
+
+    def download(
+        self,
+        repo_id: str,
+        filename: str,
+        *,
+        repo_type: str,
+        revision: str,
+        max_bytes: int | None = None,
+    ) -> LandedFile: ...
+
+    def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo: ...
+
+    def model_card(self, repo_id: str, *, revision: str, max_bytes: int) -> LandedFile | None: ...
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line account of a failure: the HTTP status and the server's word
+    when there was a response, else the innermost error."""
+    for item in _chain(exc):
+        if isinstance(item, HfHubHTTPError) and item.response is not None:
+            code = item.response.headers.get("X-Error-Code")
+            server = item.server_message or item.response.reason_phrase
+            detail = " ".join(str(server).split())
+            return (
+                f"HTTP {item.response.status_code}"
+                + (f" {code}" if code else "")
+                + (f": {detail}" if detail else "")
+            )
+    innermost = list(_chain(exc))[-1]
+    first_line = (str(innermost).strip().splitlines() or [""])[0]
+    return f"{type(innermost).__name__}: {first_line}" if first_line else type(innermost).__name__
+
+
+def _translate(exc: Exception, *, what: str, attempts: int) -> HubError:
+    """The typed error for a failed call; order matters (a gated repo error is
+    a RepositoryNotFoundError subclass in huggingface_hub)."""
+    message = redact(f"{what}: {_describe(exc)}")
+    for item in _chain(exc):
+        if isinstance(item, GatedRepoError):
+            return Gated(message)
+        if isinstance(item, RevisionNotFoundError):
+            return RevisionNotFound(message)
+        if isinstance(item, RemoteEntryNotFoundError):
+            return FileNotFound(message)
+        if isinstance(item, RepositoryNotFoundError | DisabledRepoError):
+            return RepoNotFound(message)
+        if isinstance(item, HfHubHTTPError) and item.response is not None:
+            if item.response.status_code in (401, 403):
+                return Gated(message)
+            break
+    if is_retryable(exc):
+        return HubUnavailable(redact(f"{message} (gave up after {attempts} attempts)"))
+    return HubError(message)
+
+
+def _verify(path: Path, *, size: int | None, etag: str | None) -> str:
+    """sha256 of the downloaded file, after checking it against the announced
+    size and ETag; IncompleteBody if they disagree."""
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        raise IncompleteBody(f"got {actual_size} bytes, the server announced {size}")
+    digest = sha256_of(path)
+    if etag is not None and len(etag) == 64 and etag != digest:
+        raise IncompleteBody(f"sha256 {digest[:12]}… differs from the ETag {etag[:12]}…")
+    if etag is not None and len(etag) == 40 and git_blob_oid(path.read_bytes()) != etag:
+        raise IncompleteBody(f"git blob id differs from the ETag {etag[:12]}…")
+    return digest
+
+
+# -- the client --------------------------------------------------------------------
+
+
+class HubClient:
+    """The Hub over huggingface_hub, landing what it reads in a RawStore.
+
+    `sleep` and `on_retry` are the retry loop's, injectable so tests can record
+    delays instead of waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        token: str | None = None,
+        raw_store: RawStore,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        sleep: Callable[[float], Any] = time.sleep,
+        on_retry: Callable[[BaseException, int, float], Any] | None = None,
+    ) -> None:
+        self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+        self._token: str | None = token or os.environ.get("HF_TOKEN") or None
+        register_secret(self._token)
+        self.raw_store = raw_store
+        self.policy = policy
+        self._sleep = sleep
+        self._on_retry = on_retry
+        # huggingface_hub's own cache, kept away from the user's ~/.cache.
+        self._cache_dir = raw_store.root / ".hf-cache"
+
+    def __repr__(self) -> str:
+        return f"HubClient(endpoint={self.endpoint!r}, token={'***' if self._token else None})"
+
+    # plumbing
+
+    def _call(self, fn: Callable[[], T], *, what: str) -> T:
+        attempts = 0
+
+        def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            return fn()
+
+        def note_retry(exc: BaseException, attempt_no: int, delay: float) -> None:
+            log.warning(
+                "%s",
+                redact(
+                    f"{what}: attempt {attempt_no} failed ({_describe(exc)}); "
+                    f"retrying in {delay:.1f}s"
+                ),
+            )
+            if self._on_retry is not None:
+                self._on_retry(exc, attempt_no, delay)
+
+        try:
+            return call_with_retry(
+                attempt, policy=self.policy, sleep=self._sleep, on_retry=note_retry
+            )
+        except HubError:
+            raise
+        except Exception as exc:
+            raise _translate(exc, what=what, attempts=attempts) from exc
+
+    def _token_for(self, url: str) -> str | bool:
+        """The token, only for the configured endpoint's origin; `False` tells
+        huggingface_hub to send none (not even a locally saved login)."""
+        if self._token and _origin(url) == _origin(self.endpoint):
+            return self._token
+        return False
+
+    def _get(self, url: str) -> httpx2.Response:
+        """GET through huggingface_hub's session, following redirects by hand so
+        that the token never leaves the endpoint's origin."""
+        session = get_session()
+        for _ in range(MAX_REDIRECTS):
+            headers = build_hf_headers(
+                token=self._token_for(url), library_name="llmsync", library_version=__version__
+            )
+            response = session.get(
+                url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
+            )
+            if not response.has_redirect_location:
+                hf_raise_for_status(response)
+                return response
+            url = urljoin(str(response.url), response.headers["Location"])
+        raise HubError(redact(f"too many redirects from {url}"))
+
+    # commits
+
+    def list_commits(self, repo_id: str, *, repo_type: str) -> list[CommitRef]:
+        """Every commit of the default branch, newest first."""
+        require_repo_id(repo_id)
+        _require_repo_type(repo_type)
+        url: str | None = f"{self.endpoint}/api/{repo_type}s/{repo_id}/commits/main"
+        commits: list[CommitRef] = []
+        while url is not None:
+            response = self._call(
+                functools.partial(self._get, url), what=f"commits of {repo_type} {repo_id}"
+            )
+            for item in _json_list(response.content, what=f"commits of {repo_id}"):
+                commits.append(
+                    CommitRef(
+                        sha=require_revision(str(item["id"])),
+                        date=_parse_datetime(str(item["date"])),
+                        title=str(item.get("title", "")),
+                    )
+                )
+            url = response.links.get("next", {}).get("url")
+        return commits
+
+    # model info
+
+    def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo:
+        """The model's API info; its exact JSON bytes land as `<sha>/api-info.json`."""
+        require_repo_id(repo_id)
+        if revision is not None:
+            require_revision(revision)
+            landed = self.raw_store.get_api_info(repo_id, revision=revision)
+            if landed is not None:
+                return _landed_info(repo_id, landed.read_bytes(), landed, fallback=revision)
+        url = f"{self.endpoint}/api/models/{repo_id}"
+        if revision is not None:
+            url += f"/revision/{quote(revision, safe='')}"
+        response = self._call(lambda: self._get(url), what=f"model info of {repo_id}")
+        raw = response.content
+        data = _json_object(raw, what=f"model info of {repo_id}")
+        sha = data.get("sha")
+        landing = sha if isinstance(sha, str) and is_commit_sha(sha) else (revision or "main")
+        path = self.raw_store.put_api_info(repo_id, raw, revision=landing)
+        return _landed_info(repo_id, raw, path, fallback=landing)
+
+    # files
+
+    def download(
+        self,
+        repo_id: str,
+        filename: str,
+        *,
+        repo_type: str,
+        revision: str,
+        max_bytes: int | None = None,
+    ) -> LandedFile:
+        """Land the file's exact bytes under the commit it came from. A file of
+        an immutable commit already landed is not downloaded again."""
+        require_repo_id(repo_id)
+        require_revision(revision)
+        require_repo_path(filename)
+        _require_repo_type(repo_type)
+        what = f"{filename} of {repo_type} {repo_id}@{revision[:12]}"
+        landed = self._landed(repo_id, filename, repo_type=repo_type, revision=revision)
+        if landed is not None:
+            return _check_cap(landed, max_bytes=max_bytes, what=what)
+
+        url = hf_hub_url(
+            repo_id, filename, repo_type=repo_type, revision=revision, endpoint=self.endpoint
+        )
+        metadata = self._call(
+            lambda: get_hf_file_metadata(
+                url,
+                token=self._token_for(url),
+                timeout=TIMEOUT_SECONDS,
+                endpoint=self.endpoint,
+                retry_on_errors=False,
+            ),
+            what=what,
+        )
+        commit, etag, size = metadata.commit_hash, metadata.etag, metadata.size
+        if commit is None or not is_commit_sha(commit) or etag is None:
+            raise HubError(redact(f"{what}: the answer lacks X-Repo-Commit or ETag (not a Hub?)"))
+        if max_bytes is not None and size is not None and size > max_bytes:
+            raise TooLarge(redact(f"{what}: {size:,} bytes is over the cap of {max_bytes:,}"))
+        landed = self._landed(repo_id, filename, repo_type=repo_type, revision=commit)
+        if landed is not None:
+            return landed
+
+        def fetch() -> LandedFile:
+            scratch = self.raw_store.scratch_dir()
+            try:
+                local = Path(
+                    hf_hub_download(
+                        repo_id,
+                        filename,
+                        repo_type=repo_type,
+                        revision=commit,
+                        endpoint=self.endpoint,
+                        token=self._token_for(url),
+                        cache_dir=self._cache_dir,
+                        local_dir=scratch,
+                        etag_timeout=TIMEOUT_SECONDS,
+                    )
+                )
+                digest = _verify(local, size=size, etag=etag)
+                if max_bytes is not None and local.stat().st_size > max_bytes:
+                    raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
+                path = self.raw_store.put_file(
+                    repo_id, filename, local, repo_type=repo_type, revision=commit
+                )
+                return LandedFile(path, digest, path.stat().st_size, commit)
+            except OSError as exc:
+                # huggingface_hub's own size check ("Consistency check failed")
+                # is a plain OSError: the body was short, so it is transient.
+                if "consistency check failed" in str(exc).lower():
+                    raise IncompleteBody(redact(str(exc).splitlines()[0])) from exc
+                raise
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+        return self._call(fetch, what=what)
+
+    def model_card(self, repo_id: str, *, revision: str, max_bytes: int) -> LandedFile | None:
+        """The README.md at `revision`, or None when the repo has none."""
+        try:
+            return self.download(
+                repo_id, CARD_FILE, repo_type="model", revision=revision, max_bytes=max_bytes
+            )
+        except FileNotFound:
+            return None
+
+    def _landed(
+        self, repo_id: str, filename: str, *, repo_type: str, revision: str
+    ) -> LandedFile | None:
+        path = self.raw_store.get(repo_id, filename, repo_type=repo_type, revision=revision)
+        if path is None:
+            return None
+        return LandedFile(path, sha256_of(path), path.stat().st_size, revision)
+
+
+def _require_repo_type(repo_type: str) -> None:
+    if repo_type not in REPO_TYPES:
+        raise InvalidIdError(f"not a repo type: {repo_type[:40]!r}")
+
+
+def _check_cap(landed: LandedFile, *, max_bytes: int | None, what: str) -> LandedFile:
+    if max_bytes is not None and landed.size > max_bytes:
+        raise TooLarge(redact(f"{what}: {landed.size:,} bytes is over the cap of {max_bytes:,}"))
+    return landed
+
+
+def _parse_datetime(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _json_object(raw: bytes, *, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise HubError(redact(f"{what}: the body is not JSON")) from exc
+    if not isinstance(data, dict):
+        raise HubError(redact(f"{what}: expected a JSON object"))
+    return data
+
+
+def _json_list(raw: bytes, *, what: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise HubError(redact(f"{what}: the body is not JSON")) from exc
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise HubError(redact(f"{what}: expected a JSON list of objects"))
+    return data
+
+
+def _landed_info(repo_id: str, raw: bytes, path: Path, *, fallback: str) -> LandedInfo:
+    data = _json_object(raw, what=f"model info of {repo_id}")
+    try:
+        info = ModelInfo(**data)  # type: ignore[no-untyped-call]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HubError(redact(f"model info of {repo_id}: unexpected shape ({exc})")) from exc
+    sha = info.sha if isinstance(info.sha, str) and is_commit_sha(info.sha) else fallback
+    return LandedInfo(
+        repo_id=repo_id,
+        resolved_id=str(info.id),
+        revision=sha,
+        raw=raw,
+        path=path,
+        info=info,
+    )

@@ -1,0 +1,116 @@
+"""The raw landing area: exact bytes from the Hub, one file per repo, revision and path.
+
+Layout: `<root>/<repo_type>s/<repo_id>/<revision>/<path>`; a model's API info
+lands as `<revision>/api-info.json`. Every id and path is validated before it
+becomes a path, so upstream data can never make us write outside `root`.
+Writes go to a temporary file in the destination folder, then `os.replace`:
+a reader sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from llmsync.ids import InvalidIdError, is_commit_sha, require_repo_id, require_revision
+
+API_INFO = "api-info.json"
+REPO_TYPES = ("model", "dataset")
+
+
+def _require_repo_type(repo_type: str) -> str:
+    if repo_type not in REPO_TYPES:
+        raise InvalidIdError(f"not a repo type: {repo_type[:40]!r}")
+    return repo_type
+
+
+def require_repo_path(path: str) -> str:
+    """A relative POSIX path inside a repo: no absolute paths, no `..` or `.`
+    segments, no empty segments, no backslashes or NULs."""
+    if not path or len(path) > 1024 or "\\" in path or "\0" in path:
+        raise InvalidIdError(f"not a valid repo file path: {path[:120]!r}")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
+        raise InvalidIdError(f"not a valid repo file path: {path[:120]!r}")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class RawStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, repo_id: str, path: str, *, repo_type: str, revision: str) -> Path:
+        """Where a file lands; raises InvalidIdError for anything unsafe."""
+        parts = (
+            f"{_require_repo_type(repo_type)}s",
+            *require_repo_id(repo_id).split("/"),
+            require_revision(revision),
+            *require_repo_path(path).split("/"),
+        )
+        target = self.root.joinpath(*parts)
+        # Belt and braces: the checks above already exclude every escape.
+        root = self.root.resolve()
+        if not target.resolve().is_relative_to(root):
+            raise InvalidIdError(f"path escapes the raw store: {path[:120]!r}")
+        return target
+
+    def put(self, repo_id: str, path: str, data: bytes, *, repo_type: str, revision: str) -> Path:
+        """Land `data` atomically; returns the landed path."""
+        target = self.path_for(repo_id, path, repo_type=repo_type, revision=revision)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return target
+
+    def put_file(
+        self, repo_id: str, path: str, source: Path, *, repo_type: str, revision: str
+    ) -> Path:
+        """Land the file at `source` (moved when on the same filesystem, else copied)."""
+        target = self.path_for(repo_id, path, repo_type=repo_type, revision=revision)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError:
+            return self.put(
+                repo_id, path, source.read_bytes(), repo_type=repo_type, revision=revision
+            )
+        return target
+
+    def get(self, repo_id: str, path: str, *, repo_type: str, revision: str) -> Path | None:
+        """The landed file, only for an immutable commit sha (a branch such as
+        `main` moves, so its landing is never reused)."""
+        if not is_commit_sha(revision):
+            return None
+        target = self.path_for(repo_id, path, repo_type=repo_type, revision=revision)
+        return target if target.is_file() else None
+
+    def put_api_info(self, repo_id: str, data: bytes, *, revision: str) -> Path:
+        return self.put(repo_id, API_INFO, data, repo_type="model", revision=revision)
+
+    def get_api_info(self, repo_id: str, *, revision: str) -> Path | None:
+        return self.get(repo_id, API_INFO, repo_type="model", revision=revision)
+
+    def scratch_dir(self) -> Path:
+        """A fresh folder inside the store for downloads in progress, on the
+        same filesystem as the landing so a finished file is moved, not copied."""
+        base = self.root / ".incoming"
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=base))

@@ -1,0 +1,220 @@
+"""The replay hub's recorded data: repos, their commits and files, redirects.
+
+Reads `recordings/manifest.json` (package data, or a given folder) and the
+content-addressed blobs beside it. `--as-of` views the Hub as it stood on a
+date: every repo at its newest commit on or before that day, and a repo with
+no commit by then does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.resources
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_TYPES = ("model", "dataset")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA1 = re.compile(r"^[0-9a-f]{40}$")
+
+# The Hub stores these in LFS (and so answers a resolve with a redirect to its
+# CDN and `X-Linked-*` headers); small text files are served from git directly.
+_LFS_SUFFIXES = frozenset(
+    {".parquet", ".arrow", ".bin", ".safetensors", ".pt", ".pth", ".h5", ".gguf", ".onnx", ".zip"}
+)
+_LFS_MIN_SIZE = 10 * 1024 * 1024
+
+
+class RecordingError(ValueError):
+    """The recordings folder is malformed."""
+
+
+def git_blob_oid(data: bytes) -> str:
+    """The git object id of a blob, which the Hub serves as a file's ETag."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    """The LFS pointer file git stores in place of an LFS-tracked file."""
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of one commit."""
+
+    path: str
+    sha256: str
+    size: int
+    is_lfs: bool
+    # git id of what git stores: the file itself, or its LFS pointer.
+    oid: str
+    blob: Path
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    date: dt.datetime
+    title: str
+    files: Mapping[str, FileEntry]
+    api_info: str | None
+    source: str
+    # The `sha` inside the recorded /api/models body, when it differs from
+    # `sha`: the Hub's own id for this state, accepted as a revision too.
+    api_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class Repo:
+    repo_type: str
+    repo_id: str
+    commits: tuple[Commit, ...]  # oldest first, never empty
+
+    @property
+    def head(self) -> Commit:
+        return self.commits[-1]
+
+    @property
+    def key(self) -> str:
+        return f"{self.repo_type}/{self.repo_id}"
+
+    def resolve(self, revision: str) -> Commit | None:
+        """`main` (the newest commit) or a recorded full commit sha (or the
+        Hub's own sha recorded in a model's API body)."""
+        if revision == "main":
+            return self.head
+        if not _SHA1.match(revision):
+            return None
+        for commit in reversed(self.commits):
+            if revision in (commit.sha, commit.api_sha):
+                return commit
+        return None
+
+    def last_change(self, commit: Commit, path: str) -> Commit:
+        """The oldest commit up to `commit` from which `path` has had its
+        current content: the Hub's `lastCommit` of a tree entry."""
+        target = commit.files[path].sha256
+        found = commit
+        for earlier in reversed(self.commits[: self.commits.index(commit) + 1]):
+            entry = earlier.files.get(path)
+            if entry is None or entry.sha256 != target:
+                break
+            found = earlier
+        return found
+
+
+@dataclass
+class RecordingStore:
+    root: Path
+    repos: dict[str, Repo]
+    redirects: dict[str, str]
+    _sizes: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> RecordingStore:
+        """From `folder`, else the package's bundled `recordings/`."""
+        root = folder if folder is not None else default_recordings_dir()
+        manifest_path = root / "manifest.json"
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise RecordingError(f"no recordings at {manifest_path}") from exc
+        if manifest.get("format") != 1:
+            raise RecordingError(f"unknown recordings format {manifest.get('format')!r}")
+        store = cls(root=root, repos={}, redirects={})
+        for raw_repo in manifest.get("repos", []):
+            repo = store._load_repo(raw_repo)
+            if repo.key in store.repos:
+                raise RecordingError(f"repo recorded twice: {repo.key}")
+            store.repos[repo.key] = repo
+        for old, new in (manifest.get("redirects") or {}).items():
+            repo_type, _, old_id = old.partition("/")
+            if repo_type not in REPO_TYPES or not old_id:
+                raise RecordingError(f"bad redirect key {old!r}: expected '<type>/<repo_id>'")
+            store.redirects[old] = new
+        return store
+
+    def _blob(self, sha256: str) -> tuple[Path, int]:
+        if not _SHA256.match(sha256):
+            raise RecordingError(f"not a sha256: {sha256!r}")
+        path = self.root / "blobs" / sha256
+        size = self._sizes.get(sha256)
+        if size is None:
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError as exc:
+                raise RecordingError(f"missing blob {sha256}") from exc
+            self._sizes[sha256] = size
+        return path, size
+
+    def _load_repo(self, raw: Mapping[str, Any]) -> Repo:
+        repo_type, repo_id = raw["repo_type"], raw["repo_id"]
+        if repo_type not in REPO_TYPES:
+            raise RecordingError(f"unknown repo type {repo_type!r}")
+        commits = []
+        for raw_commit in raw["commits"]:
+            files = {path: self._file(path, sha) for path, sha in raw_commit["files"].items()}
+            api_info = raw_commit.get("api_info")
+            api_sha = None
+            if api_info:
+                body = json.loads(self._blob(api_info)[0].read_bytes())
+                if isinstance(body, dict) and isinstance(body.get("sha"), str):
+                    api_sha = body["sha"] if body["sha"] != raw_commit["sha"] else None
+            commits.append(
+                Commit(
+                    sha=raw_commit["sha"],
+                    date=_parse_date(raw_commit["date"]),
+                    title=raw_commit.get("title", ""),
+                    files=files,
+                    api_info=api_info,
+                    source=raw_commit.get("source", ""),
+                    api_sha=api_sha,
+                )
+            )
+        if not commits:
+            raise RecordingError(f"{repo_type}/{repo_id} has no commits")
+        commits.sort(key=lambda commit: commit.date)
+        return Repo(repo_type=repo_type, repo_id=repo_id, commits=tuple(commits))
+
+    def _file(self, path: str, sha256: str) -> FileEntry:
+        blob, size = self._blob(sha256)
+        suffix = Path(path).suffix.lower()
+        is_lfs = suffix in _LFS_SUFFIXES or size >= _LFS_MIN_SIZE
+        oid = git_blob_oid(lfs_pointer(sha256, size) if is_lfs else blob.read_bytes())
+        return FileEntry(path=path, sha256=sha256, size=size, is_lfs=is_lfs, oid=oid, blob=blob)
+
+    def repo(self, repo_type: str, repo_id: str, *, as_of: dt.date | None = None) -> Repo | None:
+        """The repo as of `as_of` (None: today), or None if it did not exist."""
+        repo = self.repos.get(f"{repo_type}/{repo_id}")
+        if repo is None or as_of is None:
+            return repo
+        commits = tuple(c for c in repo.commits if c.date.date() <= as_of)
+        if not commits:
+            return None
+        return Repo(repo_type=repo.repo_type, repo_id=repo.repo_id, commits=commits)
+
+    def redirect(self, repo_type: str, repo_id: str) -> str | None:
+        """The new name of a renamed repo, if it was renamed."""
+        return self.redirects.get(f"{repo_type}/{repo_id}")
+
+    def blob_bytes(self, sha256: str) -> bytes:
+        return self._blob(sha256)[0].read_bytes()
+
+
+def default_recordings_dir() -> Path:
+    return Path(str(importlib.resources.files("llmsync") / "recordings"))
+
+
+def _parse_date(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)

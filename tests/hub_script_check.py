@@ -1,0 +1,178 @@
+"""A plain huggingface_hub user against the replay hub: no llmsync import.
+
+Starts the replay hub as a subprocess (`llmsync replay-hub`, or
+`python -m llmsync.replay_hub` while the console script is not installed),
+reads its URL from the first stdout line, points HF_ENDPOINT at it and checks
+commits, files, tables, cards and errors at main, at each commit and with
+`--as-of`. Exits 0 and prints "all checks passed" on success.
+
+    python tests/hub_script_check.py [--recordings DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+V2 = "open-llm-leaderboard/contents"
+V1 = "open-llm-leaderboard-old/contents"
+TABLE = "data/train-00000-of-00001.parquet"
+DOLLY = "databricks/dolly-v2-12b"
+ALPACA = "chavinlo/alpaca-native"
+V2_DATES = ["2025-03-21", "2024-11-10", "2024-10-09"]
+V1_DATES = ["2024-06-19", "2023-09-04", "2023-06-10"]
+
+
+@contextlib.contextmanager
+def replay_hub(extra: list[str]) -> Iterator[str]:
+    # The console script takes no --recordings: the module does.
+    beside = Path(sys.executable).with_name("llmsync")
+    script = (
+        None
+        if "--recordings" in extra
+        else (shutil.which("llmsync") or (str(beside) if beside.exists() else None))
+    )
+    command = (
+        [script, "replay-hub"] if script else [sys.executable, "-m", "llmsync.replay_hub"]
+    ) + ["--port", "0", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise SystemExit(f"the replay hub did not print its URL: {url!r}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise SystemExit(f"FAILED: {what}")
+    print(f"ok  {what}")
+
+
+def expect_raises(error: type[BaseException], fn: Callable[[], object], what: str) -> None:
+    try:
+        fn()
+    except error:
+        print(f"ok  {what}")
+        return
+    except Exception as exc:
+        raise SystemExit(f"FAILED: {what}: raised {type(exc).__name__}: {exc}") from exc
+    raise SystemExit(f"FAILED: {what}: nothing raised")
+
+
+def check_hub(url: str, *, as_of: str | None, cache: Path) -> None:
+    # Imported here: huggingface_hub reads HF_ENDPOINT once, at import.
+    os.environ["HF_ENDPOINT"] = url
+    from huggingface_hub import HfApi, ModelCard, hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    api = HfApi(endpoint=url, token=False)
+    v2_dates = [d for d in V2_DATES if as_of is None or d <= as_of]
+    v1_dates = [d for d in V1_DATES if as_of is None or d <= as_of]
+    label = f"as of {as_of}" if as_of else "today"
+
+    for repo_id, dates in ((V2, v2_dates), (V1, v1_dates)):
+        if not dates:
+            expect_raises(
+                RepositoryNotFoundError,
+                lambda repo_id=repo_id: api.dataset_info(repo_id),  # type: ignore[misc]
+                f"{label}: {repo_id} does not exist yet",
+            )
+            continue
+        commits = api.list_repo_commits(repo_id, repo_type="dataset")
+        got = [c.created_at.date().isoformat() for c in commits]
+        expect(got == dates, f"{label}: {repo_id} commits {got}")
+        info = api.dataset_info(repo_id)
+        expect(info.sha == commits[0].commit_id, f"{label}: {repo_id} main is the newest commit")
+        for commit in commits:
+            files = api.list_repo_files(repo_id, repo_type="dataset", revision=commit.commit_id)
+            expect(TABLE in files, f"{label}: {repo_id}@{commit.commit_id[:8]} has the table")
+            (entry,) = api.get_paths_info(
+                repo_id, [TABLE], repo_type="dataset", revision=commit.commit_id
+            )
+            path = hf_hub_download(
+                repo_id, TABLE, repo_type="dataset", revision=commit.commit_id, cache_dir=cache
+            )
+            data = Path(path).read_bytes()
+            lfs = getattr(entry, "lfs", None)
+            expect(
+                data[:4] == b"PAR1"
+                and data[-4:] == b"PAR1"
+                and lfs is not None
+                and hashlib.sha256(data).hexdigest() == lfs.sha256,
+                f"{label}: {repo_id}@{commit.commit_id[:8]} table is a parquet file of the "
+                "announced sha256",
+            )
+
+    card = ModelCard.load(DOLLY)
+    expect(card.data.license == "mit", f"{label}: Dolly's card says license mit")
+    expect(api.model_info(DOLLY).id == DOLLY, f"{label}: Dolly's model info")
+    expect(
+        api.model_info("bert-base-uncased").id == "google-bert/bert-base-uncased",
+        f"{label}: the renamed bert-base-uncased redirects",
+    )
+    expect_raises(
+        EntryNotFoundError,
+        lambda: hf_hub_download(ALPACA, "README.md", cache_dir=cache),
+        f"{label}: alpaca-native has no README.md",
+    )
+    expect_raises(
+        RepositoryNotFoundError,
+        lambda: api.model_info("nobody-here/no-such-model"),
+        f"{label}: an unknown repo is not found",
+    )
+    expect_raises(
+        RevisionNotFoundError,
+        lambda: hf_hub_download(DOLLY, "README.md", revision="0" * 40, cache_dir=cache),
+        f"{label}: an unknown revision is not found",
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recordings", help="a recordings folder (default: the bundled one)")
+    args = parser.parse_args()
+    extra = ["--recordings", args.recordings] if args.recordings else []
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ.pop("HF_TOKEN", None)
+    for as_of in (None, "2024-11-10"):
+        # One interpreter per hub: huggingface_hub binds HF_ENDPOINT at import.
+        with replay_hub(extra + (["--as-of", as_of] if as_of else [])) as url:
+            child = [sys.executable, __file__, "--_check", url] + (
+                ["--_as-of", as_of] if as_of else []
+            )
+            result = subprocess.run(child, timeout=240)
+            if result.returncode != 0:
+                return result.returncode
+    print("all checks passed")
+    return 0
+
+
+def _child() -> int:
+    url = sys.argv[sys.argv.index("--_check") + 1]
+    as_of = sys.argv[sys.argv.index("--_as-of") + 1] if "--_as-of" in sys.argv else None
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["HF_HOME"] = cache
+        check_hub(url, as_of=as_of, cache=Path(cache) / "hub")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child() if "--_check" in sys.argv else main())

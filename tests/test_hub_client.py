@@ -1,0 +1,286 @@
+"""HubClient against the replay hub: landing, typed errors, retries, secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llmsync.faults import FaultPlan, FaultRule
+from llmsync.hub_client import (
+    FileNotFound,
+    Gated,
+    HubClient,
+    HubUnavailable,
+    RepoNotFound,
+    RevisionNotFound,
+    TooLarge,
+)
+from llmsync.ids import InvalidIdError
+from llmsync.raw_store import RawStore
+from llmsync.recording_store import RecordingStore
+from llmsync.replay_hub import ReplayHub
+from llmsync.retry import RetryPolicy
+from tests.conftest import LEADERBOARD_FILE, V2, V2_DATES
+
+DOLLY = "databricks/dolly-v2-12b"
+ALPACA = "chavinlo/alpaca-native"
+CANARY = "hf_CanaryCanaryCanaryCanary0123456789"
+FAST = RetryPolicy(max_attempts=4, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def store(recordings_dir: Path) -> RecordingStore:
+    return RecordingStore.load(recordings_dir)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def _client(hub: ReplayHub, root: Path) -> tuple[HubClient, Recorder]:
+    sleep = Recorder()
+    client = HubClient(endpoint=hub.url, raw_store=RawStore(root), policy=FAST, sleep=sleep)
+    return client, sleep
+
+
+def _faulty(factory: Callable[..., ReplayHub], *rules: FaultRule) -> ReplayHub:
+    return factory(faults=FaultPlan(rules))
+
+
+def test_commits_and_landing(replay_hub: ReplayHub, store: RecordingStore, tmp_path: Path) -> None:
+    client, _ = _client(replay_hub, tmp_path)
+    commits = client.list_commits(V2, repo_type="dataset")
+    assert [c.date.date().isoformat() for c in commits] == list(reversed(V2_DATES))
+    repo = store.repos[f"dataset/{V2}"]
+    for commit in commits:
+        landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+        recorded = repo.resolve(commit.sha)
+        assert recorded is not None
+        expected = recorded.files[LEADERBOARD_FILE]
+        assert landed.path == tmp_path / "datasets" / V2 / commit.sha / LEADERBOARD_FILE
+        assert landed.sha256 == expected.sha256 == hashlib.sha256(landed.read_bytes()).hexdigest()
+        assert landed.read_bytes() == expected.blob.read_bytes()
+    # Immutable commits already landed are not asked for again.
+    replay_hub.clear_requests()
+    for commit in commits:
+        client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+    assert replay_hub.requests == []
+    assert not (tmp_path / ".incoming").exists() or not any((tmp_path / ".incoming").iterdir())
+
+
+def test_main_lands_under_its_commit(
+    replay_hub: ReplayHub, store: RecordingStore, tmp_path: Path
+) -> None:
+    client, _ = _client(replay_hub, tmp_path)
+    landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+    assert landed.revision == store.repos[f"dataset/{V2}"].head.sha
+    assert landed.path.parent.parent.name == landed.revision
+
+
+def test_model_info_lands_exact_bytes(
+    replay_hub: ReplayHub, store: RecordingStore, tmp_path: Path
+) -> None:
+    client, _ = _client(replay_hub, tmp_path)
+    info = client.model_info(DOLLY)
+    head = store.repos[f"model/{DOLLY}"].head
+    assert head.api_info is not None
+    assert info.raw == store.blob_bytes(head.api_info)
+    assert info.path == tmp_path / "models" / DOLLY / info.revision / "api-info.json"
+    assert info.path.read_bytes() == info.raw
+    assert info.info.id == DOLLY and info.revision == json.loads(info.raw)["sha"]
+
+    renamed = client.model_info("bert-base-uncased")
+    assert renamed.resolved_id == "google-bert/bert-base-uncased"
+    assert renamed.info.id == "google-bert/bert-base-uncased"
+
+
+def test_cards(replay_hub: ReplayHub, tmp_path: Path) -> None:
+    client, _ = _client(replay_hub, tmp_path)
+    info = client.model_info(DOLLY)
+    card = client.model_card(DOLLY, revision=info.revision, max_bytes=1_000_000)
+    assert card is not None and b"license: mit" in card.read_bytes()
+    assert client.model_card(ALPACA, revision="main", max_bytes=1_000_000) is None
+
+    replay_hub.clear_requests()
+    with pytest.raises(TooLarge):
+        client.model_card(DOLLY, revision="main", max_bytes=10)
+    # Refused from the HEAD's announced size: the body was never asked for.
+    assert [r.method for r in replay_hub.requests] == ["HEAD"]
+
+
+def test_typed_errors_are_not_retried(replay_hub: ReplayHub, tmp_path: Path) -> None:
+    client, sleep = _client(replay_hub, tmp_path)
+    with pytest.raises(RepoNotFound):
+        client.model_info("nobody-here/no-such-model")
+    with pytest.raises(RepoNotFound):
+        client.list_commits("nobody-here/no-such-data", repo_type="dataset")
+    with pytest.raises(FileNotFound):
+        client.download(V2, "data/nope.parquet", repo_type="dataset", revision="main")
+    with pytest.raises(RevisionNotFound):
+        client.download(DOLLY, "README.md", repo_type="model", revision="0" * 40)
+    with pytest.raises(InvalidIdError):
+        client.download(V2, "../../etc/passwd", repo_type="dataset", revision="main")
+    with pytest.raises(InvalidIdError):
+        client.model_info("../etc")
+    assert sleep.delays == []
+
+
+def test_429_retry_after_is_honoured(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
+) -> None:
+    hub = _faulty(
+        replay_hub_factory,
+        FaultRule(path="^/api/models/", action="status", status=429, retry_after=7),
+        FaultRule(
+            path="^/api/models/", action="status", status=429, retry_after=None, ratelimit_reset=3
+        ),
+    )
+    client, sleep = _client(hub, tmp_path)
+    assert client.model_info(DOLLY).info.id == DOLLY
+    assert sleep.delays == [7.0, 3.0]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_retried(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path, status: int
+) -> None:
+    hub = _faulty(
+        replay_hub_factory,
+        FaultRule(path="/commits/", action="status", status=status, times=2),
+        FaultRule(path="/resolve/", action="status", status=status, method="HEAD", times=1),
+        FaultRule(path="^/cdn-lfs/", action="status", status=status, times=1),
+    )
+    client, sleep = _client(hub, tmp_path)
+    assert len(client.list_commits(V2, repo_type="dataset")) == len(V2_DATES)
+    landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+    assert landed.size > 0
+    assert sleep.delays == [0.5, 1.0, 0.5, 0.5]
+    assert hub.faults is not None and hub.faults.fired() == [2, 1, 1]
+
+
+@pytest.mark.parametrize("action", ["reset", "truncate"])
+@pytest.mark.parametrize("where", ["^/cdn-lfs/", "/resolve/"])
+def test_broken_bodies_are_retried_and_never_landed(
+    replay_hub_factory: Callable[..., ReplayHub],
+    replay_hub: ReplayHub,
+    tmp_path: Path,
+    action: str,
+    where: str,
+) -> None:
+    clean, _ = _client(replay_hub, tmp_path / "clean")
+    hub = _faulty(replay_hub_factory, FaultRule(path=where, action=action, method="GET", times=2))
+    client, _ = _client(hub, tmp_path / "faulty")
+    if where == "/resolve/":  # README.md is served from /resolve/ itself, not the CDN
+        got = client.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+        want = clean.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+    else:
+        got = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+        want = clean.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+    assert got is not None and want is not None
+    assert got.read_bytes() == want.read_bytes()
+    assert got.sha256 == want.sha256
+    assert hub.faults is not None and hub.faults.fired() == [2]
+
+
+def test_persistent_failure_is_unavailable(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
+) -> None:
+    hub = _faulty(
+        replay_hub_factory, FaultRule(path="^/api/", action="status", status=503, times=None)
+    )
+    client, sleep = _client(hub, tmp_path)
+    with pytest.raises(HubUnavailable, match="gave up after 4 attempts"):
+        client.list_commits(V2, repo_type="dataset")
+    assert len(sleep.delays) == FAST.max_attempts - 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_gated_is_typed_and_not_retried(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path, status: int
+) -> None:
+    hub = _faulty(
+        replay_hub_factory,
+        FaultRule(path=f"^/api/models/{DOLLY}$", action="gated", status=status),
+        FaultRule(path="/resolve/", action="gated", status=status),
+    )
+    client, sleep = _client(hub, tmp_path)
+    with pytest.raises(Gated):
+        client.model_info(DOLLY)
+    with pytest.raises(Gated):
+        client.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+    assert sleep.delays == []
+    assert len(hub.requests) == 2
+
+
+def test_token_stays_secret(
+    replay_hub_factory: Callable[..., ReplayHub],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", CANARY)
+    hub = _faulty(
+        replay_hub_factory,
+        FaultRule(path="^/api/models/", action="status", status=503, times=1),
+        FaultRule(path=f"^/api/models/{DOLLY}/revision/", action="gated", status=403),
+        FaultRule(path="^/cdn-lfs/", action="reset", times=1),
+    )
+    client, _ = _client(hub, tmp_path)
+    assert CANARY not in repr(client)
+    errors: list[BaseException] = []
+    with caplog.at_level(logging.DEBUG):
+        client.model_info(DOLLY)
+        client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+        client.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+        calls: list[Callable[[], object]] = [
+            lambda: client.model_info(DOLLY, revision="0" * 40),
+            lambda: client.model_info("nobody-here/no-such-model"),
+            lambda: client.download(V2, "nope.txt", repo_type="dataset", revision="main"),
+        ]
+        for call in calls:
+            with pytest.raises(Exception) as caught:
+                call()
+            errors.append(caught.value)
+
+    for error in errors:
+        current: BaseException | None = error
+        while current is not None:
+            assert CANARY not in str(current) and CANARY not in repr(current)
+            current = current.__cause__ or current.__context__
+    assert CANARY not in caplog.text
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+
+    seen = hub.requests
+    assert any(r.authorized for r in seen if r.listener == "hub")
+    cdn = [r for r in seen if r.listener == "cdn"]
+    assert cdn and not any(r.authorized for r in cdn)
+
+
+def test_raw_store_refuses_escapes(tmp_path: Path) -> None:
+    raw = RawStore(tmp_path / "raw")
+    for repo_id, path, revision in (
+        ("a/b", "../x", "main"),
+        ("a/b", "/etc/passwd", "main"),
+        ("a/b", "x//y", "main"),
+        ("../a", "x", "main"),
+        ("a/b", "x", "../main"),
+        ("a/b", "x\\y", "main"),
+    ):
+        with pytest.raises(InvalidIdError):
+            raw.put(repo_id, path, b"x", repo_type="model", revision=revision)
+    landed = raw.put("a/b", "dir/file.txt", b"exact", repo_type="dataset", revision="main")
+    assert landed == tmp_path / "raw" / "datasets" / "a" / "b" / "main" / "dir" / "file.txt"
+    assert landed.read_bytes() == b"exact"
+    assert raw.get("a/b", "dir/file.txt", repo_type="dataset", revision="main") is None
+    assert [p.name for p in landed.parent.iterdir()] == ["file.txt"]
