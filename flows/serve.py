@@ -8,8 +8,9 @@ from typing import Any
 
 import yaml
 from prefect import serve
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 from flows.sync import sync
 
@@ -73,7 +74,7 @@ def load_schedules(path: Path = DEFAULT_SCHEDULES) -> list[DeploymentSpec]:
 
 def to_deployment(spec: DeploymentSpec) -> RunnerDeployment:
     schedules = [Cron(spec.cron, timezone=spec.timezone)] if spec.cron else []
-    return sync.to_deployment(
+    deployment = sync.to_deployment(
         name=spec.name,
         schedules=schedules,
         parameters=spec.parameters,
@@ -83,6 +84,9 @@ def to_deployment(spec: DeploymentSpec) -> RunnerDeployment:
         # Import the flow by module path, so runs work from any folder.
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
+    # `to_deployment` returns a coroutine only when called from async code.
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment
 
 
 def serve_schedules(path: Path = DEFAULT_SCHEDULES, *, limit: int | None = 1) -> None:

@@ -38,7 +38,7 @@ STAGE_RETRIES = {"fetch leaderboards": 1, "fetch models": 1}
 def _is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
     try:
         state.result()
-    except BaseException as exc:  # noqa: BLE001 - we only inspect the chain
+    except BaseException as exc:
         current: BaseException | None = exc
         while current is not None:
             if isinstance(current, HubUnavailable):

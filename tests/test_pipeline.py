@@ -92,7 +92,9 @@ def test_catalog_has_the_six_article_models_with_v1_scores(synced_twice: dict[st
 
 def test_scores_hold_every_row_of_the_newest_tables(synced_twice: dict[str, Any]) -> None:
     scores = _latest_table(synced_twice["data_dir"], "scores")
-    newest = scores[scores.source_date == scores.groupby("leaderboard").source_date.transform("max")]
+    newest = scores[
+        scores.source_date == scores.groupby("leaderboard").source_date.transform("max")
+    ]
     rows = newest.groupby("leaderboard").row_index.nunique().to_dict()
     assert rows == {"open_llm_v1": 7169, "open_llm_v2": 4576}
     per_row = newest.groupby(["leaderboard", "row_index"]).benchmark.nunique()

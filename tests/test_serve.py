@@ -34,7 +34,7 @@ def test_nightly_is_declared_with_its_cron() -> None:
 def test_bad_schedule_files_say_what_is_wrong(tmp_path: Path) -> None:
     path = tmp_path / "schedules.yaml"
     path.write_text("deployments:\n  - name: nightly\n    crom: '0 3 * * *'\n")
-    with pytest.raises(ScheduleFileError, match="unknown key.*crom"):
+    with pytest.raises(ScheduleFileError, match=r"unknown key.*crom"):
         load_schedules(path)
     path.write_text("deployments: []\n")
     with pytest.raises(ScheduleFileError, match="non-empty"):
@@ -119,9 +119,7 @@ def _wait_for_deployment(env: dict[str, str], *, contains: str) -> str:
 
 
 @pytest.mark.slow
-def test_deployment_run_writes_a_snapshot(
-    prefect_server: dict[str, str], tmp_path: Path
-) -> None:
+def test_deployment_run_writes_a_snapshot(prefect_server: dict[str, str], tmp_path: Path) -> None:
     replay = subprocess.Popen(
         [str(BIN / "llmsync"), "replay-hub", "--port", "0"],
         stdout=subprocess.PIPE,

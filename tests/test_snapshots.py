@@ -22,7 +22,9 @@ from tests.tables import snapshot_tables
 
 
 def _tree_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_snapshot_id_sorts_in_time_and_is_filesystem_safe() -> None:
@@ -122,9 +124,8 @@ def test_second_sync_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert "another sync is running" in out.stdout
-        with pytest.raises(StoreLockedError):
-            # flock is per open file: a second open in one process is refused too.
-            with SnapshotStore(tmp_path).lock():
-                pass
+        # flock is per open file: a second open in one process is refused too.
+        with pytest.raises(StoreLockedError), SnapshotStore(tmp_path).lock():
+            pass
     with store.lock():
         pass  # released on exit

@@ -38,7 +38,7 @@ def test_duplicate_key_is_refused() -> None:
 
 def test_missing_column_is_named() -> None:
     scores = snapshot_tables()["scores"].drop_columns(["model_sha"])
-    with pytest.raises(ValidationError, match="missing column.*model_sha"):
+    with pytest.raises(ValidationError, match=r"missing column.*model_sha"):
         validate_tables(_with_scores(scores))
 
 
@@ -54,7 +54,7 @@ def test_null_in_a_required_column_is_refused() -> None:
 
 def test_unknown_benchmark_is_refused() -> None:
     scores = snapshot_tables()["scores"]
-    names = ["mmlu_redux"] + scores.column("benchmark").to_pylist()[1:]
+    names = ["mmlu_redux", *scores.column("benchmark").to_pylist()[1:]]
     index = scores.schema.get_field_index("benchmark")
     broken = scores.set_column(index, scores.schema.field(index), pa.array(names))
     with pytest.raises(ValidationError, match="mmlu_redux"):

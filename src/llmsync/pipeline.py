@@ -282,7 +282,9 @@ def describe_sources(
     """Every upstream revision a snapshot is built from."""
     leaderboards: dict[str, Any] = {}
     for item in revisions:
-        entry = leaderboards.setdefault(item.leaderboard, {"repo_id": item.repo_id, "revisions": []})
+        entry = leaderboards.setdefault(
+            item.leaderboard, {"repo_id": item.repo_id, "revisions": []}
+        )
         entry["revisions"].append({"revision": item.revision, "date": item.date.isoformat()})
     models: dict[str, Any] = {}
     for fetch in fetches:
@@ -416,7 +418,9 @@ def run_sync(
     endpoint = make_client(config).endpoint
     with store.lock():
         record: RunRecord = store.start_run(flow_run_id=flow_run_id)
-        report = SyncReport(run_id=record.run_id, status="running", snapshot=None, endpoint=endpoint)
+        report = SyncReport(
+            run_id=record.run_id, status="running", snapshot=None, endpoint=endpoint
+        )
         try:
             _run_stages(config, store, record, report, run_stage=run_stage, progress=progress)
         except Exception as exc:

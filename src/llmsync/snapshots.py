@@ -224,8 +224,7 @@ class SnapshotStore:
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
                 raise StoreLockedError(
-                    f"another sync is running on {self.data_dir} ({holder}); "
-                    "wait for it to finish"
+                    f"another sync is running on {self.data_dir} ({holder}); wait for it to finish"
                 ) from None
             handle.seek(0)
             handle.truncate()

@@ -101,8 +101,7 @@ def _check_score_range(table: pa.Table, column_name: str, table_name: str) -> No
     low, high = pc.min(column).as_py(), pc.max(column).as_py()
     if low is not None and (low < 0 or high > 100):
         raise ValidationError(
-            f"{table_name}: column {column_name} holds values outside 0-100 "
-            f"(min {low}, max {high})"
+            f"{table_name}: column {column_name} holds values outside 0-100 (min {low}, max {high})"
         )
 
 
