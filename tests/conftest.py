@@ -9,6 +9,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ.pop("HF_TOKEN", None)
 
 from llmsync.faults import FaultPlan
+from llmsync.pipeline import SyncConfig, SyncReport, run_sync
 from llmsync.recording_store import default_recordings_dir
 from llmsync.replay_hub import ReplayHub
+from llmsync.retry import RetryPolicy
 
 BUNDLED = default_recordings_dir()
 HAVE_BUNDLED = (BUNDLED / "manifest.json").is_file()
@@ -34,6 +37,10 @@ V1 = "open-llm-leaderboard-old/contents"
 V2_DATES = ("2024-10-09", "2024-11-10", "2025-03-21")
 V1_DATES = ("2023-06-10", "2023-09-04", "2024-06-19")
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+
+# The production retry logic with (almost) no waiting: end-to-end fault tests
+# go through dozens of retries, and `Retry-After` is capped to this max_delay.
+FAST_RETRIES = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01, jitter=0.0)
 
 DOLLY_CARD = b"""---
 license: mit
@@ -202,3 +209,22 @@ def replay_hub_factory(recordings_dir: Path) -> Iterator[Callable[..., ReplayHub
 @pytest.fixture(scope="session")
 def replay_hub(replay_hub_factory: Callable[..., ReplayHub]) -> ReplayHub:
     return replay_hub_factory()
+
+
+@dataclass(frozen=True)
+class CleanSync:
+    """One fault-free sync of today's replay hub: what every faulted or
+    hostile run is compared with."""
+
+    data_dir: Path
+    report: SyncReport
+    tables: dict[str, pa.Table]
+
+
+@pytest.fixture(scope="session")
+def clean_sync(tmp_path_factory: pytest.TempPathFactory, replay_hub: ReplayHub) -> CleanSync:
+    from tests.tables import published_tables
+
+    data_dir = tmp_path_factory.mktemp("clean-data")
+    report = run_sync(SyncConfig(data_dir=data_dir, endpoint=replay_hub.url))
+    return CleanSync(data_dir, report, published_tables(data_dir))

@@ -8,10 +8,14 @@ commit a revision names, so a readable stand-in is used for it.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from llmsync.schemas import CATALOG, CHANGES, MODELS, SCORES
+from llmsync.snapshots import TABLE_NAMES, SnapshotStore
 
 V1_FINAL_DATE = dt.date(2024, 6, 19)
 
@@ -96,4 +100,29 @@ def snapshot_tables(*, revision: str = "v1-final") -> dict[str, pa.Table]:
         "models": models_table(),
         "scores": scores_table(revision=revision),
         "changes": CHANGES.schema.empty_table(),
+    }
+
+
+def published_tables(data_dir: Path) -> dict[str, pa.Table]:
+    """The four tables of the latest snapshot in `data_dir`, as read back."""
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None, f"no snapshot in {data_dir}"
+    return {name: pq.read_table(latest.table_path(name)) for name in TABLE_NAMES}
+
+
+def without_repo(table: pa.Table, repo_id: str) -> pa.Table:
+    """`table` minus the rows about `repo_id` (rows with a null repo_id stay)."""
+    column = table.column("repo_id")
+    keep = pc.or_kleene(pc.is_null(column), pc.not_equal(column, repo_id))
+    return table.filter(keep)
+
+
+def snapshot_files(data_dir: Path) -> dict[str, bytes]:
+    """Every published file under `processed/`, by relative path: to prove a
+    failed run left the existing snapshots byte for byte as they were."""
+    processed = data_dir / "processed"
+    return {
+        str(path.relative_to(processed)): path.read_bytes()
+        for path in sorted(processed.glob("snapshot=*/*"))
+        if path.is_file()
     }

@@ -19,22 +19,14 @@ import pytest
 
 from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.snapshots import TABLE_NAMES, SnapshotStore
+from tests.tables import snapshot_files
 
 pytestmark = pytest.mark.slow
 
 
-def _snapshot_bytes(data_dir: Path) -> dict[str, bytes]:
-    processed = data_dir / "processed"
-    return {
-        str(p.relative_to(processed)): p.read_bytes()
-        for p in sorted(processed.glob("snapshot=*/*"))
-        if p.is_file()
-    }
-
-
 def _assert_store_sound(data_dir: Path, before: dict[str, bytes]) -> None:
     """Earlier snapshots byte for byte as they were; every visible one whole and readable."""
-    now = _snapshot_bytes(data_dir)
+    now = snapshot_files(data_dir)
     assert {k: v for k, v in now.items() if k in before} == before
     store = SnapshotStore(data_dir)
     folders = sorted((data_dir / "processed").glob("snapshot=*"))
@@ -79,7 +71,7 @@ def test_sigkill_at_random_points(tmp_path: Path, hubs: tuple[str, str]) -> None
     rng = random.Random(seed)
     killed = 0
     for attempt in range(20):
-        before = _snapshot_bytes(data_dir)
+        before = snapshot_files(data_dir)
         # Alternate hub states, so that a run that gets far enough publishes.
         url = new_url if attempt % 2 == 0 else old_url
         process = subprocess.Popen(
@@ -99,7 +91,7 @@ def test_sigkill_at_random_points(tmp_path: Path, hubs: tuple[str, str]) -> None
     # The kills must land mid-run, not only after runs that had already ended.
     assert killed >= 5
 
-    before = _snapshot_bytes(data_dir)
+    before = snapshot_files(data_dir)
     final = subprocess.run(_sync_command(new_url, data_dir), capture_output=True, text=True)
     assert final.returncode == 0, (seed, final.stderr)
     _assert_store_sound(data_dir, before)

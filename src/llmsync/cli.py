@@ -42,6 +42,16 @@ def _share(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
+
+
 def _fail(message: str, *, code: int = 1) -> int:
     print(f"llmsync: {message}", file=sys.stderr)
     return code
@@ -84,6 +94,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 as_of=args.as_of,
                 data_dir=str(args.data_dir) if args.data_dir else None,
                 extra_repos=args.repo or None,
+                max_revisions=args.max_revisions,
                 max_row_loss=args.max_row_loss,
                 allow_row_loss=args.allow_row_loss,
             )
@@ -109,6 +120,7 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             data_dir=args.data_dir or default_data_dir(),
             endpoint=endpoint,
             extra_repos=tuple(args.repo or ()),
+            max_revisions=args.max_revisions,
             max_row_loss=args.max_row_loss,
             allow_row_loss=args.allow_row_loss,
         )
@@ -171,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--as-of", type=_date, help="with --hub replay: the Hub as of this date")
     sync.add_argument("--data-dir", type=Path, help="default: LLMSYNC_DATA_DIR or ./data")
     sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
+    sync.add_argument(
+        "--max-revisions",
+        type=_positive_int,
+        help="read only the newest N revisions of each leaderboard (default: all)",
+    )
     sync.add_argument("--max-row-loss", type=_share, default=0.10)
     sync.add_argument("--allow-row-loss", action="store_true")
     sync.add_argument(

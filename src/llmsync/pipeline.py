@@ -38,6 +38,7 @@ from llmsync.ids import InvalidIdError, require_repo_id
 from llmsync.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS, parse_leaderboard
 from llmsync.models_table import model_record, models_table
 from llmsync.raw_store import RawStore
+from llmsync.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.schemas import LEADERBOARDS, SCORES
 from llmsync.secrets import redact
 from llmsync.snapshots import TABLE_NAMES, RunRecord, Snapshot, SnapshotStore
@@ -73,6 +74,10 @@ class SyncConfig:
     allow_row_loss: bool = False
     card_max_bytes: int = DEFAULT_CARD_MAX_BYTES
     curated_path: Path | None = None
+    # How the Hub client retries. Production keeps the default (which honours
+    # `Retry-After` up to its cap); tests pass a policy with tiny delays so a
+    # run through dozens of injected faults takes a second, not minutes.
+    retry_policy: RetryPolicy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,11 @@ class SyncReport:
 
 
 def make_client(config: SyncConfig) -> HubClient:
-    return HubClient(endpoint=config.endpoint, raw_store=RawStore(config.data_dir / "raw"))
+    return HubClient(
+        endpoint=config.endpoint,
+        raw_store=RawStore(config.data_dir / "raw"),
+        policy=config.retry_policy,
+    )
 
 
 def fetch_leaderboards(config: SyncConfig) -> list[LeaderboardRevision]:

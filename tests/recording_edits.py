@@ -1,0 +1,76 @@
+"""Modified copies of the replay hub's recordings, for tests of bad upstream data.
+
+The bundled recordings are package data and must never change; a test that
+needs a hostile card or a broken leaderboard export copies them to a temporary
+folder and replaces one file of one commit there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tests.conftest import LEADERBOARD_FILE, V2
+
+
+def _commit(manifest: dict[str, Any], repo_id: str, date_prefix: str | None) -> dict[str, Any]:
+    repo = next(r for r in manifest["repos"] if r["repo_id"] == repo_id)
+    commits = repo["commits"]
+    if date_prefix is None:
+        return commits[-1]  # type: ignore[no-any-return]
+    return next(c for c in commits if c["date"].startswith(date_prefix))  # type: ignore[no-any-return]
+
+
+def edited_recordings(
+    source: Path,
+    target: Path,
+    *,
+    repo_id: str,
+    path: str,
+    data: bytes,
+    date: str | None = None,
+) -> Path:
+    """A copy of `source` at `target` in which `path` of `repo_id`'s commit of
+    `date` (YYYY-MM-DD prefix; None: the newest) holds `data`.
+
+    The edited commit gets a new sha, as a new upstream commit would: revisions
+    are immutable, so a data directory that landed the original file must see a
+    new revision to fetch the edited one. (A model's API body keeps naming the
+    old sha, which the replay hub still resolves to this commit.)
+    """
+    shutil.copytree(source, target)
+    digest = hashlib.sha256(data).hexdigest()
+    (target / "blobs" / digest).write_bytes(data)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    commit = _commit(manifest, repo_id, date)
+    commit["files"][path] = digest
+    commit["sha"] = hashlib.sha1(f"{commit['sha']} edited {digest}".encode()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return target
+
+
+def recorded_file(source: Path, *, repo_id: str, path: str, date: str | None = None) -> bytes:
+    """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest)."""
+    manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+    digest = _commit(manifest, repo_id, date)["files"][path]
+    return (source / "blobs" / digest).read_bytes()
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def v2_table(source: Path) -> pa.Table:
+    """The newest v2 leaderboard export, as recorded."""
+    data = recorded_file(source, repo_id=V2, path=LEADERBOARD_FILE)
+    return pq.read_table(pa.BufferReader(data))

@@ -1,0 +1,203 @@
+"""Whole syncs through an unreliable Hub: transient faults on every kind of
+request cost retries, never data; a fault that outlasts the retries costs one
+model's fields, with the reason, and marks the snapshot partial."""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmsync.faults import FaultPlan, FaultRule
+from llmsync.pipeline import SyncConfig, SyncReport, run_sync
+from llmsync.replay_hub import RequestRecord
+from llmsync.snapshots import TABLE_NAMES, SnapshotStore
+from tests.conftest import FAST_RETRIES, CleanSync
+from tests.tables import published_tables, without_repo
+
+DOLLY = "databricks/dolly-v2-12b"
+
+# One pattern per kind of request a sync makes (the replay hub sees raw paths).
+COMMITS = r"^/api/datasets/.+/commits/"
+MODEL_INFO = r"^/api/models/"
+DATASET_FILE = r"^/datasets/.+/resolve/[0-9a-f]{40}/"
+CDN = r"^/cdn-lfs/"
+CARD = r"^/(?!api/|datasets/|cdn-lfs/).+/resolve/[0-9a-f]{40}/README\.md$"
+
+KINDS = {
+    "commits": COMMITS,
+    "model info": MODEL_INFO,
+    "dataset file": DATASET_FILE,
+    "cdn": CDN,
+    "card": CARD,
+}
+
+
+def _rule(path: str, action: str, *, method: str | None = None, **fields: Any) -> FaultRule:
+    return FaultRule(path=path, action=action, method=method, **fields)
+
+
+# Every rule fires a bounded number of times, fewer than the policy's six
+# attempts per request, so a correct client ends up with every byte.
+TRANSIENT_RULES = (
+    _rule(COMMITS, "status", status=429, retry_after=1),
+    _rule(COMMITS, "status", status=503),
+    _rule(COMMITS, "reset"),
+    _rule(COMMITS, "truncate", fraction=0.3),
+    # The Hub's own rate-limit header without Retry-After.
+    _rule(MODEL_INFO, "status", status=429, retry_after=None, ratelimit_reset=1),
+    _rule(MODEL_INFO, "status", status=500),
+    _rule(MODEL_INFO, "reset"),
+    _rule(MODEL_INFO, "truncate", fraction=0.5),
+    _rule(DATASET_FILE, "status", method="HEAD", status=502),
+    _rule(DATASET_FILE, "reset", method="HEAD"),
+    _rule(DATASET_FILE, "status", method="HEAD", status=429, retry_after=1),
+    # The LFS body on the CDN origin, after the Hub's redirect.
+    _rule(CDN, "status", method="GET", status=503),
+    _rule(CDN, "reset", method="GET", fraction=0.5),
+    _rule(CDN, "truncate", method="GET", fraction=0.5),
+    _rule(CDN, "status", method="GET", status=500),
+    _rule(CARD, "status", method="HEAD", status=503),
+    _rule(CARD, "reset", method="HEAD"),
+    _rule(CARD, "status", method="GET", status=502),
+    _rule(CARD, "reset", method="GET", fraction=0.5),
+    _rule(CARD, "truncate", method="GET", fraction=0.2),
+    # huggingface_hub retries a 429 on a body GET itself, sleeping Retry-After + 1 s
+    # (not our policy's call): 0 keeps that to one second.
+    _rule(CARD, "status", method="GET", status=429, retry_after=0),
+)
+
+
+def _attempts_by_kind(requests: list[RequestRecord]) -> dict[str, int]:
+    counts: collections.Counter[str] = collections.Counter()
+    for request in requests:
+        for kind, pattern in KINDS.items():
+            if FaultRule(path=pattern, action="delay").matches(request.method, request.path):
+                counts[f"{kind} {request.method}"] += 1
+                break
+    return dict(counts)
+
+
+def _faulted_sync(
+    tmp_path: Path, replay_hub_factory: Callable[..., Any], rules: tuple[FaultRule, ...]
+) -> tuple[SyncReport, FaultPlan, list[RequestRecord], float]:
+    plan = FaultPlan(rules)
+    hub = replay_hub_factory(faults=plan)
+    started = time.perf_counter()
+    report = run_sync(
+        SyncConfig(data_dir=tmp_path / "data", endpoint=hub.url, retry_policy=FAST_RETRIES)
+    )
+    return report, plan, hub.requests, time.perf_counter() - started
+
+
+def _manifest(data_dir: Path) -> dict[str, Any]:
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None
+    return latest.manifest
+
+
+def test_transient_faults_on_every_request_kind_change_nothing(
+    tmp_path: Path, replay_hub_factory: Callable[..., Any], clean_sync: CleanSync
+) -> None:
+    report, plan, requests, seconds = _faulted_sync(tmp_path, replay_hub_factory, TRANSIENT_RULES)
+
+    # Every injected fault was met (none was dodged by a request never made).
+    assert plan.fired() == [1] * len(TRANSIENT_RULES)
+    # Each fault costs one more request of its kind (a failed body GET also
+    # repeats the HEAD before it); the clean run makes the numbers on the left.
+    assert _attempts_by_kind(requests) == {
+        "commits GET": 2 + 4,
+        "model info GET": 16 + 4,
+        "dataset file HEAD": 12 + 3 + 3,
+        "cdn GET": 6 + 4,
+        "card HEAD": 12 + 2 + 2,
+        "card GET": 5 + 4,
+    }
+    assert report.status == "published"
+    assert report.partial is False
+    assert report.failures == clean_sync.report.failures
+
+    faulted = published_tables(tmp_path / "data")
+    for name in TABLE_NAMES:
+        assert faulted[name].equals(clean_sync.tables[name]), name
+    catalog = faulted["catalog"].to_pylist()
+    dolly = next(r for r in catalog if r["repo_id"] == DOLLY and r["role"] == "primary")
+    assert dolly["open_llm_v1_average"] == 39.46
+    assert dolly["open_llm_v1_arc"] == 42.41
+
+    manifest = _manifest(tmp_path / "data")
+    clean_manifest = _manifest(clean_sync.data_dir)
+    assert manifest["status"] == "complete"
+    assert manifest["sources_fingerprint"] == clean_manifest["sources_fingerprint"]
+    assert {k: v["sha256"] for k, v in manifest["tables"].items()} == {
+        k: v["sha256"] for k, v in clean_manifest["tables"].items()
+    }
+    # Fast policy, yet huggingface_hub's own resume-after-truncation waits 1 s
+    # per truncated body: the budget allows for those, not for real backoff.
+    assert seconds < 15, seconds
+
+
+@pytest.mark.parametrize(
+    ("rule", "status", "detail"),
+    [
+        (
+            _rule(rf"^/{DOLLY}/resolve/", "status", status=503, times=None),
+            "card_unavailable",
+            "HTTP 503",
+        ),
+        (
+            _rule(rf"^/api/models/{DOLLY}$", "status", status=502, times=None),
+            "unavailable",
+            "HTTP 502",
+        ),
+        (
+            _rule(rf"^/api/models/{DOLLY}$", "reset", times=None),
+            "unavailable",
+            "gave up after 6 attempts",
+        ),
+    ],
+    ids=["card-503", "info-502", "info-reset"],
+)
+def test_a_model_the_hub_keeps_failing_costs_its_row_only(
+    tmp_path: Path,
+    replay_hub_factory: Callable[..., Any],
+    clean_sync: CleanSync,
+    rule: FaultRule,
+    status: str,
+    detail: str,
+) -> None:
+    report, plan, requests, _ = _faulted_sync(tmp_path, replay_hub_factory, (rule,))
+
+    assert plan.fired() == [FAST_RETRIES.max_attempts]
+    assert report.status == "published"
+    assert report.partial is True
+    tables = published_tables(tmp_path / "data")
+    row = next(r for r in tables["models"].to_pylist() if r["repo_id"] == DOLLY)
+    assert row["status"] == status
+    assert detail in row["status_detail"]
+    manifest = _manifest(tmp_path / "data")
+    assert manifest["status"] == "partial"
+    assert any(item.startswith(f"{DOLLY}: {status}") for item in manifest["failures"])
+
+    # Every other value is the clean run's; the scores do not depend on the Hub's models.
+    assert tables["scores"].equals(clean_sync.tables["scores"])
+    for name in ("models", "catalog"):
+        assert without_repo(tables[name], DOLLY).equals(
+            without_repo(clean_sync.tables[name], DOLLY)
+        ), name
+    dolly = next(r for r in tables["catalog"].to_pylist() if r["repo_id"] == DOLLY)
+    assert dolly["model_status"] == status
+    assert dolly["open_llm_v1_average"] == 39.46
+
+
+def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
+    """Only tests shorten the waits: a config that does not ask keeps the
+    policy that honours `Retry-After` up to 30 s."""
+    from llmsync.retry import DEFAULT_POLICY
+
+    assert SyncConfig(data_dir=tmp_path).retry_policy is DEFAULT_POLICY
+    assert DEFAULT_POLICY.max_delay >= 30
