@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +213,19 @@ def replay_hub(replay_hub_factory: Callable[..., ReplayHub]) -> ReplayHub:
     return replay_hub_factory()
 
 
+@pytest.fixture(scope="module")
+def prefect_api() -> Iterator[str]:
+    """One temporary Prefect API per module that asks for it (module scope: a
+    server start takes seconds); its URL, for child processes."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_API_URL.value()
+        assert url
+        yield str(url)
+
+
 @dataclass(frozen=True)
 class CleanSync:
     """One fault-free sync of today's replay hub: what every faulted or
@@ -228,3 +243,15 @@ def clean_sync(tmp_path_factory: pytest.TempPathFactory, replay_hub: ReplayHub) 
     data_dir = tmp_path_factory.mktemp("clean-data")
     report = run_sync(SyncConfig(data_dir=data_dir, endpoint=replay_hub.url))
     return CleanSync(data_dir, report, published_tables(data_dir))
+
+
+def cli_sync(
+    hub_url: str, data_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`llmsync sync --no-prefect` in a child process: its exit code, stdout and
+    stderr are what a user sees."""
+    command = [sys.executable, "-m", "llmsync.cli", "sync", "--no-prefect"]
+    command += ["--hub", hub_url, "--data-dir", str(data_dir), *extra]
+    return subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120
+    )

@@ -22,10 +22,10 @@ from tests.conftest import LEADERBOARD_FILE, V2
 
 def _commit(manifest: dict[str, Any], repo_id: str, date_prefix: str | None) -> dict[str, Any]:
     repo = next(r for r in manifest["repos"] if r["repo_id"] == repo_id)
-    commits = repo["commits"]
+    commits: list[dict[str, Any]] = repo["commits"]
     if date_prefix is None:
-        return commits[-1]  # type: ignore[no-any-return]
-    return next(c for c in commits if c["date"].startswith(date_prefix))  # type: ignore[no-any-return]
+        return commits[-1]
+    return next(c for c in commits if c["date"].startswith(date_prefix))
 
 
 def edited_recordings(
@@ -60,7 +60,7 @@ def edited_recordings(
 def recorded_file(source: Path, *, repo_id: str, path: str, date: str | None = None) -> bytes:
     """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest)."""
     manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
-    digest = _commit(manifest, repo_id, date)["files"][path]
+    digest: str = _commit(manifest, repo_id, date)["files"][path]
     return (source / "blobs" / digest).read_bytes()
 
 

@@ -9,15 +9,41 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from llmsync.schemas import CATALOG, CHANGES, MODELS, SCORES
 from llmsync.snapshots import TABLE_NAMES, SnapshotStore
 
 V1_FINAL_DATE = dt.date(2024, 6, 19)
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# The article's models and the Hub repo each one means (data/curated).
+ARTICLE_PRIMARIES = {
+    "Falcon-40B-Instruct": "tiiuae/falcon-40b-instruct",
+    "Vicuna": "lmsys/vicuna-13b-v1.3",
+    "Alpaca": "chavinlo/alpaca-native",
+    "LLaMA": "huggyllama/llama-7b",
+    "GPT-J": "EleutherAI/gpt-j-6b",
+    "Dolly": "databricks/dolly-v2-12b",
+}
+
+
+def load_fixture_scores() -> pa.Table:
+    """The real leaderboard rows of tests/fixtures/catalog (see its README)."""
+    options = pcsv.ConvertOptions(
+        column_types=SCORES.schema,
+        strings_can_be_null=True,
+        true_values=["true"],
+        false_values=["false"],
+    )
+    table = pcsv.read_csv(FIXTURES / "catalog" / "scores_rows.csv", convert_options=options)
+    return table.select(SCORES.schema.names).cast(SCORES.schema)
+
 
 # (model_name, precision, model_sha, {benchmark: score}) from the v1 final table.
 V1_ROWS = [
@@ -108,6 +134,13 @@ def published_tables(data_dir: Path) -> dict[str, pa.Table]:
     latest = SnapshotStore(data_dir).latest()
     assert latest is not None, f"no snapshot in {data_dir}"
     return {name: pq.read_table(latest.table_path(name)) for name in TABLE_NAMES}
+
+
+def latest_manifest(data_dir: Path) -> dict[str, Any]:
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None, f"no snapshot in {data_dir}"
+    manifest: dict[str, Any] = latest.manifest
+    return manifest
 
 
 def without_repo(table: pa.Table, repo_id: str) -> pa.Table:

@@ -6,29 +6,16 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 import pytest
 import yaml
 
 from llmsync.catalog import CatalogResult, build_catalog
 from llmsync.curated import Curated, load_curated, parse_curated
 from llmsync.models_table import model_record, models_table
-from llmsync.schemas import CATALOG, MODELS, SCORES
+from llmsync.schemas import CATALOG, MODELS
+from tests.tables import FIXTURES, load_fixture_scores
 
-FIXTURES = Path(__file__).parent / "fixtures"
 CURATED_FILE = Path(__file__).parents[1] / "data" / "curated" / "article_models.yaml"
-
-
-def load_scores() -> pa.Table:
-    """The real leaderboard rows of tests/fixtures/catalog (see its README)."""
-    options = pcsv.ConvertOptions(
-        column_types=SCORES.schema,
-        strings_can_be_null=True,
-        true_values=["true"],
-        false_values=["false"],
-    )
-    table = pcsv.read_csv(FIXTURES / "catalog" / "scores_rows.csv", convert_options=options)
-    return table.select(SCORES.schema.names).cast(SCORES.schema)
 
 
 def without_revision(scores: pa.Table, revision: str) -> pa.Table:
@@ -83,7 +70,7 @@ def build(
     return build_catalog(
         curated if curated is not None else load_curated(CURATED_FILE),
         models=models if models is not None else real_models(),
-        scores=scores if scores is not None else load_scores(),
+        scores=scores if scores is not None else load_fixture_scores(),
     )
 
 
@@ -181,7 +168,7 @@ def test_real_data_has_no_conflicts() -> None:
 
 def test_alias_scores_go_to_the_primary_repo() -> None:
     # Without the final v1 table, huggyllama/llama-7b is only listed as a bare `llama-7b`.
-    result = build(scores=without_revision(load_scores(), "v1-2024-06-19"))
+    result = build(scores=without_revision(load_fixture_scores(), "v1-2024-06-19"))
     llama = row(result, "LLaMA", "huggyllama/llama-7b")
     assert llama["open_llm_v1_average"] == 49.72
     assert llama["open_llm_v1_revision"] == "v1-2023-09-04"
@@ -193,7 +180,7 @@ def test_alias_scores_go_to_the_primary_repo() -> None:
 
 def test_variant_choice_falls_back_to_lowest_row_index() -> None:
     # 2023-09-04 lists vicuna-7b-v1.5 twice (rows 523 and 525) with no sha or date.
-    result = build(scores=without_revision(load_scores(), "v1-2024-06-19"))
+    result = build(scores=without_revision(load_fixture_scores(), "v1-2024-06-19"))
     assert row(result, "Vicuna", "lmsys/vicuna-7b-v1.5")["open_llm_v1_average"] == 58.0
 
 
@@ -204,7 +191,7 @@ def test_variant_choice_prefers_latest_submission() -> None:
 
 
 def test_variant_choice_prefers_the_fetched_commit() -> None:
-    scores = load_scores()
+    scores = load_fixture_scores()
     # Give the older bfloat16 row (5118) its own commit, and say the Hub has that commit.
     is_row = pc.equal(scores.column("row_index"), 5118)
     sha = "b" * 40
@@ -295,7 +282,7 @@ def test_unmatched_aliases() -> None:
 
 
 def test_unrelated_rows_are_ignored() -> None:
-    scores = load_scores()
+    scores = load_fixture_scores()
     assert "CalderaAI/30B-Lazarus" in scores.column("repo_id").to_pylist()
     assert "llama-13b" in scores.column("model_name").to_pylist()
     result = build(scores=scores)

@@ -2,35 +2,21 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 
 from llmsync.changes import diff_tables
 from llmsync.models_table import model_record, models_table
 from llmsync.schemas import CHANGES, MODELS, SCORES
+from tests.tables import FIXTURES, load_fixture_scores
 
-FIXTURES = Path(__file__).parent / "fixtures"
 EMPTY_MODELS = MODELS.schema.empty_table()
 
 
-def load_scores() -> pa.Table:
-    """The real leaderboard rows of tests/fixtures/catalog (see its README)."""
-    options = pcsv.ConvertOptions(
-        column_types=SCORES.schema,
-        strings_can_be_null=True,
-        true_values=["true"],
-        false_values=["false"],
-    )
-    table = pcsv.read_csv(FIXTURES / "catalog" / "scores_rows.csv", convert_options=options)
-    return table.select(SCORES.schema.names).cast(SCORES.schema)
-
-
 def revisions(*names: str) -> pa.Table:
-    scores = load_scores()
+    scores = load_fixture_scores()
     value_set = pa.array(names, pa.string())
     return scores.filter(pc.is_in(scores.column("source_revision"), value_set=value_set))
 
@@ -52,14 +38,14 @@ def of_kind(changes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def test_no_previous_snapshot_is_no_changes() -> None:
     table = diff_tables(
-        None, {"models": EMPTY_MODELS, "scores": load_scores()}, previous_snapshot=None
+        None, {"models": EMPTY_MODELS, "scores": load_fixture_scores()}, previous_snapshot=None
     )
     assert table.num_rows == 0
     assert table.schema.equals(CHANGES.schema)
 
 
 def test_identical_tables_have_no_changes() -> None:
-    assert diff(load_scores(), load_scores()) == []
+    assert diff(load_fixture_scores(), load_fixture_scores()) == []
 
 
 def test_v2_2024_11_10_to_2025_03_21() -> None:

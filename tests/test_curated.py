@@ -7,15 +7,7 @@ import pytest
 import yaml
 
 from llmsync.curated import CuratedError, default_path, load_curated, parse_curated
-
-PRIMARIES = {
-    "Falcon-40B-Instruct": "tiiuae/falcon-40b-instruct",
-    "Vicuna": "lmsys/vicuna-13b-v1.3",
-    "Alpaca": "chavinlo/alpaca-native",
-    "LLaMA": "huggyllama/llama-7b",
-    "GPT-J": "EleutherAI/gpt-j-6b",
-    "Dolly": "databricks/dolly-v2-12b",
-}
+from tests.tables import ARTICLE_PRIMARIES as PRIMARIES
 
 
 def test_default_file_loads_with_the_article_models() -> None:

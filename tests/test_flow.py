@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +16,6 @@ import pytest
 pytestmark = pytest.mark.slow
 
 CANARY_TOKEN = "hf_CanaryTokenThatMustNeverLeak0123456789"
-
-
-@pytest.fixture(scope="module")
-def prefect_api() -> Iterator[str]:
-    """One temporary Prefect API for the module; its URL for child processes."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        url = PREFECT_API_URL.value()
-        assert url
-        yield str(url)
 
 
 def _cli(*args: str, api_url: str, token: str | None = None) -> subprocess.CompletedProcess[str]:

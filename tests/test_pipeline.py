@@ -15,16 +15,9 @@ import pytest
 
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
 from llmsync.snapshots import SnapshotStore
+from tests.tables import ARTICLE_PRIMARIES
 
 AS_OF_2024_11_10 = dt.date(2024, 11, 10)
-ARTICLE_PRIMARIES = {
-    "Falcon-40B-Instruct": "tiiuae/falcon-40b-instruct",
-    "Vicuna": "lmsys/vicuna-13b-v1.3",
-    "Alpaca": "chavinlo/alpaca-native",
-    "LLaMA": "huggyllama/llama-7b",
-    "GPT-J": "EleutherAI/gpt-j-6b",
-    "Dolly": "databricks/dolly-v2-12b",
-}
 
 
 @pytest.fixture(scope="module")

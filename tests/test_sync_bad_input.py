@@ -7,10 +7,7 @@ sudden loss of rows publishes nothing and the CLI says why in one line.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,9 @@ from llmsync.faults import FaultPlan, FaultRule
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
 from llmsync.replay_hub import ReplayHub
 from llmsync.snapshots import SnapshotStore
-from tests.conftest import FAST_RETRIES, LEADERBOARD_FILE, V2, CleanSync
+from tests.conftest import FAST_RETRIES, LEADERBOARD_FILE, V2, CleanSync, cli_sync
 from tests.recording_edits import edited_recordings, parquet_bytes, v2_table
-from tests.tables import published_tables, snapshot_files, without_repo
+from tests.tables import latest_manifest, published_tables, snapshot_files, without_repo
 
 DOLLY = "databricks/dolly-v2-12b"
 CARD_MAX_BYTES = 1_000_000
@@ -68,9 +65,7 @@ def _sync_edited(
     data_dir = tmp_path / "data"
     with ReplayHub(recordings=recordings) as hub:
         report = run_sync(
-            SyncConfig(
-                data_dir=data_dir, endpoint=hub.url, retry_policy=FAST_RETRIES, **config
-            )
+            SyncConfig(data_dir=data_dir, endpoint=hub.url, retry_policy=FAST_RETRIES, **config)
         )
     return data_dir, hub, report
 
@@ -94,7 +89,7 @@ def test_a_hostile_or_huge_card_costs_its_row_only(
     detail: str,
 ) -> None:
     marker = tmp_path / "pwned"
-    data_dir, _, report = _sync_edited(
+    data_dir, hub, report = _sync_edited(
         tmp_path,
         recordings_dir,
         repo_id=DOLLY,
@@ -108,8 +103,17 @@ def test_a_hostile_or_huge_card_costs_its_row_only(
     row = next(r for r in tables["models"].to_pylist() if r["repo_id"] == DOLLY)
     assert row["status"] == status
     assert detail in (row["status_detail"] or ""), row["status_detail"]
+    # The card's fields are gone, the Hub's own word (its parsed cardData) is kept.
+    assert row["license"] == "mit"
+    card_requests = [r.method for r in hub.requests if f"/{DOLLY}/resolve/" in r.path]
+    if status == "card_too_large":
+        # Refused on the announced size: the body was never downloaded.
+        assert card_requests == ["HEAD"]
+        assert row["card_present"] is False
+    else:
+        assert card_requests == ["HEAD", "HEAD", "GET"]
     # A card that is what it is (not a Hub failure) leaves the snapshot complete.
-    assert SnapshotStore(data_dir).latest().manifest["status"] == "complete"  # type: ignore[union-attr]
+    assert latest_manifest(data_dir)["status"] == "complete"
 
     assert tables["scores"].equals(clean_sync.tables["scores"])
     assert tables["changes"].equals(clean_sync.tables["changes"])
@@ -123,21 +127,6 @@ def test_a_hostile_or_huge_card_costs_its_row_only(
 
 
 # -- leaderboards that cannot be read -------------------------------------------------
-
-
-def _cli_sync(
-    hub_url: str, data_dir: Path, *extra: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable, "-m", "llmsync.cli", "sync", "--no-prefect",
-            "--hub", hub_url, "--data-dir", str(data_dir), *extra,
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
 
 
 def _copy_of_clean(clean_sync: CleanSync, tmp_path: Path) -> Path:
@@ -196,7 +185,7 @@ def test_a_broken_leaderboard_export_publishes_nothing(
     data_dir = _copy_of_clean(clean_sync, tmp_path)
     before = snapshot_files(data_dir)
     with ReplayHub(recordings=recordings) as hub:
-        result = _cli_sync(hub.url, data_dir)
+        result = cli_sync(hub.url, data_dir)
     assert result.returncode == 1, result.stdout
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("llmsync: sync failed: leaderboard open_llm_v2 at "), last
@@ -208,7 +197,9 @@ def test_a_broken_leaderboard_export_publishes_nothing(
     ("rule", "reason"),
     [
         (
-            FaultRule(path=f"^/api/datasets/{V2}/commits/", action="status", status=503, times=None),
+            FaultRule(
+                path=f"^/api/datasets/{V2}/commits/", action="status", status=503, times=None
+            ),
             f"leaderboard open_llm_v2 ({V2}) unavailable: commits of dataset {V2}: HTTP 503",
         ),
         (
@@ -250,7 +241,7 @@ def test_cli_names_the_unavailable_leaderboard(
     hub = replay_hub_factory(faults=plan)
     data_dir = _copy_of_clean(clean_sync, tmp_path)
     before = snapshot_files(data_dir)
-    result = _cli_sync(hub.url, data_dir)
+    result = cli_sync(hub.url, data_dir)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last == (
@@ -272,14 +263,16 @@ def test_row_loss_is_refused_unless_allowed(
     rows_before = clean_sync.report.row_counts["scores"]
 
     # Only the newest revision of each leaderboard: every older revision's rows go.
-    refused = _cli_sync(replay_hub.url, data_dir, "--max-revisions", "1")
+    refused = cli_sync(replay_hub.url, data_dir, "--max-revisions", "1")
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"llmsync: sync failed: scores would lose 27% of its rows ({rows_before} -> ")
+    assert last.startswith(
+        f"llmsync: sync failed: scores would lose 27% of its rows ({rows_before} -> "
+    )
     assert "--allow-row-loss" in last
     _assert_failed_cleanly(data_dir, before, "scores would lose")
 
-    allowed = _cli_sync(replay_hub.url, data_dir, "--max-revisions", "1", "--allow-row-loss")
+    allowed = cli_sync(replay_hub.url, data_dir, "--max-revisions", "1", "--allow-row-loss")
     assert allowed.returncode == 0, allowed.stderr
     assert "status: published" in allowed.stdout
     store = SnapshotStore(data_dir)
@@ -287,11 +280,9 @@ def test_row_loss_is_refused_unless_allowed(
     assert [run["status"] for run in store.runs()] == ["published", "failed", "published"]
     scores = published_tables(data_dir)["scores"]
     assert scores.num_rows < 0.9 * rows_before
-    # One revision per leaderboard, and the old snapshot is still as it was.
-    assert sorted(pc.unique(scores.column("source_revision")).to_pylist()) == sorted(
-        {r["revision"] for lb in store.latest().manifest["sources"]["leaderboards"].values()  # type: ignore[union-attr]
-         for r in lb["revisions"]}
-    )  # fmt: skip
+    # One revision per leaderboard now; the old snapshot is as it was.
+    revisions = scores.group_by("leaderboard").aggregate([("source_revision", "count_distinct")])
+    assert revisions.column("source_revision_count_distinct").to_pylist() == [1, 1]
     assert {k: v for k, v in snapshot_files(data_dir).items() if k in before} == before
 
 

@@ -20,6 +20,9 @@ _ENV_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    # Send the library's own log lines (retries, skipped revisions) to the
+    # Prefect run logs too, so a flow run's log tells the whole story.
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "llmsync",
 }
 
 
@@ -69,10 +72,15 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
         print("changes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(changes.items())))
         for example in report.get("change_examples", [])[:5]:
             print(f"  {example}")
-    for label in ("failures", "conflicts", "unmatched_aliases"):
-        items = report.get(label) or []
+    sections = (
+        ("failures", "models the Hub did not fully give"),
+        ("conflicts", "curated vs Hub conflicts"),
+        ("unmatched_aliases", "unmatched aliases"),
+    )
+    for key, title in sections:
+        items = report.get(key) or []
         if items:
-            print(f"{label.replace('_', ' ')}:")
+            print(f"{title}:")
             for item in items:
                 print(f"  {item}")
     print(f"wall time: {seconds:.1f}s")

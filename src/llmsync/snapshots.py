@@ -19,7 +19,6 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from llmsync.raw_store import sha256_of
 from llmsync.schemas import TABLES
 
 SNAPSHOT_PREFIX = "snapshot="
@@ -56,14 +56,6 @@ def new_snapshot_id(now: dt.datetime | None = None) -> str:
     of `:` so that it is a valid folder name on every filesystem."""
     moment = now or dt.datetime.now(dt.UTC)
     return moment.astimezone(dt.UTC).strftime(_ID_FORMAT)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -289,7 +281,7 @@ class SnapshotStore:
                 "file": path.name,
                 "rows": table.num_rows,
                 "bytes": path.stat().st_size,
-                "sha256": _sha256_file(path),
+                "sha256": sha256_of(path),
             }
         full_manifest = {
             **manifest,
@@ -323,6 +315,6 @@ class SnapshotStore:
             path = snapshot.path / str(entry.get("file", f"{name}.parquet"))
             if not path.is_file():
                 problems.append(f"{snapshot.snapshot_id}: {path.name} is missing")
-            elif _sha256_file(path) != entry.get("sha256"):
+            elif sha256_of(path) != entry.get("sha256"):
                 problems.append(f"{snapshot.snapshot_id}: {path.name} does not match its hash")
         return problems
