@@ -22,6 +22,7 @@ from prefect.tasks import Task
 from llmsync.hub_client import HubUnavailable
 from llmsync.hub_endpoint import hub_endpoint
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
+from llmsync.retry import exception_chain
 from llmsync.secrets import install_log_redaction
 from llmsync.snapshots import default_data_dir
 
@@ -39,11 +40,7 @@ def _is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) ->
     try:
         state.result()
     except BaseException as exc:
-        current: BaseException | None = exc
-        while current is not None:
-            if isinstance(current, HubUnavailable):
-                return True
-            current = current.__cause__
+        return any(isinstance(item, HubUnavailable) for item in exception_chain(exc))
     return False
 
 

@@ -45,9 +45,21 @@ def _assert_token_stayed_home(requests: list[RequestRecord]) -> None:
 def _faults(*, info_failures: int | None) -> FaultPlan:
     return FaultPlan(
         [
-            FaultRule(path=f"^/api/models/{GATED}$", action="gated", status=403, times=None),
+            # `echo_auth`: the refusals repeat the token back, so every error
+            # message below carries it until redaction takes it out.
             FaultRule(
-                path=f"^/api/models/{FAILING}$", action="status", status=503, times=info_failures
+                path=f"^/api/models/{GATED}$",
+                action="gated",
+                status=403,
+                times=None,
+                echo_auth=True,
+            ),
+            FaultRule(
+                path=f"^/api/models/{FAILING}$",
+                action="status",
+                status=503,
+                times=info_failures,
+                echo_auth=True,
             ),
         ]
     )
@@ -68,6 +80,7 @@ def test_cli_output_and_data_hold_no_token(
                 status=429,
                 retry_after=0,
                 times=None,
+                echo_auth=True,
             ),
         ]
     )
@@ -77,6 +90,8 @@ def test_cli_output_and_data_hold_no_token(
     assert result.returncode == 0, result.stderr
     assert plan.fired() == [1, 2, 6]
     assert f"{GATED}: gated" in result.stdout
+    # The echoed token reached the error message, and was redacted there.
+    assert "credentials sent: Bearer ***" in result.stdout
     assert f"{RATE_LIMITED}: unavailable" in result.stdout
     assert "attempt 1 failed (HTTP 503" in result.stderr  # the retries were logged
     assert CANARY not in result.stdout + result.stderr

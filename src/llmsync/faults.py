@@ -50,6 +50,10 @@ class FaultRule:
     - redirect: 307 to the same URL with the repo renamed to `to`.
     - gated: the Hub's gated-repo refusal; `status` 401 or 403 (None: 401 for
       an anonymous request, 403 for an authenticated one).
+
+    `echo_auth` (status and gated): the error message repeats the request's
+    `Authorization` header, as a careless proxy might, so that tests prove the
+    token is redacted wherever an error message travels.
     """
 
     path: str
@@ -62,6 +66,7 @@ class FaultRule:
     seconds: float = 0.0
     fraction: float = 0.5
     to: str | None = None
+    echo_auth: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +102,7 @@ class FaultRule:
             "seconds",
             "fraction",
             "to",
+            "echo_auth",
         }
         unknown = set(data) - known
         if unknown:

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -56,6 +56,7 @@ from llmsync.retry import (
     IncompleteBody,
     RetryPolicy,
     call_with_retry,
+    exception_chain,
     is_retryable,
 )
 from llmsync.secrets import redact, register_secret
@@ -163,19 +164,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _describe(exc: BaseException) -> str:
     """A one-line account of a failure: the HTTP status and the server's word
     when there was a response, else the innermost error."""
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         if isinstance(item, HfHubHTTPError) and item.response is not None:
             code = item.response.headers.get("X-Error-Code")
             server = item.server_message or item.response.reason_phrase
@@ -185,7 +177,7 @@ def _describe(exc: BaseException) -> str:
                 + (f" {code}" if code else "")
                 + (f": {detail}" if detail else "")
             )
-    innermost = list(_chain(exc))[-1]
+    innermost = list(exception_chain(exc))[-1]
     first_line = (str(innermost).strip().splitlines() or [""])[0]
     return f"{type(innermost).__name__}: {first_line}" if first_line else type(innermost).__name__
 
@@ -194,7 +186,7 @@ def _translate(exc: Exception, *, what: str, attempts: int) -> HubError:
     """The typed error for a failed call; order matters (a gated repo error is
     a RepositoryNotFoundError subclass in huggingface_hub)."""
     message = redact(f"{what}: {_describe(exc)}")
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         if isinstance(item, GatedRepoError):
             return Gated(message)
         if isinstance(item, RevisionNotFoundError):

@@ -86,7 +86,9 @@ def repo_not_found(*, authenticated: bool) -> Reply:
     return error_reply(404 if authenticated else 401, "RepoNotFound", "Repository not found")
 
 
-def gated_reply(repo_type: str, repo_id: str, *, status: int, endpoint: str) -> Reply:
+def gated_reply(
+    repo_type: str, repo_id: str, *, status: int, endpoint: str, echo: str = ""
+) -> Reply:
     if status == 401:
         message = (
             f"Access to {repo_type} {repo_id} is restricted. You must have access to it "
@@ -97,7 +99,7 @@ def gated_reply(repo_type: str, repo_id: str, *, status: int, endpoint: str) -> 
             f"Access to {repo_type} {repo_id} is restricted and you are not in the "
             f"authorized list. Visit {endpoint}/{repo_id} to ask for access."
         )
-    return error_reply(status, "GatedRepo", message)
+    return error_reply(status, "GatedRepo", message + echo)
 
 
 # -- routes -------------------------------------------------------------------
@@ -361,7 +363,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(rule.seconds)
             rule = None
         if rule is not None and rule.action in ("status", "redirect", "gated"):
-            reply = hub.fault_reply(rule, route, query=query, authorized=authorized)
+            reply = hub.fault_reply(
+                rule, route, query=query, authorization=self.headers.get("Authorization")
+            )
         elif self.server.listener == "cdn":
             reply = hub.cdn(route, self.headers.get("Range"))
         else:
@@ -548,14 +552,18 @@ class ReplayHub:
 
     # responses
 
-    def fault_reply(self, rule: FaultRule, route: Route, *, query: str, authorized: bool) -> Reply:
+    def fault_reply(
+        self, rule: FaultRule, route: Route, *, query: str, authorization: str | None
+    ) -> Reply:
+        authorized = authorization is not None
+        echo = f" (credentials sent: {authorization})" if rule.echo_auth and authorization else ""
         if rule.action == "redirect" and route.repo_id and rule.to:
             location = route.renamed(quote(rule.to)) + (f"?{query}" if query else "")
             return Reply(307, [("Location", location), ("Content-Type", "text/plain")])
         if rule.action == "gated":
             status = rule.status or (403 if authorized else 401)
             return gated_reply(
-                route.repo_type, route.repo_id or "?", status=status, endpoint=self.url
+                route.repo_type, route.repo_id or "?", status=status, endpoint=self.url, echo=echo
             )
         status = rule.status or 500
         if status == 429:
@@ -569,8 +577,8 @@ class ReplayHub:
             }
             if rule.retry_after is not None:
                 headers["Retry-After"] = str(math.ceil(rule.retry_after))
-            return error_reply(429, None, "Too Many Requests", **headers)
-        return error_reply(status, None, HTTPStatus(status).phrase)
+            return error_reply(429, None, f"Too Many Requests{echo}", **headers)
+        return error_reply(status, None, HTTPStatus(status).phrase + echo)
 
     def _lookup(self, route: Route, *, query: str, authorized: bool) -> Repo | Reply:
         repo = self.view.repo(route.repo_type, route.repo_id)

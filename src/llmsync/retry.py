@@ -64,7 +64,7 @@ DEFAULT_POLICY = RetryPolicy()
 _random = random.Random()
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """`exc` and its causes: huggingface_hub wraps a failed HEAD call in a
     LocalEntryNotFoundError raised `from` the real HTTP or network error."""
     seen: set[int] = set()
@@ -109,7 +109,7 @@ def is_retryable(exc: BaseException) -> bool:
     An HTTP status decides when there is one (so 401/403/404 never retry, even
     when wrapped); otherwise transport failures and incomplete bodies retry.
     """
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         status = _status(item)
         if status is not None:
             return status in RETRYABLE_STATUSES
@@ -134,7 +134,7 @@ def _parse_retry_after(value: str, *, now: float) -> float | None:
 def server_delay(exc: BaseException, *, now: float | None = None) -> float | None:
     """The wait the server asked for, in seconds, if it asked."""
     now = time.time() if now is None else now
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         headers = _headers(item)
         if headers is None:
             continue

@@ -172,6 +172,8 @@ class SnapshotStore:
             except (OSError, ValueError):
                 # A record torn by a crash says nothing trustworthy; skip it.
                 continue
+        # Run ids share a second's resolution; the start time orders them.
+        records.sort(key=lambda record: (str(record.get("started_at")), str(record["run_id"])))
         return records
 
     # -- the run log -----------------------------------------------------
@@ -179,7 +181,11 @@ class SnapshotStore:
     def start_run(self, *, flow_run_id: str | None = None) -> RunRecord:
         now = dt.datetime.now(dt.UTC)
         run_id = f"{new_snapshot_id(now)}-{os.urandom(3).hex()}"
-        record = RunRecord(run_id=run_id, started_at=now.isoformat(), flow_run_id=flow_run_id)
+        record = RunRecord(
+            run_id=run_id,
+            started_at=now.isoformat(timespec="microseconds"),
+            flow_run_id=flow_run_id,
+        )
         self.save_run(record)
         return record
 
