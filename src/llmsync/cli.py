@@ -158,6 +158,29 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check a snapshot's files against its manifest, then rebuild its tables
+    from the raw landing and compare them, offline."""
+    from llmsync.pipeline import SyncFailed, compare_with_snapshot, rebuild_from_raw
+    from llmsync.snapshots import SnapshotStore, default_data_dir
+
+    store = SnapshotStore(args.data_dir or default_data_dir())
+    published = {s.snapshot_id: s for s in store.snapshots()}
+    snapshot = published.get(args.snapshot) if args.snapshot else store.latest()
+    if snapshot is None:
+        return _fail(f"no snapshot {args.snapshot or ''} in {store.data_dir}".strip(), code=2)
+    problems = store.verify(snapshot)
+    for problem in problems:
+        print(problem)
+    try:
+        same = compare_with_snapshot(snapshot, rebuild_from_raw(store, snapshot))
+    except (SyncFailed, OSError, ValueError) as exc:
+        return _fail(f"cannot rebuild {snapshot.snapshot_id} from raw: {exc}")
+    for name, equal in same.items():
+        print(f"{name}: {'rebuilt from raw, identical' if equal else 'DIFFERS when rebuilt'}")
+    return 0 if all(same.values()) and not problems else 1
+
+
 def cmd_replay_hub(args: argparse.Namespace) -> int:
     from llmsync.faults import FaultPlan
     from llmsync.replay_hub import run_forever
@@ -207,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     snapshots.add_argument("--data-dir", type=Path)
     snapshots.add_argument("--format", choices=("table", "json"), default="table")
     snapshots.set_defaults(handler=cmd_snapshots)
+
+    verify = commands.add_parser(
+        "verify", help="check a snapshot's hashes and rebuild it from data/raw, offline"
+    )
+    verify.add_argument("--data-dir", type=Path)
+    verify.add_argument("--snapshot", help="snapshot id (default: the latest)")
+    verify.set_defaults(handler=cmd_verify)
 
     replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
     replay.add_argument("--host", default="127.0.0.1")
