@@ -30,7 +30,6 @@ from llmsync.hub_client import (
     Gated,
     HubClient,
     HubError,
-    HubUnavailable,
     RepoNotFound,
     TooLarge,
 )
@@ -251,9 +250,8 @@ def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) ->
         card = client.model_card(repo_id, revision=info.revision, max_bytes=card_max_bytes)
     except TooLarge as exc:
         return ModelFetch(repo_id, info.raw, None, "card_too_large", redact(str(exc)))
-    except (HubUnavailable, Gated) as exc:
-        return ModelFetch(repo_id, info.raw, None, "card_unavailable", redact(str(exc)))
     except HubError as exc:
+        # Failing, gated or gone after the info came back: the card alone is lost.
         return ModelFetch(repo_id, info.raw, None, "card_unavailable", redact(str(exc)))
     return ModelFetch(repo_id, info.raw, card.read_bytes() if card else None, None, None)
 
