@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from llmsync.leaderboards import parse_leaderboard
 from llmsync.pipeline import LeaderboardRevision, SyncConfig, fetch_leaderboards, run_sync
-from llmsync.replay_hub import ReplayHub
+from llmsync.replay.server import ReplayHub
+from llmsync.tables.leaderboards import parse_leaderboard
 
 
 def _timed(fn: Callable[..., object], *args: object) -> float:

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from llmsync_flows.sync import sync
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
-
-from flows.sync import sync
 
 DEFAULT_SCHEDULES = Path("schedules.yaml")
 _ALLOWED_KEYS = {"name", "description", "cron", "timezone", "tags", "parameters", "paused"}

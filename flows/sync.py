@@ -19,12 +19,12 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
 from prefect.tasks import Task
 
-from llmsync.hub_client import HubUnavailable
-from llmsync.hub_endpoint import hub_endpoint
+from llmsync.endpoints import hub_endpoint
+from llmsync.hub.client import HubUnavailable
+from llmsync.hub.retry import exception_chain
+from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
-from llmsync.retry import exception_chain
-from llmsync.secrets import install_log_redaction
-from llmsync.snapshots import default_data_dir
+from llmsync.store.snapshots import default_data_dir
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the replay hub's recordings (`src/llmsync/recordings/`) from the real exports.
+"""Build the replay hub's recordings (`src/llmsync/replay/recordings/`) from the real exports.
 
     python scripts/build_recordings.py [--source DIR] [--out DIR]
 
@@ -37,7 +37,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = Path("..") / "shared" / "hub-data"  # relative to the repository root
-DEFAULT_OUT = REPO_ROOT / "src" / "llmsync" / "recordings"
+DEFAULT_OUT = REPO_ROOT / "src" / "llmsync" / "replay" / "recordings"
 
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
 

@@ -25,11 +25,11 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ.pop("HF_TOKEN", None)
 
-from llmsync.faults import FaultPlan
+from llmsync.hub.retry import RetryPolicy
 from llmsync.pipeline import SyncConfig, SyncReport, run_sync
-from llmsync.recording_store import default_recordings_dir
-from llmsync.replay_hub import ReplayHub
-from llmsync.retry import RetryPolicy
+from llmsync.replay.faults import FaultPlan
+from llmsync.replay.recordings import default_recordings_dir
+from llmsync.replay.server import ReplayHub
 
 BUNDLED = default_recordings_dir()
 HAVE_BUNDLED = (BUNDLED / "manifest.json").is_file()

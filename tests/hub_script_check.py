@@ -1,7 +1,7 @@
 """A plain huggingface_hub user against the replay hub: no llmsync import.
 
 Starts the replay hub as a subprocess (`llmsync replay-hub`, or
-`python -m llmsync.replay_hub` while the console script is not installed),
+`python -m llmsync.replay.server` while the console script is not installed),
 reads its URL from the first stdout line, points HF_ENDPOINT at it and checks
 commits, files, tables, cards and errors at main, at each commit and with
 `--as-of`. Exits 0 and prints "all checks passed" on success.
@@ -41,7 +41,7 @@ def replay_hub(extra: list[str]) -> Iterator[str]:
         else (shutil.which("llmsync") or (str(beside) if beside.exists() else None))
     )
     command = (
-        [script, "replay-hub"] if script else [sys.executable, "-m", "llmsync.replay_hub"]
+        [script, "replay-hub"] if script else [sys.executable, "-m", "llmsync.replay.server"]
     ) + ["--port", "0", *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from llmsync.schemas import CATALOG, CHANGES, MODELS, SCORES
-from llmsync.snapshots import TABLE_NAMES, SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
+from llmsync.tables.schemas import CATALOG, CHANGES, MODELS, SCORES
 
 V1_FINAL_DATE = dt.date(2024, 6, 19)
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmsync.cards import as_string, as_string_list, card_evals, parse_card
+from llmsync.tables.cards import as_string, as_string_list, card_evals, parse_card
 
 CARDS = Path(__file__).parent / "fixtures" / "cards"
 

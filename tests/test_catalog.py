@@ -9,13 +9,13 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 
-from llmsync.catalog import CatalogResult, build_catalog
-from llmsync.curated import Curated, load_curated, parse_curated
-from llmsync.models_table import model_record, models_table
-from llmsync.schemas import CATALOG, MODELS
+from llmsync.tables.catalog import CatalogResult, build_catalog
+from llmsync.tables.curated import Curated, load_curated, parse_curated
+from llmsync.tables.models import model_record, models_table
+from llmsync.tables.schemas import CATALOG, MODELS
 from tests.tables import FIXTURES, load_fixture_scores
 
-CURATED_FILE = Path(__file__).parents[1] / "data" / "curated" / "article_models.yaml"
+CURATED_FILE = Path(__file__).parents[1] / "src" / "llmsync" / "curated" / "article_models.yaml"
 
 
 def without_revision(scores: pa.Table, revision: str) -> pa.Table:

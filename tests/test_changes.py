@@ -7,9 +7,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmsync.changes import diff_tables
-from llmsync.models_table import model_record, models_table
-from llmsync.schemas import CHANGES, MODELS, SCORES
+from llmsync.tables.changes import diff_tables
+from llmsync.tables.models import model_record, models_table
+from llmsync.tables.schemas import CHANGES, MODELS, SCORES
 from tests.tables import FIXTURES, load_fixture_scores
 
 EMPTY_MODELS = MODELS.schema.empty_table()

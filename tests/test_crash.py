@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from llmsync.pipeline import SyncConfig, run_sync
-from llmsync.snapshots import TABLE_NAMES, SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from tests.tables import snapshot_files
 
 pytestmark = pytest.mark.slow
@@ -103,7 +103,7 @@ def test_sigkill_at_random_points(tmp_path: Path, hubs: tuple[str, str]) -> None
 # so the test can kill it exactly there.
 _PAUSING_SYNC = """
 import os, sys, time
-import llmsync.snapshots as snapshots
+import llmsync.store.snapshots as snapshots
 from llmsync.cli import main
 
 where = os.environ["PAUSE_AT"]

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llmsync.curated import CuratedError, default_path, load_curated, parse_curated
+from llmsync.tables.curated import CuratedError, default_path, load_curated, parse_curated
 from tests.tables import ARTICLE_PRIMARIES as PRIMARIES
 
 

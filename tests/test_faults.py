@@ -16,16 +16,16 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
 from huggingface_hub.utils import parse_ratelimit_headers  # type: ignore[attr-defined]
 
-from llmsync.faults import FaultPlan, FaultRule
-from llmsync.replay_hub import ReplayHub
-from llmsync.retry import (
+from llmsync.hub.retry import (
     IncompleteBody,
     RetryPolicy,
     call_with_retry,
     is_retryable,
     retry_delay,
 )
-from llmsync.secrets import MASK, RedactingFilter, redact, register_secret
+from llmsync.hub.secrets import MASK, RedactingFilter, redact, register_secret
+from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.server import ReplayHub
 
 DOLLY = "databricks/dolly-v2-12b"
 NO_JITTER = RetryPolicy(jitter=0.0)

@@ -30,9 +30,8 @@ def _cli(*args: str, api_url: str, token: str | None = None) -> subprocess.Compl
 def test_flow_publishes_and_leaves_an_artifact(
     prefect_api: str, tmp_path: Path, replay_hub_factory: Callable[..., Any]
 ) -> None:
+    from llmsync_flows.sync import ARTIFACT_KEY, sync
     from prefect.client.orchestration import get_client
-
-    from flows.sync import ARTIFACT_KEY, sync
 
     hub = replay_hub_factory(as_of=dt.date(2024, 11, 10))
     report = sync(hub=hub.url, data_dir=str(tmp_path))
@@ -55,9 +54,9 @@ def test_flow_publishes_and_leaves_an_artifact(
 def test_flow_fails_with_the_reason_when_a_leaderboard_is_missing(
     prefect_api: str, tmp_path: Path, replay_hub_factory: Callable[..., Any]
 ) -> None:
+    from llmsync_flows.sync import sync
     from prefect import get_client
 
-    from flows.sync import sync
     from llmsync.pipeline import SyncFailed
 
     hub = replay_hub_factory(as_of=dt.date(2023, 1, 1))

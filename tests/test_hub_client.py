@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llmsync.faults import FaultPlan, FaultRule
-from llmsync.hub_client import (
+from llmsync.hub.client import (
     FileNotFound,
     Gated,
     HubClient,
@@ -20,11 +19,12 @@ from llmsync.hub_client import (
     RevisionNotFound,
     TooLarge,
 )
-from llmsync.ids import InvalidIdError
-from llmsync.raw_store import RawStore
-from llmsync.recording_store import RecordingStore
-from llmsync.replay_hub import ReplayHub
-from llmsync.retry import RetryPolicy
+from llmsync.hub.ids import InvalidIdError
+from llmsync.hub.retry import RetryPolicy
+from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.recordings import RecordingStore
+from llmsync.replay.server import ReplayHub
+from llmsync.store.raw import RawStore
 from tests.conftest import LEADERBOARD_FILE, V2, V2_DATES
 
 DOLLY = "databricks/dolly-v2-12b"

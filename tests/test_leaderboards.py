@@ -18,15 +18,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from llmsync.leaderboards import (
+from llmsync.tables.leaderboards import (
     LEADERBOARD_FILE,
     LEADERBOARD_REPOS,
     LeaderboardFormatError,
     parse_leaderboard,
 )
-from llmsync.schemas import BENCHMARKS, SCORES
+from llmsync.tables.schemas import BENCHMARKS, SCORES
 
-RECORDINGS = Path(__file__).resolve().parents[1] / "src" / "llmsync" / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[1] / "src" / "llmsync" / "replay" / "recordings"
 
 
 @cache

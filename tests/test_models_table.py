@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from llmsync.models_table import model_record, models_table
-from llmsync.schemas import MODELS
+from llmsync.tables.models import model_record, models_table
+from llmsync.tables.schemas import MODELS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ZEPHYR_2024 = "api_models__HuggingFaceH4__zephyr-7b-beta__14-Mar-2024.json"

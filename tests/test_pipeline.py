@@ -22,7 +22,7 @@ from llmsync.pipeline import (
     rebuild_from_raw,
     run_sync,
 )
-from llmsync.snapshots import TABLE_NAMES, SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from tests.tables import ARTICLE_PRIMARIES
 
 AS_OF_2024_11_10 = dt.date(2024, 11, 10)

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDINGS = ROOT / "src" / "llmsync" / "recordings"
+RECORDINGS = ROOT / "src" / "llmsync" / "replay" / "recordings"
 BUILDER = ROOT / "scripts" / "build_recordings.py"
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
 

@@ -22,8 +22,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import GitCommitInfo, RepoFile
 
-from llmsync.recording_store import RecordingStore
-from llmsync.replay_hub import ReplayHub, parse_route
+from llmsync.replay.recordings import RecordingStore
+from llmsync.replay.server import ReplayHub, parse_route
 from tests.conftest import LEADERBOARD_FILE, V1, V1_DATES, V2, V2_DATES
 
 DOLLY = "databricks/dolly-v2-12b"

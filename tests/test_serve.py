@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from flows.serve import ScheduleFileError, load_schedules, to_deployment
+from llmsync_flows.serve import ScheduleFileError, load_schedules, to_deployment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -27,7 +26,7 @@ def test_nightly_is_declared_with_its_cron() -> None:
     assert nightly.parameters == {"max_row_loss": 0.1, "allow_row_loss": False}
     deployment = to_deployment(nightly)
     assert deployment.name == "nightly"
-    assert deployment.entrypoint == "flows.sync.sync"
+    assert deployment.entrypoint == "llmsync_flows.sync.sync"
     assert [s.schedule.cron for s in deployment.schedules or []] == ["0 3 * * *"]  # type: ignore[union-attr]
 
 

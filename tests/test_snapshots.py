@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from llmsync.snapshots import (
+from llmsync.store.snapshots import (
     TABLE_NAMES,
     SnapshotStore,
     StoreError,
@@ -117,7 +117,7 @@ def test_second_sync_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
     with store.lock():
         # Another process, as a second `llmsync sync` would be.
         code = (
-            "import sys; from pathlib import Path; from llmsync.snapshots import *\n"
+            "import sys; from pathlib import Path; from llmsync.store.snapshots import *\n"
             "try:\n"
             f"    with SnapshotStore(Path({str(tmp_path)!r})).lock(): print('got it')\n"
             "except StoreLockedError as exc: print(exc)\n"

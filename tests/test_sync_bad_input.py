@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from llmsync.faults import FaultPlan, FaultRule
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
-from llmsync.replay_hub import ReplayHub
-from llmsync.snapshots import SnapshotStore
+from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.server import ReplayHub
+from llmsync.store.snapshots import SnapshotStore
 from tests.conftest import FAST_RETRIES, LEADERBOARD_FILE, V2, CleanSync, cli_sync
 from tests.recording_edits import edited_recordings, parquet_bytes, v2_table
 from tests.tables import latest_manifest, published_tables, snapshot_files, without_repo

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from llmsync.faults import FaultPlan, FaultRule
 from llmsync.pipeline import SyncConfig, SyncReport, run_sync
-from llmsync.replay_hub import RequestRecord
-from llmsync.snapshots import TABLE_NAMES
+from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.server import RequestRecord
+from llmsync.store.snapshots import TABLE_NAMES
 from tests.conftest import FAST_RETRIES, CleanSync
 from tests.tables import latest_manifest, published_tables, without_repo
 
@@ -192,7 +192,7 @@ def test_a_model_the_hub_keeps_failing_costs_its_row_only(
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
     """Only tests shorten the waits: a config that does not ask keeps the
     policy that honours `Retry-After` up to 30 s."""
-    from llmsync.retry import DEFAULT_POLICY
+    from llmsync.hub.retry import DEFAULT_POLICY
 
     assert SyncConfig(data_dir=tmp_path).retry_policy is DEFAULT_POLICY
     assert DEFAULT_POLICY.max_delay >= 30

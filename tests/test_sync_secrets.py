@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from llmsync import pipeline
-from llmsync.faults import FaultPlan, FaultRule
-from llmsync.hub_client import HubClient
+from llmsync.hub.client import HubClient
 from llmsync.pipeline import SyncConfig
-from llmsync.replay_hub import ReplayHub, RequestRecord
+from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.server import ReplayHub, RequestRecord
 from tests.conftest import FAST_RETRIES, cli_sync
 
 pytestmark = pytest.mark.slow
@@ -105,10 +105,9 @@ def test_flow_logs_and_artifacts_hold_no_token(
     replay_hub_factory: Callable[..., ReplayHub],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from llmsync_flows.sync import sync
     from prefect.client.orchestration import get_client
     from prefect.logging.handlers import APILogHandler
-
-    from flows.sync import sync
 
     monkeypatch.setenv("HF_TOKEN", CANARY)
     # The flow builds its config itself; the fast policy goes in where the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from llmsync.validation import RowLossError, RowLossGuard, ValidationError, validate_tables
+from llmsync.tables.validation import RowLossError, RowLossGuard, ValidationError, validate_tables
 from tests.tables import snapshot_tables
 
 

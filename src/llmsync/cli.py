@@ -88,14 +88,14 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from llmsync.pipeline import SyncFailed
-    from llmsync.snapshots import StoreError
+    from llmsync.store.snapshots import StoreError
 
     started = time.perf_counter()
     try:
         if args.no_prefect:
             report = _sync_without_prefect(args)
         else:
-            from flows.sync import sync
+            from llmsync_flows.sync import sync
 
             report = sync(
                 hub=args.hub,
@@ -119,9 +119,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
     """The same stages, composed in this process without Prefect: for a
     machine with no Prefect server at hand, and for crash tests."""
-    from llmsync.hub_endpoint import hub_endpoint
+    from llmsync.endpoints import hub_endpoint
     from llmsync.pipeline import SyncConfig, run_sync
-    from llmsync.snapshots import default_data_dir
+    from llmsync.store.snapshots import default_data_dir
 
     with hub_endpoint(args.hub, as_of=args.as_of) as endpoint:
         config = SyncConfig(
@@ -137,7 +137,7 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
-    from llmsync.snapshots import SnapshotStore, default_data_dir
+    from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
     runs = store.runs()
@@ -162,7 +162,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check a snapshot's files against its manifest, then rebuild its tables
     from the raw landing and compare them, offline."""
     from llmsync.pipeline import SyncFailed, compare_with_snapshot, rebuild_from_raw
-    from llmsync.snapshots import SnapshotStore, default_data_dir
+    from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
     published = {s.snapshot_id: s for s in store.snapshots()}
@@ -182,16 +182,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_replay_hub(args: argparse.Namespace) -> int:
-    from llmsync.faults import FaultPlan
-    from llmsync.replay_hub import run_forever
+    from llmsync.endpoints import serve_replay_hub
 
-    faults = FaultPlan.load(args.faults) if args.faults else None
-    run_forever(host=args.host, port=args.port, as_of=args.as_of, faults=faults)
+    serve_replay_hub(host=args.host, port=args.port, as_of=args.as_of, faults_path=args.faults)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.serve import ScheduleFileError, serve_schedules
+    from llmsync_flows.serve import ScheduleFileError, serve_schedules
 
     try:
         serve_schedules(args.schedules)

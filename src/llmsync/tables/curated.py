@@ -1,4 +1,4 @@
-"""Loads and validates the curated article metadata (`data/curated/*.yaml`).
+"""Loads and validates the curated article metadata (`llmsync/curated/*.yaml`).
 
 The file is reviewed by hand, so mistakes are typos: a misspelt key, a role
 that does not exist, a repo listed twice. Each is refused on load with the
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from llmsync.ids import is_valid_repo_id
+from llmsync.hub.ids import is_valid_repo_id
 
 ROLES: tuple[str, ...] = ("primary", "variant", "base")
 COMMERCIAL_USE: tuple[str, ...] = ("allowed", "not_allowed")
@@ -103,8 +103,10 @@ def default_path() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override)
-    # src/llmsync/curated.py -> repository root
-    return Path(__file__).resolve().parents[2] / "data" / "curated" / "article_models.yaml"
+    # The reviewed file ships inside the package, so an installed llmsync
+    # finds it wherever it runs; a user's own copy comes in through the
+    # environment or `--curated`.
+    return Path(__file__).resolve().parents[1] / "curated" / "article_models.yaml"
 
 
 def load_curated(path: Path | None = None) -> Curated:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from llmsync.cards import (
+from llmsync.tables.cards import (
     DEFAULT_MAX_BYTES,
     ParsedCard,
     as_string,
@@ -23,7 +23,7 @@ from llmsync.cards import (
     model_index_evals,
     parse_card,
 )
-from llmsync.schemas import MODEL_STATUSES, MODELS
+from llmsync.tables.schemas import MODEL_STATUSES, MODELS
 
 # Card statuses that carry over to the row as they are; `no_front_matter` is a
 # plain Markdown card, which is fine (the row stays `ok`, with the reason kept).

@@ -48,10 +48,16 @@ from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
-from llmsync.ids import InvalidIdError, is_commit_sha, require_repo_id, require_revision
-from llmsync.raw_store import RawStore, require_repo_path, sha256_of
-from llmsync.recording_store import git_blob_oid
-from llmsync.retry import (
+from llmsync.hub.hashing import git_blob_oid, sha256_of
+from llmsync.hub.ids import (
+    InvalidIdError,
+    is_commit_sha,
+    require_repo_id,
+    require_repo_path,
+    require_revision,
+)
+from llmsync.hub.landing import Landing
+from llmsync.hub.retry import (
     DEFAULT_POLICY,
     IncompleteBody,
     RetryPolicy,
@@ -59,7 +65,7 @@ from llmsync.retry import (
     exception_chain,
     is_retryable,
 )
-from llmsync.secrets import redact, register_secret
+from llmsync.hub.secrets import redact, register_secret
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -222,7 +228,7 @@ def _verify(path: Path, *, size: int | None, etag: str | None) -> str:
 
 
 class HubClient:
-    """The Hub over huggingface_hub, landing what it reads in a RawStore.
+    """The Hub over huggingface_hub, landing what it reads in a `Landing`.
 
     `sleep` and `on_retry` are the retry loop's, injectable so tests can record
     delays instead of waiting.
@@ -233,7 +239,7 @@ class HubClient:
         *,
         endpoint: str | None = None,
         token: str | None = None,
-        raw_store: RawStore,
+        raw_store: Landing,
         policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], Any] = time.sleep,
         on_retry: Callable[[BaseException, int, float], Any] | None = None,

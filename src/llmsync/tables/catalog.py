@@ -17,8 +17,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmsync.curated import Curated, CuratedModel
-from llmsync.schemas import BENCHMARKS, CATALOG, catalog_score_column
+from llmsync.tables.curated import Curated, CuratedModel
+from llmsync.tables.schemas import BENCHMARKS, CATALOG, catalog_score_column
 
 # A repo the models table does not list was never found on the Hub.
 MISSING_MODEL_STATUS = "not_found"

@@ -9,7 +9,6 @@ no commit by then does not exist.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.resources
 import json
 import re
@@ -17,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from llmsync.hub.hashing import git_blob_oid
 
 REPO_TYPES = ("model", "dataset")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -32,11 +33,6 @@ _LFS_MIN_SIZE = 10 * 1024 * 1024
 
 class RecordingError(ValueError):
     """The recordings folder is malformed."""
-
-
-def git_blob_oid(data: bytes) -> str:
-    """The git object id of a blob, which the Hub serves as a file's ETag."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def lfs_pointer(sha256: str, size: int) -> bytes:
@@ -210,7 +206,7 @@ class RecordingStore:
 
 
 def default_recordings_dir() -> Path:
-    return Path(str(importlib.resources.files("llmsync") / "recordings"))
+    return Path(str(importlib.resources.files("llmsync.replay") / "recordings"))
 
 
 def _parse_date(value: str) -> dt.datetime:

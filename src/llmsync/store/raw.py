@@ -9,12 +9,17 @@ a reader sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from llmsync.ids import InvalidIdError, is_commit_sha, require_repo_id, require_revision
+from llmsync.hub.ids import (
+    InvalidIdError,
+    is_commit_sha,
+    require_repo_id,
+    require_repo_path,
+    require_revision,
+)
 
 API_INFO = "api-info.json"
 REPO_TYPES = ("model", "dataset")
@@ -24,25 +29,6 @@ def _require_repo_type(repo_type: str) -> str:
     if repo_type not in REPO_TYPES:
         raise InvalidIdError(f"not a repo type: {repo_type[:40]!r}")
     return repo_type
-
-
-def require_repo_path(path: str) -> str:
-    """A relative POSIX path inside a repo: no absolute paths, no `..` or `.`
-    segments, no empty segments, no backslashes or NULs."""
-    if not path or len(path) > 1024 or "\\" in path or "\0" in path:
-        raise InvalidIdError(f"not a valid repo file path: {path[:120]!r}")
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
-        raise InvalidIdError(f"not a valid repo file path: {path[:120]!r}")
-    return path
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class RawStore:

@@ -30,8 +30,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from llmsync.raw_store import sha256_of
-from llmsync.schemas import TABLES
+from llmsync.hub.hashing import sha256_of
+from llmsync.tables.schemas import TABLES
 
 SNAPSHOT_PREFIX = "snapshot="
 MANIFEST_NAME = "manifest.json"

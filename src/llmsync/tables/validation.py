@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmsync.schemas import BENCHMARKS, LEADERBOARDS, MODEL_STATUSES, TABLES, TableSpec
+from llmsync.tables.schemas import BENCHMARKS, LEADERBOARDS, MODEL_STATUSES, TABLES, TableSpec
 
 
 class ValidationError(ValueError):

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from llmsync.ids import is_valid_repo_id
-from llmsync.schemas import BENCHMARKS, SCORES
+from llmsync.hub.ids import is_valid_repo_id
+from llmsync.tables.schemas import BENCHMARKS, SCORES
 
 LEADERBOARD_REPOS: dict[str, str] = {
     "open_llm_v1": "open-llm-leaderboard-old/contents",

@@ -8,7 +8,7 @@ Hub redirects to its CDN) and errors (`X-Error-Code` / `X-Error-Message`).
 Every JSON body is computed once at start; blobs are streamed with sendfile.
 HTTP/1.1 keep-alive, one thread per connection.
 
-    python -m llmsync.replay_hub [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
+    python -m llmsync.replay.server [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
-from llmsync.faults import FaultPlan, FaultRule
-from llmsync.recording_store import Commit, FileEntry, RecordingStore, Repo
+from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.recordings import Commit, FileEntry, RecordingStore, Repo
 
 JSON_TYPE = "application/json; charset=utf-8"
 _API_SUBPATHS = frozenset({"revision", "tree", "commits", "paths-info", "resolve", "refs"})
@@ -751,7 +751,7 @@ def run_forever(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmsync.replay_hub", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m llmsync.replay.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--as-of", type=dt.date.fromisoformat, help="serve the Hub as of this date")

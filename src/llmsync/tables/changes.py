@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 import pyarrow as pa
 
-from llmsync.schemas import CHANGE_KINDS, CHANGES, MODELS, SCORES, TableSpec
+from llmsync.tables.schemas import CHANGE_KINDS, CHANGES, MODELS, SCORES, TableSpec
 
 # Scores are displayed values rounded to 2 decimals; a smaller gap is float noise
 # between exports (1.96374622356495 shown as 1.96), not a change.

@@ -8,6 +8,7 @@ a hostile row (`../../etc`, an absolute path, odd characters) is never used.
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 # The Hub's rule: one optional namespace and a name, each made of letters,
 # digits, `-`, `_` and `.`, not starting or ending with `-` or `.`, with no
@@ -41,3 +42,14 @@ def require_revision(value: str) -> str:
     if not _REVISION.match(value) or ".." in value:
         raise InvalidIdError(f"not a valid revision: {value[:120]!r}")
     return value
+
+
+def require_repo_path(path: str) -> str:
+    """A relative POSIX path inside a repo: no absolute paths, no `..` or `.`
+    segments, no empty segments, no backslashes or NULs."""
+    if not path or len(path) > 1024 or "\\" in path or "\0" in path:
+        raise InvalidIdError(f"not a valid repo file path: {path[:120]!r}")
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
+        raise InvalidIdError(f"not a valid repo file path: {path[:120]!r}")
+    return path

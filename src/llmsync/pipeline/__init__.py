@@ -1,0 +1,49 @@
+"""The pipeline: the sync's stages (`stages`), their one composition (`run`),
+the run's report (`report`) and rebuilding a snapshot from raw (`rebuild`).
+
+Importers use this package's names; the modules behind them are free to move.
+"""
+
+from llmsync.pipeline.rebuild import compare_with_snapshot, rebuild_from_raw
+from llmsync.pipeline.report import SyncFailed, SyncReport
+from llmsync.pipeline.run import StageRunner, run_plain, run_sync
+from llmsync.pipeline.stages import (
+    DEFAULT_CARD_MAX_BYTES,
+    TRANSIENT_MODEL_STATUSES,
+    LeaderboardRevision,
+    ModelFetch,
+    SyncConfig,
+    build_models,
+    build_scores,
+    describe_sources,
+    fetch_leaderboards,
+    fetch_models,
+    fingerprint,
+    merge,
+    tracked_repos,
+    validate,
+)
+
+__all__ = [
+    "DEFAULT_CARD_MAX_BYTES",
+    "TRANSIENT_MODEL_STATUSES",
+    "LeaderboardRevision",
+    "ModelFetch",
+    "StageRunner",
+    "SyncConfig",
+    "SyncFailed",
+    "SyncReport",
+    "build_models",
+    "build_scores",
+    "compare_with_snapshot",
+    "describe_sources",
+    "fetch_leaderboards",
+    "fetch_models",
+    "fingerprint",
+    "merge",
+    "rebuild_from_raw",
+    "run_plain",
+    "run_sync",
+    "tracked_repos",
+    "validate",
+]

@@ -1,0 +1,93 @@
+"""What a run did, for the CLI summary, the run log and the Prefect artifact,
+and the one exception a failed run raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from llmsync.hub.secrets import redact
+
+
+class SyncFailed(RuntimeError):
+    """The run published nothing; `str(exc)` is the one-line reason."""
+
+    def __init__(self, reason: str, *, report: SyncReport | None = None) -> None:
+        super().__init__(reason)
+        self.report = report
+
+
+@dataclass
+class SyncReport:
+    """What a run did, for the CLI summary, the run log and the Prefect artifact."""
+
+    run_id: str
+    status: str
+    snapshot: str | None
+    endpoint: str
+    reason: str | None = None
+    partial: bool = False
+    row_counts: dict[str, int] = field(default_factory=dict)
+    change_counts: dict[str, int] = field(default_factory=dict)
+    change_examples: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    unmatched_aliases: list[str] = field(default_factory=list)
+    sources: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+    def to_markdown(self) -> str:
+        lines = [f"# llmsync sync: {self.status}", ""]
+        lines.append(f"- run: `{self.run_id}`")
+        lines.append(f"- snapshot: `{self.snapshot or 'none'}`")
+        lines.append(f"- hub: {self.endpoint}")
+        if self.reason:
+            lines.append(f"- reason: {self.reason}")
+        if self.partial:
+            lines.append("- **partial**: some models could not be fetched (see failures)")
+        if self.row_counts:
+            lines += ["", "| table | rows |", "|---|---:|"]
+            lines += [f"| {name} | {rows:,} |" for name, rows in self.row_counts.items()]
+        if self.change_counts:
+            lines += ["", "## Changes", "", "| kind | count |", "|---|---:|"]
+            lines += [f"| {kind} | {n:,} |" for kind, n in sorted(self.change_counts.items())]
+            lines += ["", *[f"- {example}" for example in self.change_examples]]
+        for title, items in (
+            ("Failures", self.failures),
+            ("Curated vs Hub conflicts", self.conflicts),
+            ("Unmatched aliases", self.unmatched_aliases),
+        ):
+            if items:
+                lines += ["", f"## {title}", "", *[f"- {item}" for item in items]]
+        if self.seconds:
+            timing = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+            lines += ["", f"Stage times: {timing}"]
+        return redact("\n".join(lines) + "\n")
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text)
+
+
+def summarise_changes(changes: pa.Table) -> tuple[dict[str, int], list[str]]:
+    counts: dict[str, int] = {}
+    for kind in changes.column("change_kind").to_pylist():
+        counts[kind] = counts.get(kind, 0) + 1
+    examples: list[str] = []
+    for row in changes.slice(0, 2000).to_pylist():
+        if len(examples) >= 10:
+            break
+        if row["change_kind"] == "score_changed" and row["repo_id"]:
+            examples.append(
+                f"{row['repo_id']} {row['leaderboard']} {row['benchmark']}: "
+                f"{row['old_score']} -> {row['new_score']}"
+            )
+        elif row["change_kind"] in {"model_added", "model_removed", "license_changed"}:
+            examples.append(f"{row['change_kind']}: {row['repo_id']} {row['new_value'] or ''}")
+    return counts, examples

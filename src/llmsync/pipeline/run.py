@@ -1,0 +1,163 @@
+"""The one composition of the stages: `run_sync`.
+
+The Prefect flow in `llmsync_flows` runs this same composition with every stage
+wrapped as a task (through a `StageRunner`), so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+from llmsync import __version__
+from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
+from llmsync.pipeline.stages import (
+    TRANSIENT_MODEL_STATUSES,
+    SyncConfig,
+    build_models,
+    build_scores,
+    describe_sources,
+    fetch_leaderboards,
+    fetch_models,
+    fingerprint,
+    make_client,
+    merge,
+    publish,
+    tracked_repos,
+    validate,
+)
+from llmsync.store.snapshots import TABLE_NAMES, RunRecord, SnapshotStore
+from llmsync.tables.curated import load_curated
+from llmsync.tables.validation import RowLossGuard
+
+T = TypeVar("T")
+
+
+# -- composition -------------------------------------------------------------
+
+
+class StageRunner(Protocol):
+    """Runs one named stage. The plain runner calls it; the Prefect runner
+    runs it as a task (with retries where the failure may be transient)."""
+
+    def __call__(self, name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
+
+
+def run_plain(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    return fn(*args, **kwargs)
+
+
+@contextmanager
+def _timed(report: SyncReport, stage: str, progress: Callable[[str], None]) -> Iterator[None]:
+    progress(f"{stage} ...")
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.seconds[stage] = round(time.perf_counter() - started, 2)
+
+
+def run_sync(
+    config: SyncConfig,
+    *,
+    run_stage: StageRunner = run_plain,
+    flow_run_id: str | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> SyncReport:
+    """One sync: publishes a correct snapshot, records an unchanged run, or
+    publishes nothing and raises SyncFailed with a one-line reason."""
+    store = SnapshotStore(config.data_dir)
+    endpoint = make_client(config).endpoint
+    with store.lock():
+        record: RunRecord = store.start_run(flow_run_id=flow_run_id)
+        report = SyncReport(
+            run_id=record.run_id, status="running", snapshot=None, endpoint=endpoint
+        )
+        try:
+            _run_stages(config, store, record, report, run_stage=run_stage, progress=progress)
+        except Exception as exc:
+            reason = one_line(exc)
+            report.status, report.reason = "failed", reason
+            record.failures = report.failures
+            store.finish_run(record, status="failed", snapshot=None, reason=reason)
+            raise SyncFailed(reason, report=report) from exc
+        return report
+
+
+def _run_stages(
+    config: SyncConfig,
+    store: SnapshotStore,
+    record: RunRecord,
+    report: SyncReport,
+    *,
+    run_stage: StageRunner,
+    progress: Callable[[str], None],
+) -> None:
+    curated = load_curated(config.curated_path)
+    previous = store.latest()
+
+    with _timed(report, "fetch leaderboards", progress):
+        revisions = run_stage("fetch leaderboards", fetch_leaderboards, config)
+    with _timed(report, "fetch models", progress):
+        repos = tracked_repos(curated, config.extra_repos)
+        fetches = run_stage("fetch models", fetch_models, config, repos)
+
+    report.failures = [
+        f"{item.repo_id}: {item.status}" + (f" ({item.detail})" if item.detail else "")
+        for item in fetches
+        if item.status not in (None, "no_card")
+    ]
+    report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
+    sources = describe_sources(revisions, fetches, curated_sha256=curated.sha256)
+    report.sources = sources
+    sources_id = fingerprint(sources)
+
+    if previous is not None and previous.sources_fingerprint == sources_id:
+        report.status, report.snapshot = "unchanged", previous.snapshot_id
+        report.row_counts = {k: int(v["rows"]) for k, v in previous.manifest["tables"].items()}
+        record.row_counts = report.row_counts
+        store.finish_run(record, status="unchanged", snapshot=previous.snapshot_id)
+        progress(f"unchanged: every upstream revision matches snapshot {previous.snapshot_id}")
+        return
+
+    with _timed(report, "build tables", progress):
+        scores = run_stage("build scores", build_scores, revisions)
+        models = run_stage("build models", build_models, fetches)
+    with _timed(report, "merge", progress):
+        merged = run_stage("merge", merge, curated, scores=scores, models=models, previous=previous)
+    report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
+    guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
+    with _timed(report, "validate", progress):
+        checked = run_stage("validate", validate, merged.tables, previous=previous, guard=guard)
+    report.row_counts = {name: checked[name].num_rows for name in TABLE_NAMES}
+    report.change_counts, report.change_examples = summarise_changes(checked["changes"])
+
+    manifest = {
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "status": "partial" if report.partial else "complete",
+        "run_id": record.run_id,
+        "flow_run_id": record.flow_run_id,
+        "code_version": __version__,
+        "hub_endpoint": report.endpoint,
+        "previous_snapshot": previous.snapshot_id if previous else None,
+        "sources": sources,
+        "sources_fingerprint": sources_id,
+        "failures": report.failures,
+        # Why each model lacks fields, so the tables can be rebuilt from raw alone.
+        "model_details": {item.repo_id: item.detail for item in fetches if item.detail},
+        "conflicts": report.conflicts,
+        "unmatched_aliases": report.unmatched_aliases,
+    }
+    with _timed(report, "publish", progress):
+        snapshot = run_stage("publish", publish, store, checked, manifest=manifest)
+    report.status, report.snapshot = "published", snapshot.snapshot_id
+    record.partial, record.row_counts, record.failures = (
+        report.partial,
+        report.row_counts,
+        report.failures,
+    )
+    store.finish_run(record, status="published", snapshot=snapshot.snapshot_id)
+    progress(f"published snapshot {snapshot.snapshot_id}")

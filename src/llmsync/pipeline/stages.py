@@ -1,0 +1,299 @@
+"""The sync's stages as plain functions of their inputs: fetch (Hub -> raw
+landing), build (raw bytes -> tidy tables), merge (tables + curated ->
+catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from llmsync.hub.client import (
+    FileNotFound,
+    Gated,
+    HubClient,
+    HubError,
+    RepoNotFound,
+    TooLarge,
+)
+from llmsync.hub.ids import InvalidIdError, require_repo_id
+from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
+from llmsync.hub.secrets import redact
+from llmsync.pipeline.report import SyncFailed
+from llmsync.store.raw import RawStore
+from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore
+from llmsync.tables.catalog import build_catalog
+from llmsync.tables.changes import diff_tables
+from llmsync.tables.curated import Curated
+from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS, parse_leaderboard
+from llmsync.tables.models import model_record, models_table
+from llmsync.tables.schemas import LEADERBOARDS, SCORES
+from llmsync.tables.validation import RowLossGuard, ValidationError, validate_tables
+
+T = TypeVar("T")
+
+# Statuses that mean the Hub failed us, not that the model is as reported:
+# a snapshot holding one of them is published, but labelled partial.
+TRANSIENT_MODEL_STATUSES = frozenset({"unavailable", "card_unavailable"})
+DEFAULT_CARD_MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """What one sync needs. The token is not here: the Hub client reads
+    `HF_TOKEN` from the environment, so it never travels as a parameter."""
+
+    data_dir: Path
+    endpoint: str | None = None
+    leaderboards: tuple[str, ...] = LEADERBOARDS
+    extra_repos: tuple[str, ...] = ()
+    max_revisions: int | None = None
+    max_row_loss: float = 0.10
+    allow_row_loss: bool = False
+    card_max_bytes: int = DEFAULT_CARD_MAX_BYTES
+    curated_path: Path | None = None
+    # How the Hub client retries. Production keeps the default (which honours
+    # `Retry-After` up to its cap); tests pass a policy with tiny delays so a
+    # run through dozens of injected faults takes a second, not minutes.
+    retry_policy: RetryPolicy = DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class LeaderboardRevision:
+    leaderboard: str
+    repo_id: str
+    revision: str
+    date: dt.date
+    path: Path
+
+
+@dataclass(frozen=True)
+class ModelFetch:
+    repo_id: str
+    info_json: bytes | None
+    card: bytes | None
+    status: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class Merged:
+    tables: dict[str, pa.Table]
+    conflicts: list[str]
+    unmatched_aliases: list[str]
+
+
+# -- stages ----------------------------------------------------------------
+
+
+def make_client(config: SyncConfig) -> HubClient:
+    return HubClient(
+        endpoint=config.endpoint,
+        raw_store=RawStore(config.data_dir / "raw"),
+        policy=config.retry_policy,
+    )
+
+
+def fetch_leaderboards(config: SyncConfig) -> list[LeaderboardRevision]:
+    """Land every revision of each leaderboard's table (newest first).
+
+    Revisions are immutable, so one landed before is read from `data/raw/`.
+    A leaderboard that cannot be listed or fetched fails the run: a snapshot
+    without it would be a lie by omission.
+    """
+    client = make_client(config)
+    landed: list[LeaderboardRevision] = []
+    for leaderboard in config.leaderboards:
+        repo_id = LEADERBOARD_REPOS[leaderboard]
+        try:
+            commits = client.list_commits(repo_id, repo_type="dataset")
+        except HubError as exc:
+            raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) unavailable: {exc}") from exc
+        if config.max_revisions is not None:
+            commits = commits[: config.max_revisions]
+        for commit in commits:
+            try:
+                file = client.download(
+                    repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha
+                )
+            except FileNotFound:
+                # That commit predates the table (or dropped it): nothing to read there.
+                continue
+            except HubError as exc:
+                raise SyncFailed(
+                    f"leaderboard {leaderboard} at {commit.sha[:10]} unavailable: {exc}"
+                ) from exc
+            landed.append(
+                LeaderboardRevision(leaderboard, repo_id, commit.sha, commit.date.date(), file.path)
+            )
+        if not any(item.leaderboard == leaderboard for item in landed):
+            raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) has no table to read")
+    return landed
+
+
+def build_scores(revisions: Sequence[LeaderboardRevision]) -> pa.Table:
+    tables = []
+    for item in revisions:
+        try:
+            tables.append(
+                parse_leaderboard(
+                    item.path.read_bytes(),
+                    leaderboard=item.leaderboard,
+                    source_revision=item.revision,
+                    source_date=item.date,
+                )
+            )
+        except ValueError as exc:
+            raise SyncFailed(
+                f"leaderboard {item.leaderboard} at {item.revision[:10]} is malformed: {exc}"
+            ) from exc
+    if not tables:
+        return SCORES.schema.empty_table()
+    return pa.concat_tables(tables).cast(SCORES.schema)
+
+
+def tracked_repos(curated: Curated, extra: Sequence[str] = ()) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in curated.repos():
+        seen.setdefault(item.repo_id, None)
+    for repo_id in extra:
+        seen.setdefault(repo_id, None)
+    return list(seen)
+
+
+def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) -> ModelFetch:
+    try:
+        require_repo_id(repo_id)
+    except InvalidIdError as exc:
+        return ModelFetch(repo_id, None, None, "invalid_repo_id", str(exc))
+    try:
+        info = client.model_info(repo_id)
+    except RepoNotFound as exc:
+        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc)))
+    except Gated as exc:
+        return ModelFetch(repo_id, None, None, "gated", redact(str(exc)))
+    except HubError as exc:
+        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc)))
+    try:
+        card = client.model_card(repo_id, revision=info.revision, max_bytes=card_max_bytes)
+    except TooLarge as exc:
+        return ModelFetch(repo_id, info.raw, None, "card_too_large", redact(str(exc)))
+    except HubError as exc:
+        # Failing, gated or gone after the info came back: the card alone is lost.
+        return ModelFetch(repo_id, info.raw, None, "card_unavailable", redact(str(exc)))
+    return ModelFetch(repo_id, info.raw, card.read_bytes() if card else None, None, None)
+
+
+def fetch_models(config: SyncConfig, repo_ids: Sequence[str]) -> list[ModelFetch]:
+    """Land model info and card for each repo. A model that fails costs its
+    own row's fields (with the reason), never the run."""
+    client = make_client(config)
+    return [
+        _fetch_one_model(client, repo_id, card_max_bytes=config.card_max_bytes)
+        for repo_id in repo_ids
+    ]
+
+
+def build_models(fetches: Sequence[ModelFetch]) -> pa.Table:
+    records = [
+        model_record(
+            item.repo_id,
+            info_json=item.info_json,
+            card=item.card,
+            status=item.status,
+            detail=item.detail,
+        )
+        for item in fetches
+    ]
+    return models_table(records)
+
+
+def describe_sources(
+    revisions: Sequence[LeaderboardRevision],
+    fetches: Sequence[ModelFetch],
+    *,
+    curated_sha256: str,
+) -> dict[str, Any]:
+    """Every upstream revision a snapshot is built from."""
+    leaderboards: dict[str, Any] = {}
+    for item in revisions:
+        entry = leaderboards.setdefault(
+            item.leaderboard, {"repo_id": item.repo_id, "revisions": []}
+        )
+        entry["revisions"].append({"revision": item.revision, "date": item.date.isoformat()})
+    models: dict[str, Any] = {}
+    for fetch in fetches:
+        sha = None
+        if fetch.info_json:
+            try:
+                sha = json.loads(fetch.info_json).get("sha")
+            except ValueError:
+                sha = None
+        models[fetch.repo_id] = {
+            "sha": sha,
+            "status": fetch.status or "ok",
+            "card_sha256": hashlib.sha256(fetch.card).hexdigest() if fetch.card else None,
+        }
+    return {"leaderboards": leaderboards, "models": models, "curated_sha256": curated_sha256}
+
+
+def fingerprint(sources: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()
+
+
+def read_previous(previous: Snapshot | None) -> dict[str, pa.Table] | None:
+    if previous is None:
+        return None
+    return {name: previous.read_table(name) for name in ("models", "scores", "catalog")}
+
+
+def merge(
+    curated: Curated,
+    *,
+    scores: pa.Table,
+    models: pa.Table,
+    previous: Snapshot | None,
+) -> Merged:
+    result = build_catalog(curated, models=models, scores=scores)
+    current = {"models": models, "scores": scores, "catalog": result.table}
+    changes = diff_tables(
+        read_previous(previous),
+        current,
+        previous_snapshot=previous.snapshot_id if previous else None,
+    )
+    return Merged(
+        tables={**current, "changes": changes},
+        conflicts=list(result.conflicts),
+        unmatched_aliases=list(result.unmatched_aliases),
+    )
+
+
+def validate(
+    tables: dict[str, pa.Table], *, previous: Snapshot | None, guard: RowLossGuard
+) -> dict[str, pa.Table]:
+    checked = validate_tables(tables)
+    # An empty score table is never the truth about the Open LLM Leaderboard.
+    if checked["scores"].num_rows == 0:
+        raise ValidationError("scores: the table is empty")
+    if previous is not None:
+        previous_rows = {
+            name: int(entry.get("rows", 0))
+            for name, entry in previous.manifest.get("tables", {}).items()
+        }
+        guard.check(
+            previous_rows=previous_rows,
+            current_rows={name: table.num_rows for name, table in checked.items()},
+        )
+    return checked
+
+
+def publish(
+    store: SnapshotStore, tables: dict[str, pa.Table], *, manifest: dict[str, Any]
+) -> Snapshot:
+    return store.publish({name: tables[name] for name in TABLE_NAMES}, manifest=manifest)
