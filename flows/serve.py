@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
 DEFAULT_SCHEDULES = Path("schedules.yaml")
+SCHEDULES_ENV = "LLMSYNC_SCHEDULES"
 _ALLOWED_KEYS = {"name", "description", "cron", "timezone", "tags", "parameters", "paused"}
 
 
@@ -32,7 +34,18 @@ class DeploymentSpec:
     paused: bool = False
 
 
+def default_schedules_path() -> Path:
+    """`LLMSYNC_SCHEDULES`, else `schedules.yaml` in the working directory."""
+    override = os.environ.get(SCHEDULES_ENV)
+    return Path(override) if override else DEFAULT_SCHEDULES
+
+
 def load_schedules(path: Path = DEFAULT_SCHEDULES) -> list[DeploymentSpec]:
+    if not path.is_file():
+        raise ScheduleFileError(
+            f"no schedules file at {path.resolve()}: pass --schedules PATH or set "
+            f"{SCHEDULES_ENV} (the repository's schedules.yaml is an example)"
+        )
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

@@ -65,6 +65,7 @@ def sync(
     as_of: dt.date | None = None,
     data_dir: str | None = None,
     extra_repos: list[str] | None = None,
+    curated: str | None = None,
     max_revisions: int | None = None,
     max_row_loss: float = 0.10,
     allow_row_loss: bool = False,
@@ -73,7 +74,8 @@ def sync(
 
     hub: a Hub URL, `replay` for the bundled replay hub, or empty for
     `HF_ENDPOINT` (else huggingface.co). data_dir: empty for `LLMSYNC_DATA_DIR`
-    (else ./data).
+    (else ./data). curated: a reviewed curated YAML; empty for `LLMSYNC_CURATED`
+    (else the file bundled with llmsync).
     """
     install_log_redaction()
     logger = get_run_logger()
@@ -83,6 +85,7 @@ def sync(
             data_dir=Path(data_dir) if data_dir else default_data_dir(),
             endpoint=endpoint,
             extra_repos=tuple(extra_repos or ()),
+            curated_path=Path(curated) if curated else None,
             max_revisions=max_revisions,
             max_row_loss=max_row_loss,
             allow_row_loss=allow_row_loss,

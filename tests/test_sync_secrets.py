@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from llmsync import pipeline
 from llmsync.hub.client import HubClient
-from llmsync.pipeline import SyncConfig
+from llmsync.pipeline import SyncConfig, stages
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.server import ReplayHub, RequestRecord
 from tests.conftest import FAST_RETRIES, cli_sync
@@ -112,12 +111,12 @@ def test_flow_logs_and_artifacts_hold_no_token(
     monkeypatch.setenv("HF_TOKEN", CANARY)
     # The flow builds its config itself; the fast policy goes in where the
     # client is made, so a 503 that outlasts six attempts takes no time.
-    make_client = pipeline.make_client
+    make_client = stages.make_client
 
     def fast_client(config: SyncConfig) -> HubClient:
         return make_client(dataclasses.replace(config, retry_policy=FAST_RETRIES))
 
-    monkeypatch.setattr(pipeline, "make_client", fast_client)
+    monkeypatch.setattr(stages, "make_client", fast_client)
     # Send llmsync's own log lines (retry warnings quote the server) to the
     # flow run's logs too, as `PREFECT_LOGGING_EXTRA_LOGGERS=llmsync` would.
     handler = APILogHandler()

@@ -102,6 +102,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 as_of=args.as_of,
                 data_dir=str(args.data_dir) if args.data_dir else None,
                 extra_repos=args.repo or None,
+                curated=str(args.curated) if args.curated else None,
                 max_revisions=args.max_revisions,
                 max_row_loss=args.max_row_loss,
                 allow_row_loss=args.allow_row_loss,
@@ -128,6 +129,7 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             data_dir=args.data_dir or default_data_dir(),
             endpoint=endpoint,
             extra_repos=tuple(args.repo or ()),
+            curated_path=args.curated,
             max_revisions=args.max_revisions,
             max_row_loss=args.max_row_loss,
             allow_row_loss=args.allow_row_loss,
@@ -173,7 +175,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     try:
-        same = compare_with_snapshot(snapshot, rebuild_from_raw(store, snapshot))
+        rebuilt = rebuild_from_raw(store, snapshot, curated_path=args.curated)
+        same = compare_with_snapshot(snapshot, rebuilt)
     except (SyncFailed, OSError, ValueError) as exc:
         return _fail(f"cannot rebuild {snapshot.snapshot_id} from raw: {exc}")
     for name, equal in same.items():
@@ -189,10 +192,10 @@ def cmd_replay_hub(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from llmsync_flows.serve import ScheduleFileError, serve_schedules
+    from llmsync_flows.serve import ScheduleFileError, default_schedules_path, serve_schedules
 
     try:
-        serve_schedules(args.schedules)
+        serve_schedules(args.schedules or default_schedules_path())
     except ScheduleFileError as exc:
         return _fail(str(exc), code=2)
     return 0
@@ -212,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--as-of", type=_date, help="with --hub replay: the Hub as of this date")
     sync.add_argument("--data-dir", type=Path, help="default: LLMSYNC_DATA_DIR or ./data")
     sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
+    sync.add_argument(
+        "--curated",
+        type=Path,
+        help="your own reviewed curated YAML (default: LLMSYNC_CURATED, else the bundled file)",
+    )
     sync.add_argument(
         "--max-revisions",
         type=_positive_int,
@@ -234,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--data-dir", type=Path)
     verify.add_argument("--snapshot", help="snapshot id (default: the latest)")
+    verify.add_argument(
+        "--curated",
+        type=Path,
+        help="only for snapshots older than llmsync 0.2, which kept no copy in data/raw/curated",
+    )
     verify.set_defaults(handler=cmd_verify)
 
     replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
@@ -244,7 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=cmd_replay_hub)
 
     serve = commands.add_parser("serve", help="register schedules.yaml and execute its runs")
-    serve.add_argument("--schedules", type=Path, default=Path("schedules.yaml"))
+    serve.add_argument(
+        "--schedules",
+        type=Path,
+        default=None,
+        help="deployments file (default: LLMSYNC_SCHEDULES, else ./schedules.yaml)",
+    )
     serve.set_defaults(handler=cmd_serve)
     return parser
 

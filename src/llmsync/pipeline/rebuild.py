@@ -18,7 +18,7 @@ from llmsync.pipeline.stages import (
 )
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore
-from llmsync.tables.curated import load_curated
+from llmsync.tables.curated import Curated, load_curated
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
 from llmsync.tables.validation import validate_tables
 
@@ -31,9 +31,7 @@ def rebuild_from_raw(
     raw = RawStore(store.data_dir / "raw")
     manifest = snapshot.manifest
     sources = manifest["sources"]
-    curated = load_curated(curated_path)
-    if curated.sha256 != sources.get("curated_sha256"):
-        raise SyncFailed("the curated file changed since this snapshot; rebuild needs the same one")
+    curated = _curated_for(raw, sources["curated_sha256"], fallback=curated_path)
 
     revisions: list[LeaderboardRevision] = []
     for leaderboard, entry in sources["leaderboards"].items():
@@ -76,3 +74,17 @@ def rebuild_from_raw(
 def compare_with_snapshot(snapshot: Snapshot, rebuilt: dict[str, pa.Table]) -> dict[str, bool]:
     """For each table, whether the rebuilt one equals the published one."""
     return {name: snapshot.read_table(name).equals(rebuilt[name]) for name in TABLE_NAMES}
+
+
+def _curated_for(raw: RawStore, sha256: str, *, fallback: Path | None) -> Curated:
+    """The curated file the snapshot was built from: the copy landed in raw,
+    else (snapshots from before copies were landed) the given or default file,
+    if it still has the same hash."""
+    landed = raw.curated_path(sha256)
+    curated = load_curated(landed if landed.is_file() else fallback)
+    if curated.sha256 != sha256:
+        raise SyncFailed(
+            "the curated file this snapshot was built from is not in data/raw/curated/ "
+            "and the current one differs; pass the original with --curated"
+        )
+    return curated

@@ -29,6 +29,7 @@ from llmsync.pipeline.stages import (
     tracked_repos,
     validate,
 )
+from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, RunRecord, SnapshotStore
 from llmsync.tables.curated import load_curated
 from llmsync.tables.validation import RowLossGuard
@@ -97,6 +98,7 @@ def _run_stages(
     progress: Callable[[str], None],
 ) -> None:
     curated = load_curated(config.curated_path)
+    curated_copy = RawStore(config.data_dir / "raw").put_curated(curated.source)
     previous = store.latest()
 
     with _timed(report, "fetch leaderboards", progress):
@@ -145,6 +147,13 @@ def _run_stages(
         "previous_snapshot": previous.snapshot_id if previous else None,
         "sources": sources,
         "sources_fingerprint": sources_id,
+        # Which curated file built it: the hash is also in `sources`; the copy
+        # under data/raw/ is what `verify` rebuilds with.
+        "curated": {
+            "origin": curated.origin,
+            "sha256": curated.sha256,
+            "raw_object": curated_copy.relative_to(config.data_dir / "raw").as_posix(),
+        },
         "failures": report.failures,
         # Why each model lacks fields, so the tables can be rebuilt from raw alone.
         "model_details": {item.repo_id: item.detail for item in fetches if item.detail},

@@ -9,6 +9,7 @@ a reader sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +30,22 @@ def _require_repo_type(repo_type: str) -> str:
     if repo_type not in REPO_TYPES:
         raise InvalidIdError(f"not a repo type: {repo_type[:40]!r}")
     return repo_type
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write to a temporary file beside `target`, then rename: a reader sees
+    the old file or the new one, never half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 class RawStore:
@@ -53,17 +70,7 @@ class RawStore:
     def put(self, repo_id: str, path: str, data: bytes, *, repo_type: str, revision: str) -> Path:
         """Land `data` atomically; returns the landed path."""
         target = self.path_for(repo_id, path, repo_type=repo_type, revision=revision)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
         return target
 
     def put_file(
@@ -93,6 +100,19 @@ class RawStore:
 
     def get_api_info(self, repo_id: str, *, revision: str) -> Path | None:
         return self.get(repo_id, API_INFO, repo_type="model", revision=revision)
+
+    def put_curated(self, data: bytes) -> Path:
+        """Keep the curated file a snapshot was built from, named by its sha256,
+        so `verify` rebuilds with it offline even after the user edits theirs."""
+        target = self.curated_path(hashlib.sha256(data).hexdigest())
+        if not target.is_file():
+            write_atomically(target, data)
+        return target
+
+    def curated_path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InvalidIdError(f"not a sha256: {sha256[:80]!r}")
+        return self.root / "curated" / f"{sha256}.yaml"
 
     def scratch_dir(self) -> Path:
         """A fresh folder inside the store for downloads in progress, on the

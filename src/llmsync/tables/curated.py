@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -83,6 +83,11 @@ class Curated:
     aliases: dict[str, str]
     # Of the file's bytes: snapshots record which curated text they were built from.
     sha256: str
+    # Where it was read from (a path, or the copy bundled with llmsync) and its
+    # exact bytes, which a sync lands in `data/raw/` so that a snapshot can be
+    # rebuilt offline even after the file is edited or moved.
+    origin: str = "parsed in memory"
+    source: bytes = field(default=b"", repr=False, compare=False)
 
     def repos(self) -> list[CuratedRepoRow]:
         """(article_model, repo_id, role) for every curated repo, in file order."""
@@ -99,14 +104,21 @@ class Curated:
         raise KeyError(name)
 
 
+BUNDLED = "bundled with llmsync"
+
+
+def bundled_path() -> Path:
+    # The reviewed file ships inside the package, so an installed llmsync
+    # finds it wherever it runs.
+    return Path(__file__).resolve().parents[1] / "curated" / "article_models.yaml"
+
+
 def default_path() -> Path:
+    """A user's own reviewed copy (`LLMSYNC_CURATED`), else the bundled one."""
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override)
-    # The reviewed file ships inside the package, so an installed llmsync
-    # finds it wherever it runs; a user's own copy comes in through the
-    # environment or `--curated`.
-    return Path(__file__).resolve().parents[1] / "curated" / "article_models.yaml"
+    return bundled_path()
 
 
 def load_curated(path: Path | None = None) -> Curated:
@@ -121,9 +133,11 @@ def load_curated(path: Path | None = None) -> Curated:
     except yaml.YAMLError as exc:
         raise CuratedError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        return parse_curated(raw, sha256=hashlib.sha256(data).hexdigest())
+        curated = parse_curated(raw, sha256=hashlib.sha256(data).hexdigest())
     except CuratedError as exc:
         raise CuratedError(f"{path}: {exc}") from None
+    origin = BUNDLED if path.resolve() == bundled_path() else str(path)
+    return replace(curated, origin=origin, source=data)
 
 
 def parse_curated(raw: Any, *, sha256: str | None = None) -> Curated:
