@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import Task
 
 from llmsync.endpoints import hub_endpoint
-from llmsync.hub.client import HubUnavailable
+from llmsync.hub.errors import HubUnavailable
 from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
@@ -30,10 +30,12 @@ T = TypeVar("T")
 
 ARTIFACT_KEY = "llmsync-sync-summary"
 
-# Stages that talk to the Hub get one more try as a whole when the client's
-# own retries ran out on a transient fault; the others are deterministic, so
-# running them again could only repeat the same error.
-STAGE_RETRIES = {"fetch leaderboards": 1, "fetch models": 1}
+# The leaderboard fetch gets one more try as a whole when the client's own
+# retries ran out on a transient fault (it raises, and the run would fail).
+# Fetching models never raises for one model's failure: each becomes that
+# model's status (and a partial snapshot), so a task retry could never fire.
+# The other stages are deterministic: running them again repeats the error.
+STAGE_RETRIES = {"fetch leaderboards": 1}
 
 
 def _is_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from llmsync.hub.client import (
+from llmsync.hub.client import HubClient
+from llmsync.hub.errors import (
     FileNotFound,
     Gated,
-    HubClient,
     HubUnavailable,
     RepoNotFound,
     RevisionNotFound,
@@ -99,7 +99,7 @@ def test_model_info_lands_exact_bytes(
     assert info.info.id == DOLLY and info.revision == json.loads(info.raw)["sha"]
 
     renamed = client.model_info("bert-base-uncased")
-    assert renamed.resolved_id == "google-bert/bert-base-uncased"
+    assert json.loads(renamed.raw)["id"] == "google-bert/bert-base-uncased"
     assert renamed.info.id == "google-bert/bert-base-uncased"
 
 

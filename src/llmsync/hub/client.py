@@ -22,9 +22,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 # Read by huggingface_hub when it is first imported.
@@ -48,6 +47,18 @@ from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
+from llmsync.hub.errors import (
+    CommitRef,
+    FileNotFound,
+    Gated,
+    HubError,
+    HubUnavailable,
+    LandedFile,
+    LandedInfo,
+    RepoNotFound,
+    RevisionNotFound,
+    TooLarge,
+)
 from llmsync.hub.hashing import git_blob_oid, sha256_of
 from llmsync.hub.ids import (
     InvalidIdError,
@@ -75,90 +86,6 @@ REPO_TYPES = ("model", "dataset")
 CARD_FILE = "README.md"
 MAX_REDIRECTS = 10
 TIMEOUT_SECONDS = 30.0
-
-
-# -- errors ---------------------------------------------------------------------
-
-
-class HubError(Exception):
-    """A Hub request failed; the message never contains the token."""
-
-
-class RepoNotFound(HubError):
-    """The repo does not exist (or is private to someone else)."""
-
-
-class RevisionNotFound(HubError):
-    """The repo exists, the revision does not."""
-
-
-class FileNotFound(HubError):
-    """The repo and revision exist, the file does not."""
-
-
-class Gated(HubError):
-    """401/403: access needs approval or a (better) token."""
-
-
-class HubUnavailable(HubError):
-    """Transient failures (429, 5xx, resets, truncated bodies) outlasted the retries."""
-
-
-class TooLarge(HubError):
-    """The file is over the caller's size cap; it was not downloaded."""
-
-
-# -- results --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommitRef:
-    sha: str
-    date: dt.datetime
-    title: str
-
-
-@dataclass(frozen=True)
-class LandedFile:
-    path: Path
-    sha256: str
-    size: int
-    revision: str  # the commit sha the bytes came from
-
-    def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
-
-
-@dataclass(frozen=True)
-class LandedInfo:
-    repo_id: str  # as asked for
-    resolved_id: str  # as the Hub answered (differs for a renamed repo)
-    revision: str  # the commit sha the info describes
-    raw: bytes  # the exact JSON body
-    path: Path
-    info: ModelInfo
-
-
-class Hub(Protocol):
-    """What the pipeline needs from a Hub."""
-
-    endpoint: str
-
-    def list_commits(self, repo_id: str, *, repo_type: str) -> list[CommitRef]: ...
-
-    def download(
-        self,
-        repo_id: str,
-        filename: str,
-        *,
-        repo_type: str,
-        revision: str,
-        max_bytes: int | None = None,
-    ) -> LandedFile: ...
-
-    def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo: ...
-
-    def model_card(self, repo_id: str, *, revision: str, max_bytes: int) -> LandedFile | None: ...
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -496,7 +423,6 @@ def _landed_info(repo_id: str, raw: bytes, path: Path, *, fallback: str) -> Land
     sha = info.sha if isinstance(info.sha, str) and is_commit_sha(info.sha) else fallback
     return LandedInfo(
         repo_id=repo_id,
-        resolved_id=str(info.id),
         revision=sha,
         raw=raw,
         path=path,

@@ -14,14 +14,8 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from llmsync.hub.client import (
-    FileNotFound,
-    Gated,
-    HubClient,
-    HubError,
-    RepoNotFound,
-    TooLarge,
-)
+from llmsync.hub.client import HubClient
+from llmsync.hub.errors import FileNotFound, Gated, HubError, RepoNotFound, TooLarge
 from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.hub.secrets import redact

@@ -63,6 +63,7 @@ def model_record(
     row_status, row_detail = _status(status, detail, parsed=parsed, info_problem=info_problem)
     return {
         "repo_id": repo_id,
+        "hub_repo_id": _string(info.get("id")),
         "status": row_status,
         "status_detail": row_detail,
         "sha": _string(info.get("sha")),

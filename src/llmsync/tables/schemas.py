@@ -110,7 +110,11 @@ MODELS = TableSpec(
     name="models",
     schema=pa.schema(
         [
+            # As the leaderboard or the curated file names it.
             pa.field("repo_id", pa.string(), nullable=False),
+            # As the Hub answers it now: differs from repo_id for a renamed
+            # repo (the Hub redirects the old id to the new one).
+            pa.field("hub_repo_id", pa.string()),
             pa.field("status", pa.string(), nullable=False),
             pa.field("status_detail", pa.string()),
             pa.field("sha", pa.string()),
@@ -212,7 +216,3 @@ CHANGES = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (CATALOG, MODELS, SCORES, CHANGES)}
-
-
-def empty_table(spec: TableSpec) -> pa.Table:
-    return spec.schema.empty_table()

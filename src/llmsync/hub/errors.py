@@ -1,0 +1,72 @@
+"""What the Hub client answers with: typed errors and landed results.
+
+Every error is a `HubError`; its message never contains the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from huggingface_hub.hf_api import ModelInfo
+
+# -- errors ---------------------------------------------------------------------
+
+
+class HubError(Exception):
+    """A Hub request failed; the message never contains the token."""
+
+
+class RepoNotFound(HubError):
+    """The repo does not exist (or is private to someone else)."""
+
+
+class RevisionNotFound(HubError):
+    """The repo exists, the revision does not."""
+
+
+class FileNotFound(HubError):
+    """The repo and revision exist, the file does not."""
+
+
+class Gated(HubError):
+    """401/403: access needs approval or a (better) token."""
+
+
+class HubUnavailable(HubError):
+    """Transient failures (429, 5xx, resets, truncated bodies) outlasted the retries."""
+
+
+class TooLarge(HubError):
+    """The file is over the caller's size cap; it was not downloaded."""
+
+
+# -- results --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    sha: str
+    date: dt.datetime
+    title: str
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    sha256: str
+    size: int
+    revision: str  # the commit sha the bytes came from
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class LandedInfo:
+    repo_id: str  # as asked for
+    revision: str  # the commit sha the info describes
+    raw: bytes  # the exact JSON body
+    path: Path
+    info: ModelInfo
