@@ -34,9 +34,12 @@ ARTICLE_PRIMARIES = {
 
 
 def load_fixture_scores() -> pa.Table:
-    """The real leaderboard rows of tests/fixtures/catalog (see its README)."""
+    """The score rows the parser must give for the article's repos, transcribed
+    from the upstream CSVs (tests/fixtures/catalog/README.md), without the
+    columns that say where each value was read."""
     options = pcsv.ConvertOptions(
         column_types=SCORES.schema,
+        include_columns=SCORES.schema.names,
         strings_can_be_null=True,
         true_values=["true"],
         false_values=["false"],

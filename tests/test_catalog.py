@@ -22,6 +22,11 @@ def without_revision(scores: pa.Table, revision: str) -> pa.Table:
     return scores.filter(pc.not_equal(scores.column("source_revision"), revision))
 
 
+def only_revisions(scores: pa.Table, *revisions: str) -> pa.Table:
+    value_set = pa.array(revisions, pa.string())
+    return scores.filter(pc.is_in(scores.column("source_revision"), value_set=value_set))
+
+
 def card(name: str) -> bytes:
     return (FIXTURES / "cards" / name).read_bytes()
 
@@ -287,5 +292,12 @@ def test_unrelated_rows_are_ignored() -> None:
     assert "llama-13b" in scores.column("model_name").to_pylist()
     result = build(scores=scores)
     assert "CalderaAI/30B-Lazarus" not in result.table.column("repo_id").to_pylist()
-    # A bare `llama-13b` is no alias, so huggyllama/llama-13b stays unscored.
-    assert row(result, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] is None
+    # A bare `llama-13b` is no alias: huggyllama/llama-13b takes only its own rows.
+    # 2023-06-10 lists only the bare name (51.8): no score.
+    first = build(scores=only_revisions(scores, "v1-2023-06-10"))
+    assert row(first, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] is None
+    # 2023-09-04 lists the bare name (row 600: 56.08) and the repo (row 603: 56.04).
+    second = build(scores=only_revisions(scores, "v1-2023-06-10", "v1-2023-09-04"))
+    assert row(second, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] == 56.04
+    # The final v1 table lists the repo (row 5195).
+    assert row(result, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] == 51.33

@@ -25,6 +25,7 @@ from llmsync.tables.leaderboards import (
     parse_leaderboard,
 )
 from llmsync.tables.schemas import BENCHMARKS, SCORES
+from tests.tables import load_fixture_scores
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "src" / "llmsync" / "replay" / "recordings"
 
@@ -81,6 +82,39 @@ def test_v1_final_scores_of_article_models() -> None:
     assert set(scores.benchmark) == set(BENCHMARKS["open_llm_v1"])
 
 
+@pytest.mark.parametrize(
+    "revision",
+    [
+        "v1-2023-06-10",
+        "v1-2023-09-04",
+        "v1-2024-06-19",
+        "v2-2024-10-09",
+        "v2-2024-11-10",
+        "v2-2025-03-21",
+    ],
+)
+def test_rows_of_the_article_models_match_the_upstream_csv(revision: str) -> None:
+    """Every score, raw score, precision, sha, chat template and date the parser
+    reads for the article's repos (and a few other names) from a recorded export
+    equals the value transcribed from the upstream CSV with the csv module
+    (tests/fixtures/catalog): a swapped or misnamed column cannot pass."""
+    expected = load_fixture_scores()
+    expected = expected.filter(pc.equal(expected.column("source_revision"), revision))
+    leaderboard = "open_llm_v1" if revision.startswith("v1-") else "open_llm_v2"
+    date = revision.removeprefix("v1-").removeprefix("v2-")
+    _, raw = _commit(leaderboard, date)
+    parsed = parse_leaderboard(
+        raw,
+        leaderboard=leaderboard,
+        source_revision=revision,
+        source_date=dt.date.fromisoformat(date),
+    )
+    names = pc.unique(expected.column("model_name"))
+    parsed = parsed.filter(pc.is_in(parsed.column("model_name"), value_set=names))
+    order = [("row_index", "ascending"), ("benchmark", "ascending")]
+    assert parsed.sort_by(order).to_pylist() == expected.sort_by(order).to_pylist()
+
+
 def test_falcon_math_moves_between_v2_exports() -> None:
     falcon = "tiiuae/falcon-40b-instruct"
     assert _score(_parse("open_llm_v2", "2024-11-10"), falcon, "math_lvl5") == 1.66
@@ -112,7 +146,8 @@ def test_bare_model_names_get_no_repo_id() -> None:
     for date in ("2023-06-10", "2023-09-04"):
         scores = _parse("open_llm_v1", date)
         llama = scores[scores.model_name == "llama-7b"]
-        assert len(llama) > 0
+        # One row with the average and four benchmarks, under no repo.
+        assert len(llama) == 5
         assert llama.repo_id.isna().all()
         falcon = scores[scores.model_name == "tiiuae/falcon-40b-instruct"]
         assert set(falcon.repo_id) == {"tiiuae/falcon-40b-instruct"}
@@ -121,11 +156,14 @@ def test_bare_model_names_get_no_repo_id() -> None:
 
 
 def test_an_empty_cell_gives_no_row() -> None:
-    table = _table("open_llm_v1", "2023-06-10")
-    missing = table.column("TruthfulQA (0-shot)").null_count
-    assert missing > 0
+    # The 2023-06-10 CSV's last row (line 133, vicgalle/gpt2-alpaca-gpt4) has an
+    # empty `TruthfulQA (0-shot)` cell, its only empty score cell.
+    assert _table("open_llm_v1", "2023-06-10").column("TruthfulQA (0-shot)").null_count == 1
     scores = _parse("open_llm_v1", "2023-06-10")
-    assert len(scores) == 132 * 5 - missing
+    last = scores[scores.row_index == 131]
+    assert set(last.model_name) == {"vicgalle/gpt2-alpaca-gpt4"}
+    assert list(last.benchmark) == ["average", "arc", "hellaswag", "mmlu"]
+    assert len(scores) == 132 * 5 - 1
 
 
 def test_variants_of_one_model_are_all_kept() -> None:
@@ -135,18 +173,33 @@ def test_variants_of_one_model_are_all_kept() -> None:
     assert vicuna.row_index.nunique() == 2
 
 
-def test_every_export_shape_parses() -> None:
-    for leaderboard, dates in (
-        ("open_llm_v1", ("2023-06-10", "2023-09-04", "2024-06-19")),
-        ("open_llm_v2", ("2024-10-09", "2024-11-10", "2025-03-21")),
-    ):
-        for date in dates:
-            scores = _parse(leaderboard, date)
-            assert scores.row_index.nunique() == _table(leaderboard, date).num_rows
-            assert scores.score.between(0, 100).all()
-            assert set(scores.leaderboard) == {leaderboard}
-    # The export with an HTML `Model` column still takes the name from `fullname`.
+# (leaderboard, date) -> (rows, non-empty score cells) of the upstream CSV the
+# recording was built from (tests/fixtures/catalog/README.md names each file), counted
+# with the csv module: 2023-06-10 has one empty TruthfulQA cell, the others none.
+UPSTREAM_COUNTS = {
+    ("open_llm_v1", "2023-06-10"): (132, 659),
+    ("open_llm_v1", "2023-09-04"): (1291, 6455),
+    ("open_llm_v1", "2024-06-19"): (7169, 50183),
+    ("open_llm_v2", "2024-10-09"): (1445, 10115),
+    ("open_llm_v2", "2024-11-10"): (1793, 12551),
+    ("open_llm_v2", "2025-03-21"): (4576, 32032),
+}
+
+
+@pytest.mark.parametrize(("leaderboard", "date"), sorted(UPSTREAM_COUNTS))
+def test_every_export_shape_parses(leaderboard: str, date: str) -> None:
+    scores = _parse(leaderboard, date)
+    assert (scores.row_index.nunique(), len(scores)) == UPSTREAM_COUNTS[leaderboard, date]
+    assert scores.score.between(0, 100).all()
+    assert set(scores.leaderboard) == {leaderboard}
+
+
+def test_the_2024_10_09_export_takes_names_from_fullname() -> None:
+    # Its `Model` column is an HTML anchor; `fullname` (line 2 of the CSV) is the name.
     v2 = _parse("open_llm_v2", "2024-10-09")
+    first = v2[v2.row_index == 0]
+    assert set(first.model_name) == {"dfurman/CalmeRys-78B-Orpo-v0.1"}
+    assert set(first.chat_template) == {True}
     assert not v2.model_name.str.contains("<a ").any()
     assert v2.chat_template.notna().all()
 
