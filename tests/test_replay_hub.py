@@ -252,15 +252,3 @@ def test_hub_script_check(recordings_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all checks passed" in result.stdout
-
-
-def test_a_recording_built_in_a_test(
-    synthetic_recordings: Path, replay_hub_factory: Callable[..., ReplayHub]
-) -> None:
-    # The stand-in recording of conftest: same shape, served the same way.
-    hub = replay_hub_factory(recordings=synthetic_recordings, as_of=dt.date(2024, 11, 10))
-    api = HfApi(endpoint=hub.url, token=False)
-    assert _dates(api.list_repo_commits(V2, repo_type="dataset")) == ["2024-11-10", "2024-10-09"]
-    assert api.model_info("bert-base-uncased").id == "google-bert/bert-base-uncased"
-    card = httpx2.get(f"{hub.url}/{DOLLY}/resolve/main/README.md")
-    assert b"license: mit" in card.content
