@@ -33,6 +33,30 @@ ARTICLE_PRIMARIES = {
 }
 
 
+# The catalog's key: one row per (article model, repo) of data/curated, 18 rows for
+# 16 repos (huggyllama/llama-7b and -13b serve two article models each).
+CATALOG_KEYS = {
+    ("Alpaca", "chavinlo/alpaca-native"),
+    ("Alpaca", "huggyllama/llama-7b"),
+    ("Alpaca", "tatsu-lab/alpaca-7b-wdiff"),
+    ("Dolly", "EleutherAI/pythia-12b"),
+    ("Dolly", "databricks/dolly-v2-12b"),
+    ("Dolly", "databricks/dolly-v2-3b"),
+    ("Dolly", "databricks/dolly-v2-7b"),
+    ("Falcon-40B-Instruct", "tiiuae/falcon-40b"),
+    ("Falcon-40B-Instruct", "tiiuae/falcon-40b-instruct"),
+    ("Falcon-40B-Instruct", "tiiuae/falcon-7b-instruct"),
+    ("GPT-J", "EleutherAI/gpt-j-6b"),
+    ("LLaMA", "huggyllama/llama-13b"),
+    ("LLaMA", "huggyllama/llama-65b"),
+    ("LLaMA", "huggyllama/llama-7b"),
+    ("Vicuna", "huggyllama/llama-13b"),
+    ("Vicuna", "lmsys/vicuna-13b-v1.3"),
+    ("Vicuna", "lmsys/vicuna-7b-v1.3"),
+    ("Vicuna", "lmsys/vicuna-7b-v1.5"),
+}
+
+
 def load_fixture_scores() -> pa.Table:
     """The score rows the parser must give for the article's repos, transcribed
     from the upstream CSVs (tests/fixtures/catalog/README.md), without the

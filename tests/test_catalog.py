@@ -13,7 +13,7 @@ from llmsync.tables.catalog import CatalogResult, build_catalog
 from llmsync.tables.curated import Curated, load_curated, parse_curated
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.schemas import CATALOG, MODELS
-from tests.tables import FIXTURES, load_fixture_scores
+from tests.tables import CATALOG_KEYS, FIXTURES, load_fixture_scores
 
 CURATED_FILE = Path(__file__).parents[1] / "src" / "llmsync" / "curated" / "article_models.yaml"
 
@@ -106,6 +106,7 @@ def test_every_curated_repo_has_a_row() -> None:
     keys = [(r["article_model"], r["repo_id"]) for r in result.table.to_pylist()]
     assert keys == sorted(keys)
     assert sorted(keys) == sorted((m, r) for m, r, _ in load_curated(CURATED_FILE).repos())
+    assert set(keys) == CATALOG_KEYS
     assert result.table.num_rows == 18
 
 

@@ -1,17 +1,26 @@
-"""A sync killed at any moment never damages the store (SIGKILL, whole process group)."""
+"""A sync killed at any moment never damages the store (SIGKILL, whole process group).
+
+The kill points are anchored to the stage lines a sync prints on stderr, not to
+wall-clock guesses: a kill planned "40% into merge" waits for the `merge ...`
+line, then for 40% of the time merge took in a clean run measured on this
+machine. So the kills spread over every stage on a slow machine and a fast one
+alike, and the seed (LLMSYNC_CRASH_SEED) fixes the plan.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -23,21 +32,28 @@ from tests.tables import snapshot_files
 
 pytestmark = pytest.mark.slow
 
+# What a sync prints on stderr, in order, when it publishes. A kill is planned
+# within one segment: from the spawn to the first line ("start"), from one line
+# to the next, or from the last line to the exit.
+STAGE_LINES = (
+    "fetch leaderboards ...",
+    "fetch models ...",
+    "build tables ...",
+    "merge ...",
+    "validate ...",
+    "publish ...",
+    "published snapshot",
+)
+SEGMENTS = ("start", *STAGE_LINES)
+INTERRUPTED = "the run was interrupted before it finished"
 
-def _assert_store_sound(data_dir: Path, before: dict[str, bytes]) -> None:
-    """Earlier snapshots byte for byte as they were; every visible one whole and readable."""
-    now = snapshot_files(data_dir)
-    assert {k: v for k, v in now.items() if k in before} == before
-    store = SnapshotStore(data_dir)
-    folders = sorted((data_dir / "processed").glob("snapshot=*"))
-    assert len(folders) == len(store.snapshots())  # no folder without its manifest
-    for snapshot in store.snapshots():
-        assert store.verify(snapshot) == []
-        for name in TABLE_NAMES:
-            assert pq.read_table(snapshot.table_path(name)).num_rows >= 0
-    pattern = str(data_dir / "processed" / "snapshot=*" / "scores.parquet")
-    if folders:
-        duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}', hive_partitioning=true)")
+# Read back from every visible snapshot. Both hub states give one catalog row per
+# curated (article model, repo) and one models row per repo; Dolly v2 12B's v1
+# average is the v1 final table's 39.46 in both; Falcon-40B-Instruct's v2 MATH
+# Lvl 5 tells them apart: 1.66 in the 2024-11-10 export, 1.96 (1.9637...) in the
+# 2025-03-21 one.
+CATALOG_ROWS, MODELS_ROWS, DOLLY_V1_AVERAGE = 18, 16, 39.46
+FALCON_MATH = {"old": 1.66, "new": 1.96}
 
 
 def _sync_command(hub_url: str, data_dir: Path) -> list[str]:
@@ -54,49 +70,218 @@ def _sync_command(hub_url: str, data_dir: Path) -> list[str]:
     ]
 
 
+def _stage(line: str) -> str | None:
+    """The stage line `line` is, if it is one ("published snapshot <id>" included)."""
+    return next((stage for stage in STAGE_LINES if line.startswith(stage)), None)
+
+
+def _start_sync(hub_url: str, data_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        _sync_command(hub_url, data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _read_until(stream: IO[str], stage: str, seen: list[str]) -> bool:
+    """Read stderr lines into `seen` until `stage`'s line; False if the sync
+    ended without printing it."""
+    for line in stream:
+        seen.append(line.rstrip("\n"))
+        if _stage(line) == stage:
+            return True
+    return False
+
+
+def _measure_clean_run(hub_url: str, data_dir: Path) -> dict[str, float]:
+    """Seconds each segment took in one sync that nothing interrupts."""
+    started = time.perf_counter()
+    process = _start_sync(hub_url, data_dir)
+    assert process.stderr is not None
+    arrivals: dict[str, float] = {"start": started}
+    for line in process.stderr:
+        stage = _stage(line)
+        if stage is not None:
+            arrivals[stage] = time.perf_counter()
+    assert process.wait(timeout=120) == 0
+    ended = time.perf_counter()
+    assert list(arrivals) == list(SEGMENTS), list(arrivals)
+    times = [*arrivals.values(), ended]
+    return {segment: times[n + 1] - times[n] for n, segment in enumerate(SEGMENTS)}
+
+
+@dataclass(frozen=True)
+class Kill:
+    segment: str
+    fraction: float  # of the segment's measured duration, after its line
+    killed: bool  # the sync was still running when the signal was sent
+    lines: list[str]  # every stage line it printed before it died
+
+
+def _sync_and_kill(
+    hub_url: str, data_dir: Path, *, segment: str, fraction: float, durations: dict[str, float]
+) -> Kill:
+    process = _start_sync(hub_url, data_dir)
+    assert process.stderr is not None
+    seen: list[str] = []
+    if segment != "start":
+        # Every line comes before the sync ends: it is publishing.
+        assert _read_until(process.stderr, segment, seen), seen
+    time.sleep(fraction * durations[segment])
+    killed = process.poll() is None
+    if killed:
+        os.killpg(process.pid, signal.SIGKILL)
+    seen += [line.rstrip("\n") for line in process.stderr]  # what it wrote before dying
+    returncode = process.wait(timeout=30)
+    if not killed:
+        assert returncode == 0, seen
+    stages = [line for line in seen if _stage(line) is not None]
+    return Kill(segment, fraction, killed, stages)
+
+
+def _catalog_read_back(data_dir: Path) -> list[tuple[Any, ...]]:
+    """(snapshot, catalog rows, Dolly's v1 average, Falcon's v2 MATH) of every
+    visible snapshot, read through DuckDB as a user would."""
+    pattern = str(data_dir / "processed" / "snapshot=*" / "catalog.parquet")
+    query = f"""
+        SELECT snapshot, count(*),
+               max(open_llm_v1_average) FILTER (
+                   WHERE repo_id = 'databricks/dolly-v2-12b' AND role = 'primary'),
+               max(open_llm_v2_math_lvl5) FILTER (
+                   WHERE repo_id = 'tiiuae/falcon-40b-instruct' AND role = 'primary')
+        FROM read_parquet('{pattern}', hive_partitioning = true,
+                          hive_types = {{'snapshot': VARCHAR}})
+        GROUP BY snapshot ORDER BY snapshot
+    """
+    return [tuple(row) for row in duckdb.sql(query).fetchall()]
+
+
+def _assert_snapshots(data_dir: Path, expected: dict[str, str]) -> None:
+    """The visible snapshots are exactly `expected` (id -> "old" or "new"), each
+    whole: hashes match its manifest, each table has its manifest's row count,
+    and DuckDB reads the real values back."""
+    store = SnapshotStore(data_dir)
+    assert [s.snapshot_id for s in store.snapshots()] == sorted(expected)
+    folders = sorted(p.name for p in (data_dir / "processed").glob("snapshot=*"))
+    assert folders == [f"snapshot={snapshot_id}" for snapshot_id in sorted(expected)]
+    for snapshot in store.snapshots():
+        assert store.verify(snapshot) == []
+        rows = {name: pq.read_metadata(snapshot.table_path(name)).num_rows for name in TABLE_NAMES}
+        assert rows == {name: entry["rows"] for name, entry in snapshot.manifest["tables"].items()}
+        assert (rows["catalog"], rows["models"]) == (CATALOG_ROWS, MODELS_ROWS)
+    assert _catalog_read_back(data_dir) == [
+        (snapshot_id, CATALOG_ROWS, DOLLY_V1_AVERAGE, FALCON_MATH[state])
+        for snapshot_id, state in sorted(expected.items())
+    ]
+
+
 @pytest.fixture()
 def hubs(replay_hub_factory: Callable[..., Any]) -> tuple[str, str]:
     return replay_hub_factory(as_of=dt.date(2024, 11, 10)).url, replay_hub_factory().url
 
 
-def test_sigkill_at_random_points(tmp_path: Path, hubs: tuple[str, str]) -> None:
+def test_sigkill_at_every_stage(tmp_path: Path, hubs: tuple[str, str]) -> None:
     old_url, new_url = hubs
-    data_dir = tmp_path / "data"
-    started = time.perf_counter()
-    subprocess.run(_sync_command(old_url, data_dir), check=True, capture_output=True)
-    # Kill anywhere from the first instant to past a whole run's end (a run that
-    # diffs against a previous snapshot takes longer than this first one).
-    horizon = (time.perf_counter() - started) * 1.5
+    # The store every kill starts from: one snapshot of the 2024-11-10 Hub. Each
+    # kill interrupts a sync of today's Hub, which would publish a second one.
+    base = tmp_path / "base"
+    first = run_sync(SyncConfig(data_dir=base, endpoint=old_url))
+    old_id = first.snapshot
+    assert first.status == "published" and old_id is not None
+    base_files = snapshot_files(base)
+    base_runs = SnapshotStore(base).runs()
+
+    durations = _measure_clean_run(new_url, _copy(base, tmp_path / "clean"))
     seed = int(os.environ.get("LLMSYNC_CRASH_SEED", "20261128"))
     rng = random.Random(seed)
-    killed = 0
-    for attempt in range(20):
-        before = snapshot_files(data_dir)
-        # Alternate hub states, so that a run that gets far enough publishes.
-        url = new_url if attempt % 2 == 0 else old_url
-        process = subprocess.Popen(
-            _sync_command(url, data_dir),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        time.sleep(rng.uniform(0, horizon))
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            killed += 1
-        process.wait(timeout=30)
-        _assert_store_sound(data_dir, before)
-    statuses = [run["status"] for run in SnapshotStore(data_dir).runs()]
-    print(f"seed {seed}, horizon {horizon:.1f}s: {killed} of 20 syncs killed; runs: {statuses}")
-    # The kills must land mid-run, not only after runs that had already ended.
-    assert killed >= 5
+    # Each segment twice: right at its line, and at a seeded point inside it.
+    plan = [(segment, fraction) for segment in SEGMENTS for fraction in (0.0, rng.random())]
 
-    before = snapshot_files(data_dir)
-    final = subprocess.run(_sync_command(new_url, data_dir), capture_output=True, text=True)
-    assert final.returncode == 0, (seed, final.stderr)
-    _assert_store_sound(data_dir, before)
-    assert not any((data_dir / "processed" / ".staging").iterdir())
-    assert SnapshotStore(data_dir).runs()[-1]["status"] in {"published", "unchanged"}
+    kills: list[Kill] = []
+    left_a_snapshot: list[bool] = []
+    for attempt, (segment, fraction) in enumerate(plan):
+        data_dir = _copy(base, tmp_path / f"kill-{attempt}")
+        kill = _sync_and_kill(
+            new_url, data_dir, segment=segment, fraction=fraction, durations=durations
+        )
+        kills.append(kill)
+        context = (seed, kill)
+
+        # What the kill left: the old snapshot byte for byte, and a new one only
+        # if the sync had got as far as publishing (whole, if it is there).
+        after = snapshot_files(data_dir)
+        assert {k: v for k, v in after.items() if k in base_files} == base_files, context
+        new_ids = [s.snapshot_id for s in SnapshotStore(data_dir).snapshots()][1:]
+        assert len(new_ids) <= 1, context
+        if "publish ..." not in kill.lines:
+            assert new_ids == [], context
+        said_published = [line.split()[-1] for line in kill.lines if line.startswith("published")]
+        if said_published:
+            assert new_ids == said_published, context
+        _assert_snapshots(data_dir, {old_id: "old"} | dict.fromkeys(new_ids, "new"))
+        left_a_snapshot.append(bool(new_ids))
+        # The run log: the killed run's record, if it got to write one, says
+        # it is running, or published (only if its snapshot is there).
+        runs = SnapshotStore(data_dir).runs()
+        assert runs[: len(base_runs)] == base_runs, context
+        killed_run = runs[len(base_runs) :]
+        assert len(killed_run) <= 1, context
+        if killed_run:
+            record = killed_run[0]
+            assert record["status"] in {"running", "published"}, context
+            if record["status"] == "published":
+                assert [record["snapshot"]] == new_ids, context
+        if said_published:
+            assert [r["status"] for r in killed_run] == ["published"], context
+
+        # The next sync clears up and ends with both snapshots.
+        report = run_sync(SyncConfig(data_dir=data_dir, endpoint=new_url))
+        assert report.status == ("unchanged" if new_ids else "published"), context
+        assert not any((data_dir / "processed" / ".staging").iterdir()), context
+        final_id = new_ids[0] if new_ids else report.snapshot
+        assert final_id is not None
+        _assert_snapshots(data_dir, {old_id: "old", final_id: "new"})
+        # The killed run's record, if any, now says it failed (if it was left
+        # running) or still says published; the new run's record comes last.
+        recovered = [(r["status"], r["reason"]) for r in SnapshotStore(data_dir).runs()]
+        expected = [
+            ("failed", INTERRUPTED) if r["status"] == "running" else ("published", None)
+            for r in killed_run
+        ]
+        assert recovered == [
+            *[(r["status"], r["reason"]) for r in base_runs],
+            *expected,
+            (report.status, None),
+        ], context
+        shutil.rmtree(data_dir)
+
+    landed = sum(kill.killed for kill in kills)
+    seconds = ", ".join(f"{segment} {t:.2f}" for segment, t in durations.items())
+    print(f"\nseed {seed}; clean run's segments (s): {seconds}")
+    print(f"{landed} of {len(kills)} kills landed mid-run")
+    for kill, left in zip(kills, left_a_snapshot, strict=True):
+        print(
+            f"  {kill.segment} +{kill.fraction:.2f}: {'killed' if kill.killed else 'had ended'}"
+            f" after {len(kill.lines)} stage lines; new snapshot: {'yes' if left else 'no'}"
+        )
+    # A kill right at a stage line lands while the sync runs, whatever the
+    # machine's speed (a line is printed before its stage's work). The kill at
+    # "published snapshot" races with the exit and may come too late.
+    at_a_line = [k for k in kills if k.fraction == 0.0 and k.segment != "published snapshot"]
+    assert [k.segment for k in at_a_line if not k.killed] == []
+    # Every kill came after its planned line, and the lines came in order.
+    for kill in kills:
+        stages = [_stage(line) for line in kill.lines]
+        assert stages == list(STAGE_LINES[: len(stages)]), kill
+        if kill.killed:
+            assert len(stages) >= SEGMENTS.index(kill.segment), kill
+
+
+def _copy(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
 
 
 # Runs a sync in a child process that stops at a chosen point of publishing,

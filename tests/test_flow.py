@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.tables import CATALOG_KEYS, published_tables
+
 pytestmark = pytest.mark.slow
 
 CANARY_TOKEN = "hf_CanaryTokenThatMustNeverLeak0123456789"
@@ -36,7 +38,14 @@ def test_flow_publishes_and_leaves_an_artifact(
     hub = replay_hub_factory(as_of=dt.date(2024, 11, 10))
     report = sync(hub=hub.url, data_dir=str(tmp_path))
     assert report["status"] == "published"
-    assert report["row_counts"]["catalog"] >= 6
+    # One catalog row per curated (article model, repo); one models row per repo.
+    assert (report["row_counts"]["catalog"], report["row_counts"]["models"]) == (18, 16)
+    catalog = published_tables(tmp_path)["catalog"].to_pylist()
+    assert {(row["article_model"], row["repo_id"]) for row in catalog} == CATALOG_KEYS
+    assert len(catalog) == 18
+    dolly = next(row for row in catalog if row["repo_id"] == "databricks/dolly-v2-12b")
+    # Open LLM Leaderboard v1 final table, Dolly v2 12B: average 39.46, ARC 42.41.
+    assert (dolly["open_llm_v1_average"], dolly["open_llm_v1_arc"]) == (39.46, 42.41)
 
     async def latest_artifact() -> str:
         async with get_client() as client:
@@ -47,8 +56,10 @@ def test_flow_publishes_and_leaves_an_artifact(
     import asyncio
 
     markdown = asyncio.run(latest_artifact())
-    assert "# llmsync sync: published" in markdown
-    assert "| scores |" in markdown
+    assert markdown.startswith("# llmsync sync: published\n")
+    assert f"- snapshot: `{report['snapshot']}`" in markdown
+    assert "| catalog | 18 |" in markdown.splitlines()
+    assert "| models | 16 |" in markdown.splitlines()
 
 
 def test_flow_fails_with_the_reason_when_a_leaderboard_is_missing(
