@@ -41,7 +41,15 @@ def test_article_facts() -> None:
             "开源大型语言模型(llm)总结",
             "Varun Mathur",
         )
-        assert model.claims
+    # The article's claims, one line each, as listed in the curated file.
+    assert {model.name: len(model.claims) for model in curated.models} == {
+        "Falcon-40B-Instruct": 5,
+        "Vicuna": 5,
+        "Alpaca": 1,
+        "LLaMA": 4,
+        "GPT-J": 5,
+        "Dolly": 1,
+    }
 
 
 def test_repos_lists_every_role() -> None:

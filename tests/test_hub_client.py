@@ -151,7 +151,10 @@ def test_429_retry_after_is_honoured(
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_retried(
-    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path, status: int
+    replay_hub_factory: Callable[..., ReplayHub],
+    tmp_path: Path,
+    status: int,
+    store: RecordingStore,
 ) -> None:
     hub = _faulty(
         replay_hub_factory,
@@ -162,7 +165,8 @@ def test_server_errors_are_retried(
     client, sleep = _client(hub, tmp_path)
     assert len(client.list_commits(V2, repo_type="dataset")) == len(V2_DATES)
     landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
-    assert landed.size > 0
+    recorded = store.repos[f"dataset/{V2}"].head.files[LEADERBOARD_FILE]
+    assert (landed.size, landed.sha256) == (recorded.size, recorded.sha256)
     assert sleep.delays == [0.5, 1.0, 0.5, 0.5]
     assert hub.faults is not None and hub.faults.fired() == [2, 1, 1]
 

@@ -93,7 +93,9 @@ def test_dataset_info_and_files(api: HfApi, store: RecordingStore) -> None:
     entry = head.files[LEADERBOARD_FILE]
     assert parquet.size == entry.size
     assert parquet.lfs is not None and parquet.lfs.sha256 == entry.sha256
+    # Every export rewrote the table: its last commit is the newest one.
     assert parquet.last_commit is not None
+    assert (parquet.last_commit.oid, parquet.last_commit.title) == (head.sha, head.title)
     everything = {e.path for e in api.list_repo_tree(V2, repo_type="dataset", recursive=True)}
     assert set(head.files) <= everything and "data" in everything
 
@@ -209,12 +211,13 @@ def test_range_requests(replay_hub: ReplayHub, store: RecordingStore) -> None:
     assert httpx2.get(url, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
 
 
-def test_lfs_files_redirect_to_another_origin(replay_hub: ReplayHub) -> None:
+def test_lfs_files_redirect_to_another_origin(replay_hub: ReplayHub, store: RecordingStore) -> None:
     url = f"{replay_hub.url}/datasets/{V2}/resolve/main/{LEADERBOARD_FILE}"
     head = httpx2.head(url)
     assert head.status_code == 302
     assert head.headers["Location"].startswith(replay_hub.cdn_url)
-    assert int(head.headers["X-Linked-Size"]) > 0
+    recorded = store.repos[f"dataset/{V2}"].head.files[LEADERBOARD_FILE]
+    assert int(head.headers["X-Linked-Size"]) == recorded.size
     assert head.headers["X-Linked-Etag"].strip('"') in head.headers["Location"]
 
 

@@ -195,4 +195,4 @@ def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
     from llmsync.hub.retry import DEFAULT_POLICY
 
     assert SyncConfig(data_dir=tmp_path).retry_policy is DEFAULT_POLICY
-    assert DEFAULT_POLICY.max_delay >= 30
+    assert DEFAULT_POLICY.max_delay == 30
