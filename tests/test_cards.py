@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -75,15 +74,15 @@ def test_yaml_syntax_error() -> None:
     assert card.detail.startswith("front matter is not valid YAML: expected ',' or ']'")
 
 
-def test_billion_laughs_is_refused_quickly_and_cheaply() -> None:
+def test_billion_laughs_is_refused_cheaply() -> None:
+    # The node cap is what keeps this cheap; the memory bound proves the
+    # expansion never happened (time is measured in bench/, not here).
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         card = parse_card(read("billion_laughs.md"))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - started < 1.0
     assert peak < 5_000_000
     assert card.status == "card_parse_error"
     assert card.detail == "front matter refused: front matter expands to over 200000 YAML nodes"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,20 +84,19 @@ def _attempts_by_kind(requests: list[RequestRecord]) -> dict[str, int]:
 
 def _faulted_sync(
     tmp_path: Path, replay_hub_factory: Callable[..., Any], rules: tuple[FaultRule, ...]
-) -> tuple[SyncReport, FaultPlan, list[RequestRecord], float]:
+) -> tuple[SyncReport, FaultPlan, list[RequestRecord]]:
     plan = FaultPlan(rules)
     hub = replay_hub_factory(faults=plan)
-    started = time.perf_counter()
     report = run_sync(
         SyncConfig(data_dir=tmp_path / "data", endpoint=hub.url, retry_policy=FAST_RETRIES)
     )
-    return report, plan, hub.requests, time.perf_counter() - started
+    return report, plan, hub.requests
 
 
 def test_transient_faults_on_every_request_kind_change_nothing(
     tmp_path: Path, replay_hub_factory: Callable[..., Any], clean_sync: CleanSync
 ) -> None:
-    report, plan, requests, seconds = _faulted_sync(tmp_path, replay_hub_factory, TRANSIENT_RULES)
+    report, plan, requests = _faulted_sync(tmp_path, replay_hub_factory, TRANSIENT_RULES)
 
     # Every injected fault was met (none was dodged by a request never made).
     assert plan.fired() == [1] * len(TRANSIENT_RULES)
@@ -131,9 +129,6 @@ def test_transient_faults_on_every_request_kind_change_nothing(
     assert {k: v["sha256"] for k, v in manifest["tables"].items()} == {
         k: v["sha256"] for k, v in clean_manifest["tables"].items()
     }
-    # Fast policy, yet huggingface_hub's own resume-after-truncation waits 1 s
-    # per truncated body: the budget allows for those, not for real backoff.
-    assert seconds < 15, seconds
 
 
 @pytest.mark.parametrize(
@@ -165,7 +160,7 @@ def test_a_model_the_hub_keeps_failing_costs_its_row_only(
     status: str,
     detail: str,
 ) -> None:
-    report, plan, _, _ = _faulted_sync(tmp_path, replay_hub_factory, (rule,))
+    report, plan, _ = _faulted_sync(tmp_path, replay_hub_factory, (rule,))
 
     assert plan.fired() == [FAST_RETRIES.max_attempts]
     assert report.status == "published"
