@@ -57,6 +57,24 @@ def edited_recordings(
     return target
 
 
+def edited_api_info(source: Path, target: Path, *, repo_id: str, old: bytes, new: bytes) -> Path:
+    """A copy of `source` at `target` in which `repo_id`'s newest /api/models
+    body has `old` (found exactly once) replaced by `new`, at the same sha: as
+    on the Hub, where likes and downloads change without a commit."""
+    shutil.copytree(source, target)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    commit = _commit(manifest, repo_id, None)
+    body = (target / "blobs" / commit["api_info"]).read_bytes()
+    assert body.count(old) == 1, f"{old!r} is not in {repo_id}'s body exactly once"
+    edited = body.replace(old, new)
+    digest = hashlib.sha256(edited).hexdigest()
+    (target / "blobs" / digest).write_bytes(edited)
+    commit["api_info"] = digest
+    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return target
+
+
 def recorded_file(source: Path, *, repo_id: str, path: str, date: str | None = None) -> bytes:
     """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest)."""
     manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))

@@ -205,6 +205,9 @@ def test_model_changes_from_real_bodies() -> None:
             "892b3d7a7b1cf10c7a701c60881cd93df615734c",
         ),
         ("status_changed", "HuggingFaceH4/zephyr-7b-beta", "no_card", "ok"),
+        # Counts as of each body, written as whole numbers.
+        ("likes_changed", "HuggingFaceH4/zephyr-7b-beta", "1355", "1667"),
+        ("downloads_changed", "HuggingFaceH4/zephyr-7b-beta", "721583", "684157"),
     ]
 
 

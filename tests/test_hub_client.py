@@ -94,9 +94,18 @@ def test_model_info_lands_exact_bytes(
     head = store.repos[f"model/{DOLLY}"].head
     assert head.api_info is not None
     assert info.raw == store.blob_bytes(head.api_info)
-    assert info.path == tmp_path / "models" / DOLLY / info.revision / "api-info.json"
+    # Named by its hash under its commit, in a tree of its own: a repo file
+    # of any name can never clash with it.
+    digest = hashlib.sha256(info.raw).hexdigest()
+    assert info.sha256 == digest
+    assert info.path == tmp_path / "api-info" / "models" / DOLLY / info.revision / f"{digest}.json"
     assert info.path.read_bytes() == info.raw
     assert info.info.id == DOLLY and info.revision == json.loads(info.raw)["sha"]
+    # Likes and downloads change at the same commit: info is asked for each time,
+    # and the same body lands as the same object.
+    replay_hub.clear_requests()
+    assert client.model_info(DOLLY).path == info.path
+    assert [r.path for r in replay_hub.requests] == [f"/api/models/{DOLLY}"]
 
     renamed = client.model_info("bert-base-uncased")
     assert json.loads(renamed.raw)["id"] == "google-bert/bert-base-uncased"
@@ -115,6 +124,37 @@ def test_cards(replay_hub: ReplayHub, tmp_path: Path) -> None:
         client.model_card(DOLLY, revision="main", max_bytes=10)
     # Refused from the HEAD's announced size: the body was never asked for.
     assert [r.method for r in replay_hub.requests] == ["HEAD"]
+
+
+def test_a_landed_file_changed_on_disk_is_fetched_again(
+    replay_hub: ReplayHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = _client(replay_hub, tmp_path)
+    revision = client.model_info(DOLLY).revision
+    replay_hub.clear_requests()
+    card = client.model_card(DOLLY, revision=revision, max_bytes=1_000_000)
+    assert card is not None
+    first_fetch = [(r.method, r.path) for r in replay_hub.requests]
+    assert first_fetch == [("HEAD", f"/{DOLLY}/resolve/{revision}/README.md")] * 2 + [
+        ("GET", f"/{DOLLY}/resolve/{revision}/README.md")
+    ]
+    original = card.read_bytes()
+    edited = original.replace(b"license: mit", b"license: apache-2.0", 1)
+    card.path.write_bytes(edited)
+
+    replay_hub.clear_requests()
+    with caplog.at_level(logging.WARNING):
+        again = client.model_card(DOLLY, revision=revision, max_bytes=1_000_000)
+    assert again is not None and again.path == card.path
+    assert again.read_bytes() == original and again.sha256 == card.sha256
+    assert [(r.method, r.path) for r in replay_hub.requests] == first_fetch
+    (aside,) = (tmp_path / ".corrupt").glob(f"*/models/{DOLLY}/{revision}/README.md")
+    assert aside.read_bytes() == edited
+    assert "no longer has the bytes it landed with" in caplog.text
+    # Intact again, it is read from the landing.
+    replay_hub.clear_requests()
+    client.model_card(DOLLY, revision=revision, max_bytes=1_000_000)
+    assert replay_hub.requests == []
 
 
 def test_typed_errors_are_not_retried(replay_hub: ReplayHub, tmp_path: Path) -> None:
@@ -269,22 +309,3 @@ def test_token_stays_secret(
     assert any(r.authorized for r in seen if r.listener == "hub")
     cdn = [r for r in seen if r.listener == "cdn"]
     assert cdn and not any(r.authorized for r in cdn)
-
-
-def test_raw_store_refuses_escapes(tmp_path: Path) -> None:
-    raw = RawStore(tmp_path / "raw")
-    for repo_id, path, revision in (
-        ("a/b", "../x", "main"),
-        ("a/b", "/etc/passwd", "main"),
-        ("a/b", "x//y", "main"),
-        ("../a", "x", "main"),
-        ("a/b", "x", "../main"),
-        ("a/b", "x\\y", "main"),
-    ):
-        with pytest.raises(InvalidIdError):
-            raw.put(repo_id, path, b"x", repo_type="model", revision=revision)
-    landed = raw.put("a/b", "dir/file.txt", b"exact", repo_type="dataset", revision="main")
-    assert landed == tmp_path / "raw" / "datasets" / "a" / "b" / "main" / "dir" / "file.txt"
-    assert landed.read_bytes() == b"exact"
-    assert raw.get("a/b", "dir/file.txt", repo_type="dataset", revision="main") is None
-    assert [p.name for p in landed.parent.iterdir()] == ["file.txt"]

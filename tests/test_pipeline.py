@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -175,6 +178,25 @@ def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> No
     assert manifest["status"] == "complete"
     assert SnapshotStore(synced_twice["data_dir"]).verify(latest) == []
 
+    # The raw objects the tables were built from: every leaderboard revision,
+    # and each model's info body and card, by path under data/raw and sha256.
+    objects = manifest["raw_objects"]
+    kinds = collections.Counter(entry["kind"] for entry in objects)
+    assert kinds == {"leaderboard": 6, "model_info": 7, "model_card": 5, "curated": 1}
+    dolly = {e["kind"]: e for e in objects if e["repo_id"] == "databricks/dolly-v2-12b"}
+    sha = "19308160448536e378e3db21a73a751579ee7fdd"
+    assert dolly["model_card"]["path"] == f"models/databricks/dolly-v2-12b/{sha}/README.md"
+    assert dolly["model_card"]["bytes"] == 10_746
+    source = manifest["sources"]["models"]["databricks/dolly-v2-12b"]
+    assert dolly["model_card"]["sha256"] == source["card_sha256"]
+    assert dolly["model_info"]["sha256"] == source["info_sha256"]
+    assert dolly["model_info"]["path"] == (
+        f"api-info/models/databricks/dolly-v2-12b/{sha}/{source['info_sha256']}.json"
+    )
+    raw = synced_twice["data_dir"] / "raw"
+    for entry in objects:
+        assert hashlib.sha256((raw / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+
 
 def test_duckdb_and_polars_read_across_snapshots(synced_twice: dict[str, Any]) -> None:
     pattern = str(synced_twice["data_dir"] / "processed" / "snapshot=*" / "catalog.parquet")
@@ -207,6 +229,39 @@ def test_every_snapshot_rebuilds_from_raw_alone(synced_twice: dict[str, Any]) ->
     # ...and the CLI says so, offline.
     result = main(["verify", "--data-dir", str(synced_twice["data_dir"])])
     assert result == 0
+
+
+def test_verify_rebuilds_a_snapshot_from_before_raw_objects_were_recorded(
+    tmp_path: Path, replay_hub: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data directory of llmsync 0.1: manifests without `raw_objects` or
+    `info_sha256`, model info landed as `<sha>/api-info.json`."""
+    run_sync(SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url))
+    snapshot = SnapshotStore(tmp_path).latest()
+    assert snapshot is not None
+    manifest = dict(snapshot.manifest)
+    for entry in manifest.pop("raw_objects"):
+        if entry["kind"] == "model_info":
+            old = tmp_path / "raw" / "models" / entry["repo_id"] / entry["revision"]
+            old.mkdir(parents=True, exist_ok=True)
+            (old / "api-info.json").write_bytes((tmp_path / "raw" / entry["path"]).read_bytes())
+    for model in manifest["sources"]["models"].values():
+        del model["info_sha256"]
+    shutil.rmtree(tmp_path / "raw" / "api-info")
+    (snapshot.path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    capsys.readouterr()
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "published before raw objects were recorded (llmsync < 0.2)" in out
+    assert "models: rebuilt from raw, identical" in out
+    # Its sources hold each card's sha256: a changed card is still named.
+    card = tmp_path / "raw" / "models" / "databricks" / "dolly-v2-12b"
+    (readme,) = card.glob("*/README.md")
+    readme.write_bytes(readme.read_bytes().replace(b"license: mit", b"license: gpl", 1))
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 1
+    named = f"raw object {readme.relative_to(tmp_path / 'raw')}: sha256 is"
+    assert named in capsys.readouterr().out
 
 
 def test_verify_notices_a_tampered_snapshot(

@@ -76,9 +76,6 @@ def test_a_renamed_repo_shows_its_new_id(tmp_path: Path, replay_hub: ReplayHub) 
     # A repo that was not renamed answers to the id it was asked by.
     dolly = models.filter(pc.equal(models["repo_id"], "databricks/dolly-v2-12b"))
     assert dolly["hub_repo_id"].to_pylist() == ["databricks/dolly-v2-12b"]
-    landed = json.loads(
-        next(
-            (tmp_path / "raw" / "models" / "bert-base-uncased").rglob("api-info.json")
-        ).read_bytes()
-    )
+    (body,) = (tmp_path / "raw" / "api-info" / "models" / "bert-base-uncased").rglob("*.json")
+    landed = json.loads(body.read_bytes())
     assert landed["id"] == "google-bert/bert-base-uncased"

@@ -163,7 +163,12 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check a snapshot's files against its manifest, then rebuild its tables
     from the raw landing and compare them, offline."""
-    from llmsync.pipeline import SyncFailed, compare_with_snapshot, rebuild_from_raw
+    from llmsync.pipeline import (
+        SyncFailed,
+        check_raw_objects,
+        compare_with_snapshot,
+        rebuild_from_raw,
+    )
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
@@ -174,6 +179,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     problems = store.verify(snapshot)
     for problem in problems:
         print(problem)
+    if "raw_objects" not in snapshot.manifest:
+        print(
+            f"{snapshot.snapshot_id}: published before raw objects were recorded "
+            "(llmsync < 0.2): its raw files are read unchecked"
+        )
+    try:
+        broken = check_raw_objects(store, snapshot)
+    except SyncFailed as exc:
+        return _fail(f"cannot rebuild {snapshot.snapshot_id} from raw: {exc}")
+    if broken:
+        # Offline, a changed object cannot be fetched again; the next sync that
+        # needs it sets it aside and does.
+        for problem in broken:
+            print(problem)
+        return _fail(
+            f"cannot rebuild {snapshot.snapshot_id} from raw: {len(broken)} raw object(s) "
+            "missing or changed on disk"
+        )
     try:
         rebuilt = rebuild_from_raw(store, snapshot, curated_path=args.curated)
         same = compare_with_snapshot(snapshot, rebuilt)

@@ -6,7 +6,11 @@
   own resume-on-disconnect (a Range request for the missing tail).
 - Downloads are checked against what the server announced (size, and the ETag:
   sha256 for LFS files, the git blob id otherwise) before they are landed, so a
-  truncated or corrupted body is retried, never landed.
+  truncated or corrupted body is retried, never landed. The landing records each
+  object's sha256 and hands back a landed file only while it still has those
+  bytes; one that changed on disk is set aside there and downloaded again.
+- Model info is fetched on every call: likes and downloads change without a new
+  commit. Each distinct body lands as an object of its own (see `store.raw`).
 - The token goes only to the configured endpoint's origin (CDN redirects are
   fetched without it), and never into a message: every message passes `redact`.
 - huggingface_hub's cache lives under the raw store, never the user's.
@@ -67,7 +71,7 @@ from llmsync.hub.ids import (
     require_repo_path,
     require_revision,
 )
-from llmsync.hub.landing import Landing
+from llmsync.hub.landing import Landing, StoredObject
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
     IncompleteBody,
@@ -264,23 +268,24 @@ class HubClient:
     # model info
 
     def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo:
-        """The model's API info; its exact JSON bytes land as `<sha>/api-info.json`."""
+        """The model's API info, always asked for anew (likes and downloads
+        change at the same commit); its exact JSON bytes land as an object of
+        their own under the commit they describe, named by their sha256.
+
+        Unlike a file, whose ETag names its content, an API answer is checked
+        only for being whole JSON; its sha256, taken as it lands, is what later
+        reads check."""
         require_repo_id(repo_id)
-        if revision is not None:
-            require_revision(revision)
-            landed = self.raw_store.get_api_info(repo_id, revision=revision)
-            if landed is not None:
-                return _landed_info(repo_id, landed.read_bytes(), landed, fallback=revision)
         url = f"{self.endpoint}/api/models/{repo_id}"
         if revision is not None:
-            url += f"/revision/{quote(revision, safe='')}"
+            url += f"/revision/{quote(require_revision(revision), safe='')}"
         response = self._call(lambda: self._get(url), what=f"model info of {repo_id}")
         raw = response.content
         data = _json_object(raw, what=f"model info of {repo_id}")
         sha = data.get("sha")
         landing = sha if isinstance(sha, str) and is_commit_sha(sha) else (revision or "main")
-        path = self.raw_store.put_api_info(repo_id, raw, revision=landing)
-        return _landed_info(repo_id, raw, path, fallback=landing)
+        stored = self.raw_store.put_api_info(repo_id, raw, revision=landing)
+        return _landed_info(repo_id, raw, stored, fallback=landing)
 
     # files
 
@@ -345,10 +350,12 @@ class HubClient:
                 digest = _verify(local, size=size, etag=etag)
                 if max_bytes is not None and local.stat().st_size > max_bytes:
                     raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
-                path = self.raw_store.put_file(
-                    repo_id, filename, local, repo_type=repo_type, revision=commit
+                stored = self.raw_store.put_file(
+                    repo_id, filename, local, repo_type=repo_type, revision=commit, etag=etag
                 )
-                return LandedFile(path, digest, path.stat().st_size, commit)
+                if stored.sha256 != digest:  # the landing hashed what it placed
+                    raise IncompleteBody("the file changed while it was landed")
+                return LandedFile(stored.path, stored.sha256, stored.size, commit)
             except OSError as exc:
                 # huggingface_hub's own size check ("Consistency check failed")
                 # is a plain OSError: the body was short, so it is transient.
@@ -372,10 +379,10 @@ class HubClient:
     def _landed(
         self, repo_id: str, filename: str, *, repo_type: str, revision: str
     ) -> LandedFile | None:
-        path = self.raw_store.get(repo_id, filename, repo_type=repo_type, revision=revision)
-        if path is None:
+        stored = self.raw_store.get(repo_id, filename, repo_type=repo_type, revision=revision)
+        if stored is None:
             return None
-        return LandedFile(path, sha256_of(path), path.stat().st_size, revision)
+        return LandedFile(stored.path, stored.sha256, stored.size, revision)
 
 
 def _require_repo_type(repo_type: str) -> None:
@@ -414,7 +421,7 @@ def _json_list(raw: bytes, *, what: str) -> list[dict[str, Any]]:
     return data
 
 
-def _landed_info(repo_id: str, raw: bytes, path: Path, *, fallback: str) -> LandedInfo:
+def _landed_info(repo_id: str, raw: bytes, stored: StoredObject, *, fallback: str) -> LandedInfo:
     data = _json_object(raw, what=f"model info of {repo_id}")
     try:
         info = ModelInfo(**data)  # type: ignore[no-untyped-call]
@@ -425,6 +432,7 @@ def _landed_info(repo_id: str, raw: bytes, path: Path, *, fallback: str) -> Land
         repo_id=repo_id,
         revision=sha,
         raw=raw,
-        path=path,
+        path=stored.path,
         info=info,
+        sha256=stored.sha256,
     )

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from huggingface_hub.hf_api import ModelInfo
 
+from llmsync.hub.landing import StoredObject
+
 # -- errors ---------------------------------------------------------------------
 
 
@@ -70,3 +72,8 @@ class LandedInfo:
     raw: bytes  # the exact JSON body
     path: Path
     info: ModelInfo
+    sha256: str  # of `raw`, which names the landed object
+
+    @property
+    def stored(self) -> StoredObject:
+        return StoredObject(self.path, self.sha256, len(self.raw))

@@ -4,7 +4,7 @@ the run's report (`report`) and rebuilding a snapshot from raw (`rebuild`).
 Importers use this package's names; the modules behind them are free to move.
 """
 
-from llmsync.pipeline.rebuild import compare_with_snapshot, rebuild_from_raw
+from llmsync.pipeline.rebuild import check_raw_objects, compare_with_snapshot, rebuild_from_raw
 from llmsync.pipeline.report import SyncFailed, SyncReport
 from llmsync.pipeline.run import StageRunner, run_plain, run_sync
 from llmsync.pipeline.stages import (
@@ -15,6 +15,7 @@ from llmsync.pipeline.stages import (
     SyncConfig,
     build_models,
     build_scores,
+    describe_raw_objects,
     describe_sources,
     fetch_leaderboards,
     fetch_models,
@@ -35,7 +36,9 @@ __all__ = [
     "SyncReport",
     "build_models",
     "build_scores",
+    "check_raw_objects",
     "compare_with_snapshot",
+    "describe_raw_objects",
     "describe_sources",
     "fetch_leaderboards",
     "fetch_models",

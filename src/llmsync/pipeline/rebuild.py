@@ -1,13 +1,23 @@
 """Rebuilding a snapshot from the raw landing alone, offline: the proof that
-processed data is a function of raw data (`llmsync verify`)."""
+processed data is a function of raw data (`llmsync verify`).
+
+A snapshot's manifest names every raw object its tables were built from
+(`raw_objects`: kind, repo, revision, path under `data/raw/`, sha256). A
+rebuild reads exactly those objects, each checked against its sha256, so a
+later sync (which only ever adds objects) can never change what an earlier
+snapshot rebuilds from, and an object changed on disk is named, never used.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
+from llmsync.hub.ids import is_commit_sha
 from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.stages import (
     LeaderboardRevision,
@@ -16,31 +26,102 @@ from llmsync.pipeline.stages import (
     build_scores,
     merge,
 )
-from llmsync.store.raw import RawStore
+from llmsync.store.raw import MissingObject, RawObjectError, RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore
 from llmsync.tables.curated import Curated, load_curated
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
 from llmsync.tables.validation import validate_tables
 
+# What llmsync before 0.2 landed a model's info as, overwritten by every sync.
+_LEGACY_API_INFO = "api-info.json"
+
+
+def raw_objects(snapshot: Snapshot, raw: RawStore) -> list[dict[str, Any]]:
+    """The raw objects a snapshot was built from. A snapshot from before they
+    were recorded gets the paths that llmsync used then, with no sha256 but
+    its cards' (which its sources hold): those bytes are read unchecked."""
+    entries = snapshot.manifest.get("raw_objects")
+    if isinstance(entries, list):
+        return entries
+    sources = snapshot.manifest["sources"]
+    legacy: list[dict[str, Any]] = []
+
+    def add(kind: str, repo_id: str, repo_type: str, revision: str, path: str, sha: Any) -> None:
+        landed = raw.path_for(repo_id, path, repo_type=repo_type, revision=revision)
+        legacy.append(
+            {
+                "kind": kind,
+                "repo_id": repo_id,
+                "revision": revision,
+                "path": raw.relative(landed),
+                "sha256": sha,
+            }
+        )
+
+    for entry in sources["leaderboards"].values():
+        for item in entry["revisions"]:
+            add(
+                "leaderboard", entry["repo_id"], "dataset", item["revision"], LEADERBOARD_FILE, None
+            )
+    for repo_id, model in sources["models"].items():
+        sha = model.get("sha")
+        if isinstance(sha, str) and is_commit_sha(sha):
+            add("model_info", repo_id, "model", sha, _LEGACY_API_INFO, None)
+            if model.get("card_sha256"):
+                add("model_card", repo_id, "model", sha, "README.md", model["card_sha256"])
+    return legacy
+
+
+def check_raw_objects(store: SnapshotStore, snapshot: Snapshot) -> list[str]:
+    """Each of the snapshot's raw objects that is missing or changed, one line each."""
+    raw = RawStore(store.data_dir / "raw")
+    problems: list[str] = []
+    for entry in raw_objects(snapshot, raw):
+        try:
+            _read(raw, entry)
+        except (RawObjectError, ValueError) as exc:
+            problems.append(f"{snapshot.snapshot_id}: {exc}")
+    return problems
+
 
 def rebuild_from_raw(
     store: SnapshotStore, snapshot: Snapshot, *, curated_path: Path | None = None
 ) -> dict[str, pa.Table]:
-    """A snapshot's tables made again from `data/raw/` and its manifest alone,
-    with no network: the proof that processed data is a function of raw data."""
+    """A snapshot's tables made again from the raw objects its manifest names,
+    with no network. SyncFailed (naming the object) when one is missing or no
+    longer has its sha256."""
     raw = RawStore(store.data_dir / "raw")
     manifest = snapshot.manifest
     sources = manifest["sources"]
     curated = _curated_for(raw, sources["curated_sha256"], fallback=curated_path)
+    objects = _index(raw_objects(snapshot, raw))
+
+    def read(key: tuple[str, str, str | None], *, sha256: str | None) -> bytes | None:
+        entry = objects.get(key)
+        if entry is None:
+            return None
+        if entry["sha256"] is not None and entry["sha256"] != sha256:
+            raise SyncFailed(
+                f"the manifest's raw object {entry['path']} disagrees with its sources "
+                f"(sha256 {str(entry['sha256'])[:12]}…, sources say {str(sha256)[:12]}…)"
+            )
+        try:
+            return _read(raw, entry)
+        except (RawObjectError, ValueError) as exc:
+            raise SyncFailed(str(exc)) from exc
 
     revisions: list[LeaderboardRevision] = []
     for leaderboard, entry in sources["leaderboards"].items():
         for item in entry["revisions"]:
-            path = raw.get(
-                entry["repo_id"], LEADERBOARD_FILE, repo_type="dataset", revision=item["revision"]
-            )
-            if path is None:
-                raise SyncFailed(f"raw landing lacks {leaderboard} at {item['revision'][:10]}")
+            found = objects.get(("leaderboard", entry["repo_id"], item["revision"]))
+            if found is None:
+                raise SyncFailed(
+                    f"the manifest names no raw object for {leaderboard} at {item['revision'][:10]}"
+                )
+            try:
+                path = _checked_path(raw, found)
+            except (RawObjectError, ValueError) as exc:
+                raise SyncFailed(str(exc)) from exc
             date = dt.date.fromisoformat(item["date"])
             revisions.append(
                 LeaderboardRevision(leaderboard, entry["repo_id"], item["revision"], date, path)
@@ -49,16 +130,12 @@ def rebuild_from_raw(
     details: dict[str, str] = manifest.get("model_details", {})
     fetches: list[ModelFetch] = []
     for repo_id, model in sources["models"].items():
-        info = card = None
-        if model["sha"]:
-            info_path = raw.get_api_info(repo_id, revision=model["sha"])
-            info = info_path.read_bytes() if info_path else None
-            card_path = (
-                raw.get(repo_id, "README.md", repo_type="model", revision=model["sha"])
-                if model["card_sha256"]
-                else None
-            )
-            card = card_path.read_bytes() if card_path else None
+        info = read(("model_info", repo_id, None), sha256=model.get("info_sha256"))
+        card = read(("model_card", repo_id, None), sha256=model.get("card_sha256"))
+        if model.get("info_sha256") and info is None:
+            raise SyncFailed(f"the manifest names no raw object for the model info of {repo_id}")
+        if model.get("card_sha256") and card is None:
+            raise SyncFailed(f"the manifest names no raw object for the card of {repo_id}")
         # "ok" covers what the tables derive themselves (no card, parse errors).
         status = None if model["status"] == "ok" else model["status"]
         fetches.append(ModelFetch(repo_id, info, card, status, details.get(repo_id)))
@@ -69,6 +146,40 @@ def rebuild_from_raw(
         curated, scores=build_scores(revisions), models=build_models(fetches), previous=previous
     )
     return validate_tables(merged.tables)
+
+
+def _read(raw: RawStore, entry: Mapping[str, Any]) -> bytes:
+    """An object's bytes, checked against its sha256 when the manifest has one."""
+    relative, sha256 = str(entry["path"]), entry["sha256"]
+    if sha256 is not None:
+        return raw.read_object(relative, sha256=str(sha256))
+    try:
+        return raw.object_path(relative).read_bytes()
+    except FileNotFoundError:
+        raise MissingObject(relative, "missing from the raw landing") from None
+
+
+def _checked_path(raw: RawStore, entry: Mapping[str, Any]) -> Path:
+    relative, sha256 = str(entry["path"]), entry["sha256"]
+    if sha256 is not None:
+        return raw.check_object(relative, sha256=str(sha256)).path
+    path = raw.object_path(relative)
+    if not path.is_file():
+        raise MissingObject(relative, "missing from the raw landing")
+    return path
+
+
+def _index(
+    entries: list[dict[str, Any]],
+) -> Mapping[tuple[str, str, str | None], Mapping[str, Any]]:
+    """Leaderboard objects by (kind, repo, revision); a model's by (kind, repo),
+    as a snapshot holds one info body and one card per model."""
+    index: dict[tuple[str, str, str | None], Mapping[str, Any]] = {}
+    for entry in entries:
+        kind, repo_id = str(entry["kind"]), str(entry["repo_id"])
+        revision = str(entry["revision"]) if kind == "leaderboard" else None
+        index[(kind, repo_id, revision)] = entry
+    return index
 
 
 def compare_with_snapshot(snapshot: Snapshot, rebuilt: dict[str, pa.Table]) -> dict[str, bool]:

@@ -19,6 +19,7 @@ from llmsync.pipeline.stages import (
     SyncConfig,
     build_models,
     build_scores,
+    describe_raw_objects,
     describe_sources,
     fetch_leaderboards,
     fetch_models,
@@ -98,7 +99,8 @@ def _run_stages(
     progress: Callable[[str], None],
 ) -> None:
     curated = load_curated(config.curated_path)
-    curated_copy = RawStore(config.data_dir / "raw").put_curated(curated.source)
+    raw = RawStore(config.data_dir / "raw")
+    curated_copy = raw.put_curated(curated.source)
     previous = store.latest()
 
     with _timed(report, "fetch leaderboards", progress):
@@ -152,8 +154,10 @@ def _run_stages(
         "curated": {
             "origin": curated.origin,
             "sha256": curated.sha256,
-            "raw_object": curated_copy.relative_to(config.data_dir / "raw").as_posix(),
+            "raw_object": raw.relative(curated_copy.path),
         },
+        # Every landed object the tables were built from: `verify` rebuilds from these.
+        "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy),
         "failures": report.failures,
         # Why each model lacks fields, so the tables can be rebuilt from raw alone.
         "model_details": {item.repo_id: item.detail for item in fetches if item.detail},

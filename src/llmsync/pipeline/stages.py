@@ -5,6 +5,7 @@ catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import pyarrow as pa
 from llmsync.hub.client import HubClient
 from llmsync.hub.errors import FileNotFound, Gated, HubError, RepoNotFound, TooLarge
 from llmsync.hub.ids import InvalidIdError, require_repo_id
+from llmsync.hub.landing import StoredObject
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.hub.secrets import redact
 from llmsync.pipeline.report import SyncFailed
@@ -74,6 +76,9 @@ class ModelFetch:
     card: bytes | None
     status: str | None
     detail: str | None
+    # The landed objects the bytes above were read from.
+    info_object: StoredObject | None = None
+    card_object: StoredObject | None = None
 
 
 @dataclass(frozen=True)
@@ -174,14 +179,18 @@ def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) ->
         return ModelFetch(repo_id, None, None, "gated", redact(str(exc)))
     except HubError as exc:
         return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc)))
+    landed = functools.partial(ModelFetch, repo_id, info.raw, info_object=info.stored)
     try:
         card = client.model_card(repo_id, revision=info.revision, max_bytes=card_max_bytes)
     except TooLarge as exc:
-        return ModelFetch(repo_id, info.raw, None, "card_too_large", redact(str(exc)))
+        return landed(None, "card_too_large", redact(str(exc)))
     except HubError as exc:
         # Failing, gated or gone after the info came back: the card alone is lost.
-        return ModelFetch(repo_id, info.raw, None, "card_unavailable", redact(str(exc)))
-    return ModelFetch(repo_id, info.raw, card.read_bytes() if card else None, None, None)
+        return landed(None, "card_unavailable", redact(str(exc)))
+    if card is None:
+        return landed(None, None, None)
+    card_object = StoredObject(card.path, card.sha256, card.size)
+    return landed(card.read_bytes(), None, None, card_object=card_object)
 
 
 def fetch_models(config: SyncConfig, repo_ids: Sequence[str]) -> list[ModelFetch]:
@@ -223,18 +232,66 @@ def describe_sources(
         entry["revisions"].append({"revision": item.revision, "date": item.date.isoformat()})
     models: dict[str, Any] = {}
     for fetch in fetches:
-        sha = None
-        if fetch.info_json:
-            try:
-                sha = json.loads(fetch.info_json).get("sha")
-            except ValueError:
-                sha = None
+        sha = _info_sha(fetch.info_json)
         models[fetch.repo_id] = {
             "sha": sha,
             "status": fetch.status or "ok",
             "card_sha256": hashlib.sha256(fetch.card).hexdigest() if fetch.card else None,
+            # Likes and downloads change at the same sha: the body's hash does too.
+            "info_sha256": (
+                hashlib.sha256(fetch.info_json).hexdigest() if fetch.info_json else None
+            ),
         }
     return {"leaderboards": leaderboards, "models": models, "curated_sha256": curated_sha256}
+
+
+def describe_raw_objects(
+    raw: RawStore,
+    revisions: Sequence[LeaderboardRevision],
+    fetches: Sequence[ModelFetch],
+    *,
+    curated: StoredObject | None = None,
+) -> list[dict[str, Any]]:
+    """Every landed object a snapshot's tables are built from: what kind of
+    object, whose, at which revision, its path under `data/raw/` and sha256.
+    A rebuild reads exactly these, and checks each against its sha256."""
+    entries: list[dict[str, Any]] = []
+
+    def add(kind: str, repo_id: str | None, revision: str | None, stored: StoredObject) -> None:
+        entries.append(
+            {
+                "kind": kind,
+                "repo_id": repo_id,
+                "revision": revision,
+                "path": raw.relative(stored.path),
+                "sha256": stored.sha256,
+                "bytes": stored.size,
+            }
+        )
+
+    if curated is not None:
+        add("curated", None, None, curated)
+    for item in revisions:
+        add("leaderboard", item.repo_id, item.revision, raw.stored(item.path))
+    for fetch in fetches:
+        sha = _info_sha(fetch.info_json)
+        revision = sha if isinstance(sha, str) else None
+        if fetch.info_object is not None:
+            add("model_info", fetch.repo_id, revision, fetch.info_object)
+        if fetch.card_object is not None:
+            add("model_card", fetch.repo_id, revision, fetch.card_object)
+    return sorted(entries, key=lambda entry: (entry["kind"], entry["path"]))
+
+
+def _info_sha(info_json: bytes | None) -> Any:
+    """The `sha` an API body names, as it is (None when absent or unreadable)."""
+    if not info_json:
+        return None
+    try:
+        data = json.loads(info_json)
+    except ValueError:
+        return None
+    return data.get("sha") if isinstance(data, dict) else None
 
 
 def fingerprint(sources: dict[str, Any]) -> str:

@@ -24,7 +24,11 @@ _MODEL_FIELDS: dict[str, str] = {
     "license": "license_changed",
     "card_sha256": "card_changed",
     "status": "status_changed",
+    "likes": "likes_changed",
+    "downloads": "downloads_changed",
 }
+# Counts, compared as numbers and reported as whole numbers.
+_COUNT_FIELDS = frozenset({"likes", "downloads"})
 
 _VARIANT_KEY = ["leaderboard", "model_name", "precision", "model_sha", "chat_template", "benchmark"]
 
@@ -67,8 +71,9 @@ def _frame(tables: Mapping[str, pa.Table], spec: TableSpec) -> pd.DataFrame:
 
 def _model_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     columns = ["repo_id", *_MODEL_FIELDS]
-    merged = before[columns].merge(
-        after[columns], on="repo_id", how="outer", suffixes=("_old", "_new"), indicator=True
+    before, after = _counts_as_text(before[columns]), _counts_as_text(after[columns])
+    merged = before.merge(
+        after, on="repo_id", how="outer", suffixes=("_old", "_new"), indicator=True
     )
     parts = [
         _with_kind(merged.loc[merged["_merge"] == "right_only", ["repo_id"]], "model_added"),
@@ -87,6 +92,20 @@ def _model_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
         )
         parts.append(_with_kind(part, kind))
     return pd.concat(parts, ignore_index=True)
+
+
+def _counts_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts as their decimal text (null stays null): the changes table holds
+    old and new values as strings, and `1955` must not read `1955.0`."""
+    converted = {
+        name: frame[name]
+        .astype("Int64")
+        .astype("string")
+        .astype(object)
+        .where(frame[name].notna(), None)
+        for name in _COUNT_FIELDS
+    }
+    return frame.assign(**converted)
 
 
 def _differs(old: pd.Series, new: pd.Series) -> pd.Series:

@@ -44,6 +44,9 @@ CHANGE_KINDS: tuple[str, ...] = (
     "card_changed",
     "sha_changed",
     "status_changed",
+    # Likes and downloads as of each snapshot's run: they change without a new sha.
+    "likes_changed",
+    "downloads_changed",
     "source_revision_changed",
 )
 
