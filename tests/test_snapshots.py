@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from llmsync.cli import main
 from llmsync.store.snapshots import (
     TABLE_NAMES,
     SnapshotStore,
@@ -129,3 +130,22 @@ def test_second_sync_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
             pass
     with store.lock():
         pass  # released on exit
+
+
+def test_latest_complete_skips_partial_snapshots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = SnapshotStore(tmp_path)
+    moment = dt.datetime(2025, 3, 21, 3, 0, 0, tzinfo=dt.UTC)
+    partial = store.publish(snapshot_tables(), manifest={"status": "partial"}, now=moment)
+    assert store.latest_complete() is None
+    assert main(["snapshots", "--data-dir", str(tmp_path), "--latest"]) == 1
+    assert "no complete snapshot" in capsys.readouterr().err
+    complete = store.publish(snapshot_tables(), manifest={"status": "complete"}, now=moment)
+    store.publish(snapshot_tables(), manifest={"status": "partial"}, now=moment)
+    assert [s.manifest["status"] for s in store.snapshots()] == ["partial", "complete", "partial"]
+    latest = store.latest_complete()
+    assert latest is not None and latest.snapshot_id == complete.snapshot_id
+    assert partial.snapshot_id < complete.snapshot_id
+    assert main(["snapshots", "--data-dir", str(tmp_path), "--latest"]) == 0
+    assert capsys.readouterr().out == "20250321T030001Z\n"

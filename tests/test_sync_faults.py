@@ -1,23 +1,28 @@
 """Whole syncs through an unreliable Hub: transient faults on every kind of
 request cost retries, never data; a fault that outlasts the retries costs one
-model's fields, with the reason, and marks the snapshot partial."""
+model's fields, with the reason, and marks the snapshot partial. A gated repo
+or card is the model's state, not a fault: the snapshot stays complete, and
+readers of "the latest snapshot" skip partial ones."""
 
 from __future__ import annotations
 
 import collections
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from llmsync.cli import main
 from llmsync.pipeline import SyncConfig, SyncReport, run_sync
 from llmsync.replay.faults import FaultPlan, FaultRule
-from llmsync.replay.server import RequestRecord
-from llmsync.store.snapshots import TABLE_NAMES
+from llmsync.replay.server import ReplayHub, RequestRecord
+from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from tests.conftest import FAST_RETRIES, CleanSync
-from tests.tables import latest_manifest, published_tables, without_repo
+from tests.tables import ARTICLE_PRIMARIES, latest_manifest, published_tables, without_repo
 
 DOLLY = "databricks/dolly-v2-12b"
 
@@ -182,6 +187,96 @@ def test_a_model_the_hub_keeps_failing_costs_its_row_only(
     dolly = next(r for r in tables["catalog"].to_pylist() if r["repo_id"] == DOLLY)
     assert dolly["model_status"] == status
     assert dolly["open_llm_v1_average"] == 39.46
+
+
+@pytest.mark.parametrize(
+    ("rule", "status", "detail"),
+    [
+        (_rule(rf"^/{DOLLY}/resolve/", "gated", status=403, times=None), "card_gated", "HTTP 403"),
+        (_rule(rf"^/{DOLLY}/resolve/", "gated", status=401, times=None), "card_gated", "HTTP 401"),
+        (_rule(rf"^/api/models/{DOLLY}$", "gated", status=403, times=None), "gated", "HTTP 403"),
+    ],
+    ids=["card-403", "card-401", "info-403"],
+)
+def test_a_gated_model_is_its_state_and_the_snapshot_stays_complete(
+    tmp_path: Path,
+    replay_hub_factory: Callable[..., Any],
+    clean_sync: CleanSync,
+    rule: FaultRule,
+    status: str,
+    detail: str,
+) -> None:
+    """Gated is permanent (it would be so every night), not a failure of the
+    Hub: the row says so, and the snapshot is complete."""
+    report, plan, _, _ = _faulted_sync(tmp_path, replay_hub_factory, (rule,))
+
+    assert plan.fired() == [1]  # a refusal is not retried
+    assert (report.status, report.partial) == ("published", False)
+    manifest = latest_manifest(tmp_path / "data")
+    assert manifest["status"] == "complete"
+    assert manifest["sources"]["models"][DOLLY]["status"] == status
+    tables = published_tables(tmp_path / "data")
+    row = next(r for r in tables["models"].to_pylist() if r["repo_id"] == DOLLY)
+    assert row["status"] == status and detail in row["status_detail"]
+    if status == "card_gated":
+        # The info is public: the row keeps what it says.
+        assert (row["likes"], row["license"], row["card_present"]) == (1955, "mit", False)
+    for name in ("models", "catalog"):
+        assert without_repo(tables[name], DOLLY).equals(
+            without_repo(clean_sync.tables[name], DOLLY)
+        ), name
+
+
+def _readme_recipes() -> list[tuple[str, str]]:
+    """The README's recipes for reading the outputs: (language, code)."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Reading the outputs", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S)
+
+
+def test_latest_skips_a_partial_snapshot(
+    tmp_path: Path,
+    replay_hub: ReplayHub,
+    replay_hub_factory: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data_dir = tmp_path / "data"
+    complete = run_sync(SyncConfig(data_dir=data_dir, endpoint=replay_hub.url))
+    # The card is landed by now (its sha is immutable), so fail the model info.
+    failing = replay_hub_factory(
+        faults=FaultPlan([_rule(rf"^/api/models/{DOLLY}$", "status", status=503, times=None)])
+    )
+    partial = run_sync(
+        SyncConfig(data_dir=data_dir, endpoint=failing.url, retry_policy=FAST_RETRIES)
+    )
+    assert (complete.partial, partial.status, partial.partial) == (False, "published", True)
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None and latest.snapshot_id == partial.snapshot
+
+    capsys.readouterr()
+    assert main(["snapshots", "--data-dir", str(data_dir), "--latest"]) == 0
+    assert capsys.readouterr().out == f"{complete.snapshot}\n"
+    assert main(["snapshots", "--data-dir", str(data_dir), "--latest", "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["snapshot_id"], summary["status"]) == (complete.snapshot, "complete")
+    assert summary["tables"]["models"]["rows"] == complete.row_counts["models"]
+    assert summary["path"] == str(data_dir / "processed" / f"snapshot={complete.snapshot}")
+    assert not {"sources", "raw_objects", "model_details"} & set(summary)
+
+    # The README's recipes read the complete one too.
+    monkeypatch.chdir(tmp_path)
+    (sql_lang, sql), (_, polars_code), (_, pandas_code) = _readme_recipes()
+    assert sql_lang == "sql"
+    rows = duckdb.sql(sql).fetchall()
+    assert sorted(row[1] for row in rows) == sorted(ARTICLE_PRIMARIES)
+    assert {row[0] for row in rows} == {complete.snapshot}
+    polars_names: dict[str, Any] = {}
+    exec(polars_code, polars_names)
+    assert polars_names["latest"] == complete.snapshot
+    pandas_names: dict[str, Any] = {}
+    exec(pandas_code, pandas_names)
+    assert pandas_names["latest"].name == f"snapshot={complete.snapshot}"
 
 
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:

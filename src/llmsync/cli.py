@@ -138,10 +138,25 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
     return report.as_dict()
 
 
+# Manifest entries too long for a summary (every source revision, every raw object).
+_SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
+
+
 def cmd_snapshots(args: argparse.Namespace) -> int:
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
+    if args.latest:
+        latest = store.latest_complete()
+        if latest is None:
+            return _fail(f"no complete snapshot in {store.data_dir}")
+        if args.format == "json":
+            summary = {k: v for k, v in latest.manifest.items() if k not in _SUMMARY_OMITS}
+            summary["path"] = str(latest.path)
+            print(json.dumps(summary, indent=2, sort_keys=True))
+        else:
+            print(latest.snapshot_id)
+        return 0
     runs = store.runs()
     if args.format == "json":
         print(json.dumps(runs, indent=2))
@@ -258,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
     snapshots.add_argument("--data-dir", type=Path)
     snapshots.add_argument("--format", choices=("table", "json"), default="table")
+    snapshots.add_argument(
+        "--latest",
+        action="store_true",
+        help="print the latest complete snapshot's id (with --format json: its manifest summary)",
+    )
     snapshots.set_defaults(handler=cmd_snapshots)
 
     verify = commands.add_parser(

@@ -34,8 +34,11 @@ from llmsync.tables.validation import RowLossGuard, ValidationError, validate_ta
 
 T = TypeVar("T")
 
-# Statuses that mean the Hub failed us, not that the model is as reported:
-# a snapshot holding one of them is published, but labelled partial.
+# Statuses that mean the Hub failed us (5xx, 429, resets that outlasted the
+# retries), not that the model is as reported: a snapshot holding one of them
+# is published, but labelled partial. A gated or missing repo or card
+# (`gated`, `card_gated`, `not_found`, `no_card`) is the model's true state,
+# and leaves the snapshot complete.
 TRANSIENT_MODEL_STATUSES = frozenset({"unavailable", "card_unavailable"})
 DEFAULT_CARD_MAX_BYTES = 1_000_000
 
@@ -184,8 +187,11 @@ def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) ->
         card = client.model_card(repo_id, revision=info.revision, max_bytes=card_max_bytes)
     except TooLarge as exc:
         return landed(None, "card_too_large", redact(str(exc)))
+    except Gated as exc:
+        # The info is public, the files are not: the repo's state, not a failure.
+        return landed(None, "card_gated", redact(str(exc)))
     except HubError as exc:
-        # Failing, gated or gone after the info came back: the card alone is lost.
+        # Failing or gone after the info came back: the card alone is lost, this time.
         return landed(None, "card_unavailable", redact(str(exc)))
     if card is None:
         return landed(None, None, None)

@@ -161,6 +161,12 @@ class SnapshotStore:
         published = self.snapshots()
         return published[-1] if published else None
 
+    def latest_complete(self) -> Snapshot | None:
+        """The newest snapshot whose manifest says `complete`, the one a reader
+        wants: a `partial` one lacks fields the Hub failed to give that night."""
+        complete = [s for s in self.snapshots() if s.manifest.get("status") == "complete"]
+        return complete[-1] if complete else None
+
     def runs(self) -> list[dict[str, Any]]:
         """The run log, oldest first."""
         if not self.runs_dir.is_dir():

@@ -47,7 +47,8 @@ def model_record(
     """One MODELS row from the exact /api/models body and README.md bytes.
 
     `status` overrides the derived status when the fetch itself failed
-    (not_found, gated, unavailable, invalid_repo_id, card_unavailable).
+    (not_found, gated, unavailable, invalid_repo_id, card_unavailable,
+    card_gated, card_too_large).
     """
     if status is not None and status not in MODEL_STATUSES:
         raise ValueError(f"unknown model status {status!r}; expected one of {MODEL_STATUSES}")

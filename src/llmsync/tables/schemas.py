@@ -25,10 +25,13 @@ MODEL_STATUSES: tuple[str, ...] = (
     "no_card",  # the repo has no README.md
     "card_parse_error",  # the card's front matter could not be read
     "card_too_large",  # the card is over the size cap; its fields were skipped
-    "card_unavailable",  # the card download failed after retries
+    "card_unavailable",  # the card download failed after retries (transient: snapshot partial)
+    # 401/403 on the card while the info is public: the repo's files are gated.
+    # The model's state, not a failure: the snapshot stays complete.
+    "card_gated",
     "not_found",  # 404: the repo does not exist (or is private)
     "gated",  # 401/403: access needs approval or a token
-    "unavailable",  # the Hub kept failing after retries
+    "unavailable",  # the Hub kept failing after retries (transient: snapshot partial)
     "invalid_repo_id",  # the id is not a valid Hub repo id; never requested
 )
 
