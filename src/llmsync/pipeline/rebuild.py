@@ -177,6 +177,8 @@ def _index(
     index: dict[tuple[str, str, str | None], Mapping[str, Any]] = {}
     for entry in entries:
         kind, repo_id = str(entry["kind"]), str(entry["repo_id"])
+        if kind == "curated":
+            continue  # read by its hash in sources (see `_curated_for`)
         revision = str(entry["revision"]) if kind == "leaderboard" else None
         index[(kind, repo_id, revision)] = entry
     return index
