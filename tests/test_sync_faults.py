@@ -208,7 +208,7 @@ def test_a_gated_model_is_its_state_and_the_snapshot_stays_complete(
 ) -> None:
     """Gated is permanent (it would be so every night), not a failure of the
     Hub: the row says so, and the snapshot is complete."""
-    report, plan, _, _ = _faulted_sync(tmp_path, replay_hub_factory, (rule,))
+    report, plan, _ = _faulted_sync(tmp_path, replay_hub_factory, (rule,))
 
     assert plan.fired() == [1]  # a refusal is not retried
     assert (report.status, report.partial) == ("published", False)

@@ -5,7 +5,6 @@ on disk is never published, and every earlier snapshot still verifies."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from llmsync.cli import main
 from llmsync.pipeline import SyncConfig, SyncReport, run_sync
+from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import SnapshotStore
 from tests.recording_edits import edited_api_info
 from tests.tables import published_tables
@@ -34,7 +34,7 @@ def liked_recordings(tmp_path_factory: pytest.TempPathFactory, recordings_dir: P
     )
 
 
-def _sync(data_dir: Path, hub: Any) -> SyncReport:
+def _sync(data_dir: Path, hub: ReplayHub) -> SyncReport:
     return run_sync(SyncConfig(data_dir=data_dir, endpoint=hub.url))
 
 
@@ -61,17 +61,19 @@ def _verify(data_dir: Path, snapshot_id: str | None) -> int:
 
 def test_likes_changed_at_the_same_sha_are_a_new_snapshot_and_both_verify(
     tmp_path: Path,
-    replay_hub_factory: Callable[..., Any],
+    replay_hub: ReplayHub,
     liked_recordings: Path,
     capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     data_dir = tmp_path / "data"
-    first = _sync(data_dir, replay_hub_factory())
+    first = _sync(data_dir, replay_hub)
     info_dir = data_dir / "raw" / "api-info" / "models" / DOLLY / DOLLY_SHA
     landed_first = {p.name: p.read_bytes() for p in info_dir.iterdir()}
     assert len(landed_first) == 1
 
-    liked_hub = replay_hub_factory(recordings=liked_recordings)
+    liked_hub = ReplayHub(recordings=liked_recordings).start()
+    request.addfinalizer(liked_hub.stop)
     second = _sync(data_dir, liked_hub)
     assert (first.status, second.status) == ("published", "published")
     assert first.sources["models"][DOLLY]["sha"] == second.sources["models"][DOLLY]["sha"]
@@ -103,13 +105,13 @@ def test_likes_changed_at_the_same_sha_are_a_new_snapshot_and_both_verify(
 
 def test_a_card_changed_on_disk_is_fetched_again_never_published(
     tmp_path: Path,
-    replay_hub_factory: Callable[..., Any],
+    replay_hub: ReplayHub,
     liked_recordings: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data_dir = tmp_path / "data"
-    hub = replay_hub_factory()
+    hub = replay_hub
     first = _sync(data_dir, hub)
     card = data_dir / "raw" / CARD_PATH
     original = card.read_bytes()
@@ -138,7 +140,8 @@ def test_a_card_changed_on_disk_is_fetched_again_never_published(
     # Changed on disk again, then a night when the Hub did change (likes): the
     # snapshot published holds the likes, and no licence or card change.
     card.write_bytes(edited)
-    second = _sync(data_dir, replay_hub_factory(recordings=liked_recordings))
+    with ReplayHub(recordings=liked_recordings) as liked_hub:
+        second = _sync(data_dir, liked_hub)
     assert second.status == "published"
     assert _changes(data_dir) == [("likes_changed", DOLLY, "1955", "2055")]
     models = published_tables(data_dir)["models"].to_pylist()
