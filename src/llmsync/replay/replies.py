@@ -117,3 +117,17 @@ def blob_reply(
         headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
         return Reply(206, headers, blob=blob, offset=start, length=length)
     return Reply(200, headers, blob=blob, offset=0, length=size)
+
+
+def bytes_reply(data: bytes, headers: list[tuple[str, str]], range_header: str | None) -> Reply:
+    """A file's bytes, whole or the one `Range` asked for, from memory."""
+    headers = [*headers, ("Accept-Ranges", "bytes")]
+    size = len(data)
+    wanted = parse_range(range_header, size)
+    if wanted == "bad":
+        return Reply(416, [*headers, ("Content-Range", f"bytes */{size}")])
+    if isinstance(wanted, tuple):
+        start, length = wanted
+        headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
+        return Reply(206, headers, data[start : start + length])
+    return Reply(200, headers, data)

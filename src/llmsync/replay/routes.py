@@ -13,7 +13,7 @@ CDN_PREFIX = "/cdn-lfs/"
 class Route:
     """A parsed request path: `prefix + repo_id + suffix` is the raw path."""
 
-    kind: str  # "api" | "resolve" | "cdn" | "other"
+    kind: str  # "api" | "list" | "resolve" | "cdn" | "other"
     repo_type: str = "model"
     repo_id: str = ""
     prefix: str = ""
@@ -28,6 +28,8 @@ def parse_route(raw_path: str) -> Route:
     segments = raw_path.split("/")[1:]
     if raw_path.startswith(CDN_PREFIX):
         return Route("cdn", tail=tuple(unquote(s) for s in segments[1:]))
+    if raw_path in ("/api/models", "/api/models/"):
+        return Route("list")
     if len(segments) >= 3 and segments[0] == "api" and segments[1] in ("models", "datasets"):
         repo_type = segments[1][:-1]
         rest = segments[2:]

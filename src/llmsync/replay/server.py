@@ -28,8 +28,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from llmsync.replay.admin import ADMIN_PREFIX, Controls, admin_reply
 from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.handler import HubServer, RequestRecord
+from llmsync.replay.hubclock import HubClock
+from llmsync.replay.population import Population, epoch_after
+from llmsync.replay.population_http import MAX_PAGE_SIZE, listing, repo_api, repo_resolve
+from llmsync.replay.ratelimit import MODES, RateLimiter, bucket_of
 from llmsync.replay.recordings import Commit, RecordingStore, Repo
 from llmsync.replay.replies import (
     JSON_TYPE,
@@ -42,6 +48,7 @@ from llmsync.replay.replies import (
     repo_not_found,
 )
 from llmsync.replay.routes import CDN_PREFIX, Route, parse_route
+from llmsync.replay.stats import Stats, kind_of
 from llmsync.replay.view import HubView
 
 __all__ = ["ReplayHub", "RequestRecord", "Route", "main", "parse_route", "run_forever"]
@@ -64,12 +71,41 @@ class ReplayHub:
         as_of: dt.date | None = None,
         faults: FaultPlan | None = None,
         recordings: Path | None = None,
+        population: bool = False,
+        rate_limits: str = "none",
+        time_scale: float = 1.0,
+        latency_ms: float = 0.0,
+        page_size: int = MAX_PAGE_SIZE,
+        hub_start: dt.datetime | None = None,
     ) -> None:
+        """`population`: serve every repo of the leaderboards (`population.py`);
+        `rate_limits`: none | anonymous | free | pro (`ratelimit.py`);
+        `time_scale`: Hub seconds per wall second (`hubclock.py`); `latency_ms`:
+        added to every request; `page_size`: a listing's largest page;
+        `hub_start`: where Hub time starts (default: after the newest export)."""
         self.host = host
         self.port = port
         self.as_of = as_of
         self.faults = faults
         self.view = HubView(RecordingStore.load(recordings), as_of=as_of)
+        if latency_ms < 0 or page_size < 1:
+            raise ValueError("latency_ms must be >= 0 and page_size >= 1")
+        epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)
+        self.clock = HubClock(epoch=epoch, scale=time_scale)
+        self.limiter = RateLimiter(rate_limits, clock=self.clock) if rate_limits != "none" else None
+        self.rate_limits = rate_limits
+        self.latency = latency_ms / 1000
+        self.page_size = page_size
+        self.stats = Stats()
+        self.population = Population(self.view, clock=self.clock) if population else None
+        self.controls = Controls(
+            stats=self.stats,
+            clock=self.clock,
+            limiter=self.limiter,
+            population=self.population,
+            rate_limits=rate_limits,
+            latency_ms=latency_ms,
+        )
         self.url = ""
         self.cdn_url = ""
         self._servers: list[HubServer] = []
@@ -82,6 +118,8 @@ class ReplayHub:
     def start(self) -> ReplayHub:
         if self._servers:
             return self
+        if self.population is not None and not self.population.ready:
+            self.population.start_building()
         main = HubServer((self.host, self.port), self, "hub")
         # The CDN is another origin (another port), as the Hub's CDN is another
         # host: a client must not send the Hub token there.
@@ -148,28 +186,45 @@ class ReplayHub:
         headers: Message,
         client_ip: str,
     ) -> tuple[Reply, FaultRule | None]:
-        """The reply to one request, and the fault rule that shapes how it is sent."""
+        """The reply to one request (and the fault rule that shapes how it is
+        sent): admin paths, then rate limits, latency, faults and the Hub."""
+        if listener == "hub" and raw_path.startswith(ADMIN_PREFIX):
+            self.stats.count_admin()
+            return admin_reply(self.controls, method, raw_path, query=query, body=body), None
         authorization = headers.get("Authorization")
         authorized = authorization is not None
         self.record(RequestRecord(listener, method, raw_path, headers.get("Host", ""), authorized))
         route = parse_route(raw_path)
-        rule = self.faults.take(method, raw_path) if self.faults is not None else None
-        if rule is not None and rule.action == "delay":
-            time.sleep(rule.seconds)
-            rule = None
-        if rule is not None and rule.action in ("status", "redirect", "gated"):
-            reply = self.fault_reply(rule, route, query=query, authorization=authorization)
-        elif listener == "cdn":
-            reply = self.cdn(route, headers.get("Range"))
+        bucket = bucket_of(raw_path) if listener == "hub" else "cdn"
+        verdict = None
+        if self.limiter is not None and listener == "hub":
+            verdict = self.limiter.check(bucket, authorization=authorization, client_ip=client_ip)
+        if self.latency:
+            time.sleep(self.latency)  # in this connection's thread: requests overlap
+        rule = None
+        if verdict is not None and not verdict.allowed:
+            reply = error_reply(429, None, f'Too Many Requests: over the "{bucket}" quota')
         else:
-            reply = self.handle(
-                method,
-                route,
-                query=query,
-                body=body,
-                authorized=authorized,
-                range_header=headers.get("Range"),
-            )
+            rule = self.faults.take(method, raw_path) if self.faults is not None else None
+            if rule is not None and rule.action == "delay":
+                time.sleep(rule.seconds)
+                rule = None
+            if rule is not None and rule.action in ("status", "redirect", "gated"):
+                reply = self.fault_reply(rule, route, query=query, authorization=authorization)
+            elif listener == "cdn":
+                reply = self.cdn(route, headers.get("Range"))
+            else:
+                reply = self.handle(
+                    method,
+                    route,
+                    query=query,
+                    body=body,
+                    authorized=authorized,
+                    range_header=headers.get("Range"),
+                )
+        if verdict is not None and not any(n == "RateLimit" for n, _ in reply.headers):
+            reply.headers.extend(verdict.headers)
+        self.stats.count(bucket=bucket, kind=kind_of(route, method=method), status=reply.status)
         return reply, rule
 
     def fault_reply(
@@ -200,7 +255,18 @@ class ReplayHub:
             return error_reply(429, None, f"Too Many Requests{echo}", **headers)
         return error_reply(status, None, HTTPStatus(status).phrase + echo)
 
-    def _lookup(self, route: Route, *, query: str, authorized: bool) -> Repo | Reply:
+    def _lookup(
+        self, route: Route, *, query: str, authorized: bool
+    ) -> Repo | GeneratedRepo | Reply:
+        if self.population is not None and route.repo_type == "model":
+            found = self.population.find(route.repo_id)
+            if found is not None and found.kind == "deleted":
+                return repo_not_found(authenticated=authorized)
+            if found is not None and found.new_id is not None:
+                location = route.renamed(quote(found.new_id)) + (f"?{query}" if query else "")
+                return Reply(307, [("Location", location), ("Content-Type", "text/plain")])
+            if found is not None and found.repo is not None:
+                return found.repo
         repo = self.view.repo(route.repo_type, route.repo_id)
         if repo is not None:
             return repo
@@ -220,11 +286,25 @@ class ReplayHub:
         authorized: bool,
         range_header: str | None,
     ) -> Reply:
+        if route.kind == "list" and self.population is not None and method in ("GET", "HEAD"):
+            return listing(
+                self.population, query=query, base_url=self.url, default_page_size=self.page_size
+            )
         if route.kind not in ("api", "resolve"):
             return error_reply(404, None, "Not Found")
         found = self._lookup(route, query=query, authorized=authorized)
         if isinstance(found, Reply):
             return found
+        if isinstance(found, GeneratedRepo):
+            if route.kind == "resolve":
+                return repo_resolve(
+                    found,
+                    route,
+                    authorized=authorized,
+                    range_header=range_header,
+                    endpoint=self.url,
+                )
+            return repo_api(found, method, route, query=query, body=body)
         if route.kind == "resolve":
             return self._resolve(found, route, range_header=range_header)
         return self._api(method, found, route, query=query, body=body)
@@ -336,8 +416,14 @@ def run_forever(
     as_of: dt.date | None,
     faults: FaultPlan | None,
     recordings: Path | None = None,
+    population: bool = False,
+    rate_limits: str = "none",
+    time_scale: float = 1.0,
+    latency_ms: float = 0.0,
+    page_size: int = MAX_PAGE_SIZE,
 ) -> None:
-    """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout."""
+    """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout
+    (with `population`, a line on stderr says when it is ready)."""
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
@@ -346,14 +432,57 @@ def run_forever(
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with ReplayHub(
-            host=host, port=port, as_of=as_of, faults=faults, recordings=recordings
+            host=host,
+            port=port,
+            as_of=as_of,
+            faults=faults,
+            recordings=recordings,
+            population=population,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+            latency_ms=latency_ms,
+            page_size=page_size,
         ) as hub:
             print(hub.url, flush=True)
+            if hub.population is not None:
+                summary = hub.population.wait(timeout=None).summary()
+                print(
+                    f"population: {summary['repos']} model repos ({summary['generated']} "
+                    f"generated), built in {summary['build_seconds']} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
             while not stop.wait(0.5):
                 pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """The population, rate-limit and timing options (also `llmsync replay-hub`'s)."""
+    parser.add_argument(
+        "--population",
+        action="store_true",
+        help="serve every model repo of the leaderboards (generated where not recorded)",
+    )
+    parser.add_argument(
+        "--rate-limits",
+        choices=MODES,
+        default="none",
+        help="enforce the Hub's 5-minute quotas: anonymous requests get the anonymous "
+        "tier, token holders this one (default: none)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="Hub seconds per wall second (rate-limit windows, mutation dates)",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    parser.add_argument(
+        "--page-size", type=int, default=MAX_PAGE_SIZE, help="largest page of a listing"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,10 +492,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, help="serve the Hub as of this date")
     parser.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML)")
     parser.add_argument("--recordings", type=Path, help="a recordings folder (default: bundled)")
+    add_scale_options(parser)
     args = parser.parse_args(argv)
     faults = FaultPlan.load(args.faults) if args.faults else None
     run_forever(
-        host=args.host, port=args.port, as_of=args.as_of, faults=faults, recordings=args.recordings
+        host=args.host,
+        port=args.port,
+        as_of=args.as_of,
+        faults=faults,
+        recordings=args.recordings,
+        population=args.population,
+        rate_limits=args.rate_limits,
+        time_scale=args.time_scale,
+        latency_ms=args.latency_ms,
+        page_size=args.page_size,
     )
     return 0
 
