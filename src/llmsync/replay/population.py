@@ -96,6 +96,7 @@ class Population:
         self.build_seconds: float | None = None
         self._lock = threading.RLock()
         self._ready = threading.Event()
+        self._building = False
         self._error: BaseException | None = None
         self._entries: dict[str, Entry] = {}
         self._sorted: dict[str, list[tuple[Any, str, Entry]]] = {}
@@ -104,13 +105,15 @@ class Population:
 
     def build(self) -> None:
         """Read the leaderboards and make every repo (in the background thread)."""
+        if self._ready.is_set():
+            return
         started = time.perf_counter()
         try:
             self.exports = leaderboard_exports(self.view.repos.values())
             facts, self.counts = collect_facts(self.exports)
-            recorded = {f"model/{repo_id}" for repo_id in self.recorded_ids}
+            recorded = set(self.recorded_ids)
             for repo_id, row in facts.items():
-                if f"model/{repo_id}" in recorded or self.view.store.redirect("model", repo_id):
+                if repo_id in recorded or self.view.store.redirect("model", repo_id):
                     continue
                 self.generated[repo_id] = GeneratedRepo(
                     repo_id=repo_id, facts=row, versions=[first_version(row)], likes=row.likes
@@ -126,10 +129,13 @@ class Population:
             self.build_seconds = time.perf_counter() - started
             self._ready.set()
 
-    def start_building(self) -> threading.Thread:
-        thread = threading.Thread(target=self.build, name="replay-population", daemon=True)
-        thread.start()
-        return thread
+    def start_building(self) -> None:
+        """Build in a background thread, the first time only."""
+        with self._lock:
+            if self._building:
+                return
+            self._building = True
+        threading.Thread(target=self.build, name="replay-population", daemon=True).start()
 
     def wait(self, timeout: float | None = 60.0) -> Population:
         if not self._ready.wait(timeout):

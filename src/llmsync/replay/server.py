@@ -5,10 +5,16 @@ huggingface.co for repo info, tree and commit listings, file downloads (HEAD and
 GET of `/resolve/`, LFS files redirected to a separate "CDN" listener as the
 Hub redirects to its CDN) and errors (`X-Error-Code` / `X-Error-Message`).
 
-Every JSON body is computed once at start; blobs are streamed with sendfile.
-HTTP/1.1 keep-alive, one thread per connection (`handler.py`).
+Every recorded JSON body is computed once at start; blobs are streamed with
+sendfile. HTTP/1.1 keep-alive, one thread per connection (`handler.py`).
+
+At scale (see POPULATION.md): `--population` serves every model repo of the
+leaderboards, `--rate-limits` the Hub's quotas, `--time-scale` a faster Hub
+clock, `--latency-ms` a slower network; `/_replay/` holds the admin endpoints.
 
     python -m llmsync.replay.server [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
+        [--population] [--rate-limits none|anonymous|free|pro] [--time-scale N]
+        [--latency-ms N] [--page-size N]
 """
 
 from __future__ import annotations
@@ -118,8 +124,8 @@ class ReplayHub:
     def start(self) -> ReplayHub:
         if self._servers:
             return self
-        if self.population is not None and not self.population.ready:
-            self.population.start_building()
+        if self.population is not None:
+            self.population.start_building()  # once; requests that need it wait
         main = HubServer((self.host, self.port), self, "hub")
         # The CDN is another origin (another port), as the Hub's CDN is another
         # host: a client must not send the Hub token there.
