@@ -34,7 +34,7 @@ EXPAND = ["sha", "lastModified", "cardData", "likes", "downloads"]
 
 
 def _names(table: Any) -> list[Any]:
-    column = next(c for c in ("fullname", "Model") if c in table.column_names)
+    column = next(c for c in ("fullname", "model_name", "Model") if c in table.column_names)
     return list(table.column(column).to_pylist())
 
 
@@ -44,13 +44,25 @@ def store(recordings_dir: Path) -> RecordingStore:
 
 
 @pytest.fixture(scope="module")
-def leaderboard_ids(store: RecordingStore) -> set[str]:
-    """Every namespaced repo id of every export, read straight from the parquet."""
+def leaderboard_ids(hub: ReplayHub, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every namespaced repo id of every export, each export downloaded from
+    the hub at its commit and read straight from the parquet."""
+    api = HfApi(endpoint=hub.url, token=False)
+    cache = tmp_path_factory.mktemp("exports")
     ids: set[str] = set()
     for dataset in (V1, V2):
-        for commit in store.repos[f"dataset/{dataset}"].commits:
-            table = pq.read_table(commit.files[LEADERBOARD_FILE].blob)
-            ids |= {n for n in _names(table) if n and "/" in n and is_valid_repo_id(n)}
+        for commit in api.list_repo_commits(dataset, repo_type="dataset"):
+            path = hf_hub_download(
+                dataset,
+                LEADERBOARD_FILE,
+                repo_type="dataset",
+                revision=commit.commit_id,
+                endpoint=hub.url,
+                token=False,
+                cache_dir=cache,
+            )
+            names = _names(pq.read_table(path))
+            ids |= {n for n in names if isinstance(n, str) and "/" in n and is_valid_repo_id(n)}
     return ids
 
 
@@ -80,6 +92,8 @@ def test_every_leaderboard_repo_is_served(
 ) -> None:
     recorded = {r.repo_id for r in store.repos.values() if r.repo_type == "model"}
     expected = leaderboard_ids | recorded
+    # With the six bundled exports (v1: 2023-06-10, 2023-09-04, 2024-06-19; v2:
+    # 2024-10-09, 2024-11-10, 2025-03-21).
     assert len(leaderboard_ids) == 11_062
     listed = [m.id for m in api.list_models(expand=["sha"])]
     assert len(listed) == len(set(listed)) == len(expected) == 11_065
@@ -158,6 +172,10 @@ def test_a_generated_repo_holds_its_rows_facts(hub: ReplayHub, api: HfApi, tmp_p
     again = httpx2.get(f"{hub.url}/{YI}/resolve/main/README.md")
     assert again.content == card
     assert again.headers["X-Repo-Commit"] == info.sha
+    assert api.list_repo_files(YI) == ["README.md"]
+    (entry,) = api.get_paths_info(YI, ["README.md", "config.json"], expand=True)
+    assert entry.size == len(card)
+    assert entry.last_commit is not None and entry.last_commit.oid == info.sha
 
 
 def test_a_row_without_a_sha_gets_a_labelled_one(api: HfApi, hub: ReplayHub) -> None:
