@@ -829,6 +829,20 @@ def dataset_card(export: Export, upstream: Upstream, table: pa.Table) -> str:
     )
 
 
+# The replay hub's generated population is described beside the server code;
+# the provenance only points there (nothing generated is stored in the recordings).
+POPULATION_NOTE = [
+    "## Generated population (`--population`)",
+    "",
+    "Nothing generated is stored here. With `--population` (`llmsync replay-hub",
+    "--population`, `ReplayHub(population=True)`) the replay hub also serves every other",
+    "model repo that the leaderboard exports above name, generated at start from that",
+    "repo's own leaderboard row and labelled as generated in every body and card it",
+    "serves; see `../POPULATION.md` for how.",
+    "",
+]
+
+
 def provenance(
     manifest: Mapping[str, Any],
     tables: Mapping[Any, pa.Table],
@@ -964,6 +978,7 @@ def provenance(
         "false. `NousResearch/Llama-2-7b-chat-hf` is in no leaderboard export: its sha is",
         "synthetic, it has no likes and its date is the newest export's date.",
         "",
+        *POPULATION_NOTE,
     ]
     repo_count = len(manifest["repos"])
     lines.append(f"{repo_count} repos in `manifest.json`.")

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -47,16 +48,17 @@ def recordings_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def replay_hub_factory(recordings_dir: Path) -> Iterator[Callable[..., ReplayHub]]:
-    """Start a replay hub with custom `as_of`/`faults`; all are stopped at the
-    end of the session."""
+    """Start a replay hub with custom `as_of`/`faults` (and any other
+    `ReplayHub` option); all are stopped at the end of the session."""
     hubs: list[ReplayHub] = []
 
     def start(
         *,
         as_of: dt.date | None = None,
         faults: FaultPlan | None = None,
+        **options: Any,
     ) -> ReplayHub:
-        hub = ReplayHub(as_of=as_of, faults=faults, recordings=recordings_dir)
+        hub = ReplayHub(as_of=as_of, faults=faults, recordings=recordings_dir, **options)
         hubs.append(hub.start())
         return hub
 

@@ -4,9 +4,11 @@ Starts the replay hub as a subprocess (`llmsync replay-hub`, or
 `python -m llmsync.replay.server` while the console script is not installed),
 reads its URL from the first stdout line, points HF_ENDPOINT at it and checks
 commits, files, tables, cards and errors at main, at each commit and with
-`--as-of`. Exits 0 and prints "all checks passed" on success.
+`--as-of`, then the whole population (`--population` with rate limits, a fast
+Hub clock and small listing pages). Exits 0 and prints "all checks passed" on
+success.
 
-    python tests/hub_script_check.py [--recordings DIR]
+    python tests/hub_script_check.py [--recordings DIR] [--no-population]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ V1 = "open-llm-leaderboard-old/contents"
 TABLE = "data/train-00000-of-00001.parquet"
 DOLLY = "databricks/dolly-v2-12b"
 ALPACA = "chavinlo/alpaca-native"
+YI = "01-ai/Yi-1.5-34B"
 V2_DATES = ["2025-03-21", "2024-11-10", "2024-10-09"]
 V1_DATES = ["2024-06-19", "2023-09-04", "2023-06-10"]
 
@@ -144,9 +147,51 @@ def check_hub(url: str, *, as_of: str | None, cache: Path) -> None:
     )
 
 
+def check_population(url: str, *, cache: Path) -> None:
+    """The leaderboards' population, with the hub started as `--population
+    --rate-limits free --time-scale 60 --page-size 50`."""
+    os.environ["HF_ENDPOINT"] = url
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.utils import get_session, parse_ratelimit_headers
+
+    api = HfApi(endpoint=url, token=False)
+    mine = list(api.list_models(author="jaspionjader", expand=["sha", "lastModified", "likes"]))
+    expect(
+        len({m.id for m in mine}) == 196 and all(m.sha for m in mine),
+        "population: the 196 repos of jaspionjader, over 4 pages of 50",
+    )
+    info = api.model_info(YI)
+    expect(
+        info.sha == "4b486f81c935a2dadde84c6baa1e1370d40a098f"
+        and info.card_data is not None
+        and info.card_data.license == "apache-2.0",
+        f"population: {YI} has the sha and licence of its v2 row",
+    )
+    card = Path(hf_hub_download(YI, "README.md", cache_dir=cache)).read_text(encoding="utf-8")
+    expect("llmsync_replay_generated" in card, f"population: {YI}'s card says it is generated")
+    newest = next(iter(api.list_models(sort="last_modified", limit=1, expand=["lastModified"])))
+    expect(
+        newest.last_modified is not None and newest.last_modified.date().isoformat() == V2_DATES[0],
+        "population: the newest lastModified is the v2 final export's day",
+    )
+    response = get_session().get(f"{url}/api/models/{YI}")
+    limits = parse_ratelimit_headers(response.headers)
+    expect(
+        limits is not None and (limits.limit, limits.window_seconds) == (500, 5),
+        "population: anonymous api quota 500 per window of 300/60 = 5 wall seconds",
+    )
+    stats = get_session().get(f"{url}/_replay/stats").json()
+    expect(stats["kinds"]["list"] == 5, "population: the hub counted 5 listing pages")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recordings", help="a recordings folder (default: the bundled one)")
+    parser.add_argument(
+        "--no-population",
+        action="store_true",
+        help="skip the population run (its checks need the bundled recordings' real data)",
+    )
     args = parser.parse_args()
     extra = ["--recordings", args.recordings] if args.recordings else []
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -161,6 +206,13 @@ def main() -> int:
             result = subprocess.run(child, timeout=240)
             if result.returncode != 0:
                 return result.returncode
+    if not args.no_population:
+        options = ["--population", "--rate-limits", "free", "--time-scale", "60"]
+        with replay_hub([*extra, *options, "--page-size", "50"]) as url:
+            child = [sys.executable, __file__, "--_check", url, "--_population"]
+            result = subprocess.run(child, timeout=240)
+            if result.returncode != 0:
+                return result.returncode
     print("all checks passed")
     return 0
 
@@ -170,7 +222,10 @@ def _child() -> int:
     as_of = sys.argv[sys.argv.index("--_as-of") + 1] if "--_as-of" in sys.argv else None
     with tempfile.TemporaryDirectory() as cache:
         os.environ["HF_HOME"] = cache
-        check_hub(url, as_of=as_of, cache=Path(cache) / "hub")
+        if "--_population" in sys.argv:
+            check_population(url, cache=Path(cache) / "hub")
+        else:
+            check_hub(url, as_of=as_of, cache=Path(cache) / "hub")
     return 0
 
 

@@ -55,6 +55,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("a number above 0")
+    return value
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("0 or more milliseconds")
+    return value
+
+
 def _fail(message: str, *, code: int = 1) -> int:
     print(f"llmsync: {message}", file=sys.stderr)
     return code
@@ -225,7 +245,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_replay_hub(args: argparse.Namespace) -> int:
     from llmsync.endpoints import serve_replay_hub
 
-    serve_replay_hub(host=args.host, port=args.port, as_of=args.as_of, faults_path=args.faults)
+    serve_replay_hub(
+        host=args.host,
+        port=args.port,
+        as_of=args.as_of,
+        faults_path=args.faults,
+        population=args.population,
+        rate_limits=args.rate_limits,
+        time_scale=args.time_scale,
+        latency_ms=args.latency_ms,
+        page_size=args.page_size,
+    )
     return 0
 
 
@@ -297,6 +327,31 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
     replay.add_argument("--as-of", type=_date, help="serve every repo as it stood on this date")
     replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")
+    replay.add_argument(
+        "--population",
+        action="store_true",
+        help="serve every model repo of the leaderboards, generated from its row where no "
+        "recording exists (default: the recordings only)",
+    )
+    replay.add_argument(
+        "--rate-limits",
+        choices=("none", "anonymous", "free", "pro"),
+        default="none",
+        help="the Hub's 5-minute quotas: anonymous requests get the anonymous tier, "
+        "requests with a token this tier (default: none)",
+    )
+    replay.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=1.0,
+        help="Hub seconds per wall second: 300 makes a 5-minute window last 1 s",
+    )
+    replay.add_argument(
+        "--latency-ms", type=_milliseconds, default=0.0, help="added to every request"
+    )
+    replay.add_argument(
+        "--page-size", type=_positive_int, default=1000, help="largest page of a model listing"
+    )
     replay.set_defaults(handler=cmd_replay_hub)
 
     serve = commands.add_parser("serve", help="register schedules.yaml and execute its runs")

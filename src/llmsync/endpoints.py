@@ -35,11 +35,31 @@ def hub_endpoint(hub: str | None, *, as_of: dt.date | None = None) -> Iterator[s
 
 
 def serve_replay_hub(
-    *, host: str, port: int, as_of: dt.date | None, faults_path: Path | None
+    *,
+    host: str,
+    port: int,
+    as_of: dt.date | None,
+    faults_path: Path | None,
+    population: bool = False,
+    rate_limits: str = "none",
+    time_scale: float = 1.0,
+    latency_ms: float = 0.0,
+    page_size: int = 1000,
 ) -> None:
-    """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`)."""
+    """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`); the
+    options are `ReplayHub`'s."""
     from llmsync.replay.faults import FaultPlan
     from llmsync.replay.server import run_forever
 
     faults = FaultPlan.load(faults_path) if faults_path else None
-    run_forever(host=host, port=port, as_of=as_of, faults=faults)
+    run_forever(
+        host=host,
+        port=port,
+        as_of=as_of,
+        faults=faults,
+        population=population,
+        rate_limits=rate_limits,
+        time_scale=time_scale,
+        latency_ms=latency_ms,
+        page_size=page_size,
+    )

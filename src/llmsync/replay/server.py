@@ -5,463 +5,61 @@ huggingface.co for repo info, tree and commit listings, file downloads (HEAD and
 GET of `/resolve/`, LFS files redirected to a separate "CDN" listener as the
 Hub redirects to its CDN) and errors (`X-Error-Code` / `X-Error-Message`).
 
-Every JSON body is computed once at start; blobs are streamed with sendfile.
-HTTP/1.1 keep-alive, one thread per connection.
+Every recorded JSON body is computed once at start; blobs are streamed with
+sendfile. HTTP/1.1 keep-alive, one thread per connection (`handler.py`).
+
+At scale (see POPULATION.md): `--population` serves every model repo of the
+leaderboards, `--rate-limits` the Hub's quotas, `--time-scale` a faster Hub
+clock, `--latency-ms` a slower network; `/_replay/` holds the admin endpoints.
 
     python -m llmsync.replay.server [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
+        [--population] [--rate-limits none|anonymous|free|pro] [--time-scale N]
+        [--latency-ms N] [--page-size N]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import datetime as dt
-import hashlib
-import json
 import math
-import mimetypes
 import signal
-import socket
-import struct
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote
 
+from llmsync.replay.admin import ADMIN_PREFIX, Controls, admin_reply
 from llmsync.replay.faults import FaultPlan, FaultRule
-from llmsync.replay.recordings import Commit, FileEntry, RecordingStore, Repo
+from llmsync.replay.generated import GeneratedRepo
+from llmsync.replay.handler import HubServer, RequestRecord
+from llmsync.replay.hubclock import HubClock
+from llmsync.replay.population import Population, epoch_after
+from llmsync.replay.population_http import MAX_PAGE_SIZE, listing, repo_api, repo_resolve
+from llmsync.replay.ratelimit import MODES, RateLimiter, bucket_of
+from llmsync.replay.recordings import Commit, RecordingStore, Repo
+from llmsync.replay.replies import (
+    JSON_TYPE,
+    Reply,
+    blob_reply,
+    content_type,
+    dump_json,
+    error_reply,
+    gated_reply,
+    repo_not_found,
+)
+from llmsync.replay.routes import CDN_PREFIX, Route, parse_route
+from llmsync.replay.stats import Stats, kind_of
+from llmsync.replay.view import HubView
 
-JSON_TYPE = "application/json; charset=utf-8"
-_API_SUBPATHS = frozenset({"revision", "tree", "commits", "paths-info", "resolve", "refs"})
+__all__ = ["ReplayHub", "RequestRecord", "Route", "main", "parse_route", "run_forever"]
+
 COMMITS_PAGE_SIZE = 50
-CDN_PREFIX = "/cdn-lfs/"
-RECORDER = "llmsync-recorder"
-SMALL_BLOB = 256 * 1024
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _json(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-@dataclass
-class Reply:
-    """A response to send: a small body in memory or a slice of a blob file."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    blob: Path | None = None
-    offset: int = 0
-    length: int = 0
-
-    @property
-    def content_length(self) -> int:
-        return self.length if self.blob is not None else len(self.body)
-
-
-def error_reply(status: int, code: str | None, message: str, **extra: str) -> Reply:
-    headers = [("Content-Type", JSON_TYPE), ("X-Error-Message", message)]
-    if code:
-        headers.append(("X-Error-Code", code))
-    headers.extend(extra.items())
-    return Reply(status, headers, _json({"error": message}))
-
-
-def repo_not_found(*, authenticated: bool) -> Reply:
-    # The Hub answers an anonymous request for a missing (or private) repo with
-    # 401, an authenticated one with 404; both carry `RepoNotFound`.
-    return error_reply(404 if authenticated else 401, "RepoNotFound", "Repository not found")
-
-
-def gated_reply(
-    repo_type: str, repo_id: str, *, status: int, endpoint: str, echo: str = ""
-) -> Reply:
-    if status == 401:
-        message = (
-            f"Access to {repo_type} {repo_id} is restricted. You must have access to it "
-            "and be authenticated to access it. Please log in."
-        )
-    else:
-        message = (
-            f"Access to {repo_type} {repo_id} is restricted and you are not in the "
-            f"authorized list. Visit {endpoint}/{repo_id} to ask for access."
-        )
-    return error_reply(status, "GatedRepo", message + echo)
-
-
-# -- routes -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Route:
-    """A parsed request path: `prefix + repo_id + suffix` is the raw path."""
-
-    kind: str  # "api" | "resolve" | "cdn" | "other"
-    repo_type: str = "model"
-    repo_id: str = ""
-    prefix: str = ""
-    suffix: str = ""
-    tail: tuple[str, ...] = ()  # decoded segments after the repo id
-
-    def renamed(self, new_id: str) -> str:
-        return self.prefix + new_id + self.suffix
-
-
-def parse_route(raw_path: str) -> Route:
-    segments = raw_path.split("/")[1:]
-    if raw_path.startswith(CDN_PREFIX):
-        return Route("cdn", tail=tuple(unquote(s) for s in segments[1:]))
-    if len(segments) >= 3 and segments[0] == "api" and segments[1] in ("models", "datasets"):
-        repo_type = segments[1][:-1]
-        rest = segments[2:]
-        id_len = 1 if len(rest) == 1 or rest[1] in _API_SUBPATHS else 2
-        return _route("api", repo_type, f"/api/{segments[1]}/", rest, id_len)
-    repo_type, offset = ("dataset", 1) if segments[:1] == ["datasets"] else ("model", 0)
-    rest = segments[offset:]
-    prefix = "/datasets/" if offset else "/"
-    if len(rest) >= 2 and rest[1] == "resolve":
-        return _route("resolve", repo_type, prefix, rest, 1)
-    if len(rest) >= 3 and rest[2] == "resolve":
-        return _route("resolve", repo_type, prefix, rest, 2)
-    return Route("other")
-
-
-def _route(kind: str, repo_type: str, prefix: str, rest: list[str], id_len: int) -> Route:
-    id_parts = rest[:id_len]
-    tail_raw = rest[id_len:]
-    suffix = "/" + "/".join(tail_raw) if tail_raw else ""
-    return Route(
-        kind=kind,
-        repo_type=repo_type,
-        repo_id="/".join(unquote(p) for p in id_parts),
-        prefix=prefix,
-        suffix=suffix,
-        tail=tuple(unquote(s) for s in tail_raw),
-    )
-
-
-# -- the recorded Hub as of one date ---------------------------------------------
-
-
-def _tree_entry(repo: Repo, commit: Commit, entry: FileEntry, *, expand: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": "file", "oid": entry.oid, "size": entry.size}
-    if entry.is_lfs:
-        pointer_size = len(
-            f"version https://git-lfs.github.com/spec/v1\noid sha256:{entry.sha256}\n"
-            f"size {entry.size}\n"
-        )
-        item["lfs"] = {"oid": entry.sha256, "size": entry.size, "pointerSize": pointer_size}
-    item["path"] = entry.path
-    if expand:
-        last = repo.last_change(commit, entry.path)
-        item["lastCommit"] = {"id": last.sha, "title": last.title, "date": _iso(last.date)}
-    return item
-
-
-def _dir_entry(path: str, children: Iterable[str]) -> dict[str, Any]:
-    oid = hashlib.sha1("\n".join(sorted(children)).encode(), usedforsecurity=False).hexdigest()
-    return {"type": "directory", "oid": oid, "size": 0, "path": path}
-
-
-class HubView:
-    """Every repo as of one date, with its JSON bodies computed once."""
-
-    def __init__(self, store: RecordingStore, *, as_of: dt.date | None) -> None:
-        self.store = store
-        self.repos: dict[str, Repo] = {}
-        for key, repo in store.repos.items():
-            dated = store.repo(repo.repo_type, repo.repo_id, as_of=as_of)
-            if dated is not None:
-                self.repos[key] = dated
-        self.blobs: dict[str, Path] = {}
-        self._info: dict[tuple[str, str, bool], bytes] = {}
-        self._commits: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._dirs: dict[tuple[str, str], dict[str, set[str]]] = {}
-        for key, repo in self.repos.items():
-            for commit in repo.commits:
-                for entry in commit.files.values():
-                    self.blobs[entry.sha256] = entry.blob
-                for blobs in (False, True):
-                    self._info[(key, commit.sha, blobs)] = self._info_body(repo, commit, blobs)
-                self._commits[(key, commit.sha)] = self._commit_list(repo, commit)
-                self._dirs[(key, commit.sha)] = self._directories(commit)
-
-    def repo(self, repo_type: str, repo_id: str) -> Repo | None:
-        return self.repos.get(f"{repo_type}/{repo_id}")
-
-    def info(self, repo: Repo, commit: Commit, *, blobs: bool) -> bytes:
-        return self._info[(repo.key, commit.sha, blobs)]
-
-    def commits(self, repo: Repo, commit: Commit) -> list[dict[str, Any]]:
-        return self._commits[(repo.key, commit.sha)]
-
-    def _info_body(self, repo: Repo, commit: Commit, blobs: bool) -> bytes:
-        if commit.api_info is not None and repo.repo_type == "model":
-            # The Hub's own body, byte for byte: what a client parses is real.
-            return self.store.blob_bytes(commit.api_info)
-        siblings: list[dict[str, Any]] = []
-        for path in sorted(commit.files):
-            entry = commit.files[path]
-            sibling: dict[str, Any] = {"rfilename": path}
-            if blobs:
-                sibling["blobId"] = entry.oid
-                sibling["size"] = entry.size
-                if entry.is_lfs:
-                    sibling["lfs"] = {"sha256": entry.sha256, "size": entry.size}
-            siblings.append(sibling)
-        author = repo.repo_id.split("/")[0] if "/" in repo.repo_id else None
-        body: dict[str, Any] = {
-            "_id": commit.sha[:24],
-            "id": repo.repo_id,
-            **({"modelId": repo.repo_id} if repo.repo_type == "model" else {}),
-            "author": author,
-            "sha": commit.sha,
-            "lastModified": _iso(commit.date),
-            "private": False,
-            "gated": False,
-            "disabled": False,
-            "tags": [],
-            "downloads": 0,
-            "likes": 0,
-            "siblings": siblings,
-            "createdAt": _iso(repo.commits[0].date),
-            "usedStorage": sum(entry.size for entry in commit.files.values()),
-        }
-        return _json(body)
-
-    @staticmethod
-    def _commit_list(repo: Repo, commit: Commit) -> list[dict[str, Any]]:
-        history = repo.commits[: repo.commits.index(commit) + 1]
-        return [
-            {
-                "id": item.sha,
-                "title": item.title,
-                "message": item.source,
-                "date": _iso(item.date),
-                "authors": [{"user": RECORDER}],
-            }
-            for item in reversed(history)
-        ]
-
-    @staticmethod
-    def _directories(commit: Commit) -> dict[str, set[str]]:
-        """Each folder (\"\" is the root) and the names of its direct children."""
-        dirs: dict[str, set[str]] = {"": set()}
-        for path in commit.files:
-            parts = path.split("/")
-            for depth in range(len(parts)):
-                parent = "/".join(parts[:depth])
-                dirs.setdefault(parent, set()).add("/".join(parts[: depth + 1]))
-        return dirs
-
-    def tree(
-        self, repo: Repo, commit: Commit, path: str, *, recursive: bool, expand: bool
-    ) -> list[dict[str, Any]] | None:
-        """The tree at `path` (None: no such folder)."""
-        dirs = self._dirs[(repo.key, commit.sha)]
-        if path not in dirs:
-            return None
-        names = sorted(dirs[path])
-        if recursive:
-            names = sorted(
-                p for p in {*dirs, *commit.files} if p and (not path or p.startswith(path + "/"))
-            )
-        folders = [_dir_entry(p, dirs[p]) for p in names if p in dirs]
-        files = [
-            _tree_entry(repo, commit, commit.files[p], expand=expand)
-            for p in names
-            if p in commit.files
-        ]
-        return folders + files
-
-    def paths_info(
-        self, repo: Repo, commit: Commit, paths: Iterable[str], *, expand: bool
-    ) -> list[dict[str, Any]]:
-        dirs = self._dirs[(repo.key, commit.sha)]
-        found: list[dict[str, Any]] = []
-        for path in paths:
-            path = path.strip("/")
-            if path in commit.files:
-                found.append(_tree_entry(repo, commit, commit.files[path], expand=expand))
-            elif path in dirs and path:
-                found.append(_dir_entry(path, dirs[path]))
-        return found
-
-
-# -- the server -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    listener: str  # "hub" | "cdn"
-    method: str
-    path: str
-    host: str
-    authorized: bool
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Many clients at once: the default backlog of 5 drops connections under load.
-    request_queue_size = 512
-
-    def __init__(self, address: tuple[str, int], hub: ReplayHub, listener: str) -> None:
-        self.hub = hub
-        self.listener = listener
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    server_version = "llmsync-replay-hub"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without NODELAY, Nagle's
-        # algorithm meets the client's delayed ACK and each response stalls ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # one line per request would be the bottleneck; see ReplayHub.requests
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        hub = self.server.hub
-        body = self._read_body()
-        raw_path, _, query = self.path.partition("?")
-        authorized = self.headers.get("Authorization") is not None
-        hub.record(
-            RequestRecord(
-                self.server.listener, method, raw_path, self.headers.get("Host", ""), authorized
-            )
-        )
-        route = parse_route(raw_path)
-        rule = hub.faults.take(method, raw_path) if hub.faults is not None else None
-        if rule is not None and rule.action == "delay":
-            time.sleep(rule.seconds)
-            rule = None
-        if rule is not None and rule.action in ("status", "redirect", "gated"):
-            reply = hub.fault_reply(
-                rule, route, query=query, authorization=self.headers.get("Authorization")
-            )
-        elif self.server.listener == "cdn":
-            reply = hub.cdn(route, self.headers.get("Range"))
-        else:
-            reply = hub.handle(
-                method,
-                route,
-                query=query,
-                body=body,
-                authorized=authorized,
-                range_header=self.headers.get("Range"),
-            )
-        try:
-            self._send(method, reply, rule)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _send(self, method: str, reply: Reply, rule: FaultRule | None) -> None:
-        has_body = method != "HEAD" and reply.content_length > 0
-        if rule is not None and rule.action == "reset" and not has_body:
-            self._reset()
-            return
-        reason = HTTPStatus(reply.status).phrase
-        lines = [f"HTTP/1.1 {reply.status} {reason}"]
-        lines += [f"{name}: {value}" for name, value in reply.headers]
-        if not any(name.lower() == "content-length" for name, _ in reply.headers):
-            lines.append(f"Content-Length: {reply.content_length}")
-        lines.append(f"X-Request-Id: Root={uuid.uuid4()}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        send_length = reply.content_length if has_body else 0
-        if rule is not None and rule.action in ("reset", "truncate"):
-            send_length = int(send_length * rule.fraction)
-        if reply.blob is None or send_length == 0:
-            self.wfile.write(head + reply.body[:send_length])
-        elif send_length <= SMALL_BLOB:
-            # One write for a small file: fewer syscalls and segments than sendfile.
-            with reply.blob.open("rb") as handle:
-                handle.seek(reply.offset)
-                self.wfile.write(head + handle.read(send_length))
-        else:
-            self.wfile.write(head)
-            with reply.blob.open("rb") as handle:
-                self.connection.sendfile(handle, reply.offset, send_length)
-        if rule is not None and rule.action == "reset":
-            self._reset()
-        elif rule is not None and rule.action == "truncate":
-            self.close_connection = True  # a clean close (FIN) before the announced length
-
-    def _reset(self) -> None:
-        # SO_LINGER with a zero timeout turns close() into a TCP reset (RST).
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):  # the connection was reset on purpose
-            super().finish()
-
-
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
-    """(start, length) of a single `bytes=` range; None: whole file; "bad": 416."""
-    if not header:
-        return None
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None  # unsupported forms get the whole file, as many servers do
-    first, _, last = spec.strip().partition("-")
-    try:
-        if first == "":
-            suffix = int(last)
-            if suffix <= 0:
-                return "bad"
-            start = max(0, size - suffix)
-            end = size - 1
-        else:
-            start = int(first)
-            end = int(last) if last else size - 1
-    except ValueError:
-        return None
-    if start >= size or end < start:
-        return "bad"
-    end = min(end, size - 1)
-    return start, end - start + 1
-
-
-def _content_type(path: str) -> str:
-    if path.endswith((".md", ".txt", ".json", ".yaml", ".yml", ".csv")):
-        guessed = mimetypes.guess_type(path)[0] or "text/plain"
-        return f"{guessed}; charset=utf-8"
-    return "application/octet-stream"
 
 
 class ReplayHub:
@@ -479,15 +77,44 @@ class ReplayHub:
         as_of: dt.date | None = None,
         faults: FaultPlan | None = None,
         recordings: Path | None = None,
+        population: bool = False,
+        rate_limits: str = "none",
+        time_scale: float = 1.0,
+        latency_ms: float = 0.0,
+        page_size: int = MAX_PAGE_SIZE,
+        hub_start: dt.datetime | None = None,
     ) -> None:
+        """`population`: serve every repo of the leaderboards (`population.py`);
+        `rate_limits`: none | anonymous | free | pro (`ratelimit.py`);
+        `time_scale`: Hub seconds per wall second (`hubclock.py`); `latency_ms`:
+        added to every request; `page_size`: a listing's largest page;
+        `hub_start`: where Hub time starts (default: after the newest export)."""
         self.host = host
         self.port = port
         self.as_of = as_of
         self.faults = faults
         self.view = HubView(RecordingStore.load(recordings), as_of=as_of)
+        if latency_ms < 0 or page_size < 1:
+            raise ValueError("latency_ms must be >= 0 and page_size >= 1")
+        epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)
+        self.clock = HubClock(epoch=epoch, scale=time_scale)
+        self.limiter = RateLimiter(rate_limits, clock=self.clock) if rate_limits != "none" else None
+        self.rate_limits = rate_limits
+        self.latency = latency_ms / 1000
+        self.page_size = page_size
+        self.stats = Stats()
+        self.population = Population(self.view, clock=self.clock) if population else None
+        self.controls = Controls(
+            stats=self.stats,
+            clock=self.clock,
+            limiter=self.limiter,
+            population=self.population,
+            rate_limits=rate_limits,
+            latency_ms=latency_ms,
+        )
         self.url = ""
         self.cdn_url = ""
-        self._servers: list[_Server] = []
+        self._servers: list[HubServer] = []
         self._threads: list[threading.Thread] = []
         self._records: collections.deque[RequestRecord] = collections.deque(maxlen=100_000)
         self._records_lock = threading.Lock()
@@ -497,10 +124,12 @@ class ReplayHub:
     def start(self) -> ReplayHub:
         if self._servers:
             return self
-        main = _Server((self.host, self.port), self, "hub")
+        if self.population is not None:
+            self.population.start_building()  # once; requests that need it wait
+        main = HubServer((self.host, self.port), self, "hub")
         # The CDN is another origin (another port), as the Hub's CDN is another
         # host: a client must not send the Hub token there.
-        cdn = _Server((self.host, 0), self, "cdn")
+        cdn = HubServer((self.host, 0), self, "cdn")
         self._servers = [main, cdn]
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{main.server_address[1]}"
@@ -552,6 +181,58 @@ class ReplayHub:
 
     # responses
 
+    def respond(
+        self,
+        listener: str,
+        method: str,
+        raw_path: str,
+        *,
+        query: str,
+        body: bytes,
+        headers: Message,
+        client_ip: str,
+    ) -> tuple[Reply, FaultRule | None]:
+        """The reply to one request (and the fault rule that shapes how it is
+        sent): admin paths, then rate limits, latency, faults and the Hub."""
+        if listener == "hub" and raw_path.startswith(ADMIN_PREFIX):
+            self.stats.count_admin()
+            return admin_reply(self.controls, method, raw_path, query=query, body=body), None
+        authorization = headers.get("Authorization")
+        authorized = authorization is not None
+        self.record(RequestRecord(listener, method, raw_path, headers.get("Host", ""), authorized))
+        route = parse_route(raw_path)
+        bucket = bucket_of(raw_path) if listener == "hub" else "cdn"
+        verdict = None
+        if self.limiter is not None and listener == "hub":
+            verdict = self.limiter.check(bucket, authorization=authorization, client_ip=client_ip)
+        if self.latency:
+            time.sleep(self.latency)  # in this connection's thread: requests overlap
+        rule = None
+        if verdict is not None and not verdict.allowed:
+            reply = error_reply(429, None, f'Too Many Requests: over the "{bucket}" quota')
+        else:
+            rule = self.faults.take(method, raw_path) if self.faults is not None else None
+            if rule is not None and rule.action == "delay":
+                time.sleep(rule.seconds)
+                rule = None
+            if rule is not None and rule.action in ("status", "redirect", "gated"):
+                reply = self.fault_reply(rule, route, query=query, authorization=authorization)
+            elif listener == "cdn":
+                reply = self.cdn(route, headers.get("Range"))
+            else:
+                reply = self.handle(
+                    method,
+                    route,
+                    query=query,
+                    body=body,
+                    authorized=authorized,
+                    range_header=headers.get("Range"),
+                )
+        if verdict is not None and not any(n == "RateLimit" for n, _ in reply.headers):
+            reply.headers.extend(verdict.headers)
+        self.stats.count(bucket=bucket, kind=kind_of(route, method=method), status=reply.status)
+        return reply, rule
+
     def fault_reply(
         self, rule: FaultRule, route: Route, *, query: str, authorization: str | None
     ) -> Reply:
@@ -580,7 +261,18 @@ class ReplayHub:
             return error_reply(429, None, f"Too Many Requests{echo}", **headers)
         return error_reply(status, None, HTTPStatus(status).phrase + echo)
 
-    def _lookup(self, route: Route, *, query: str, authorized: bool) -> Repo | Reply:
+    def _lookup(
+        self, route: Route, *, query: str, authorized: bool
+    ) -> Repo | GeneratedRepo | Reply:
+        if self.population is not None and route.repo_type == "model":
+            found = self.population.find(route.repo_id)
+            if found is not None and found.kind == "deleted":
+                return repo_not_found(authenticated=authorized)
+            if found is not None and found.new_id is not None:
+                location = route.renamed(quote(found.new_id)) + (f"?{query}" if query else "")
+                return Reply(307, [("Location", location), ("Content-Type", "text/plain")])
+            if found is not None and found.repo is not None:
+                return found.repo
         repo = self.view.repo(route.repo_type, route.repo_id)
         if repo is not None:
             return repo
@@ -600,11 +292,25 @@ class ReplayHub:
         authorized: bool,
         range_header: str | None,
     ) -> Reply:
+        if route.kind == "list" and self.population is not None and method in ("GET", "HEAD"):
+            return listing(
+                self.population, query=query, base_url=self.url, default_page_size=self.page_size
+            )
         if route.kind not in ("api", "resolve"):
             return error_reply(404, None, "Not Found")
         found = self._lookup(route, query=query, authorized=authorized)
         if isinstance(found, Reply):
             return found
+        if isinstance(found, GeneratedRepo):
+            if route.kind == "resolve":
+                return repo_resolve(
+                    found,
+                    route,
+                    authorized=authorized,
+                    range_header=range_header,
+                    endpoint=self.url,
+                )
+            return repo_api(found, method, route, query=query, body=body)
         if route.kind == "resolve":
             return self._resolve(found, route, range_header=range_header)
         return self._api(method, found, route, query=query, body=body)
@@ -638,14 +344,14 @@ class ReplayHub:
             entries = self.view.tree(repo, commit, path, recursive=recursive, expand=expand)
             if entries is None:
                 return error_reply(404, "EntryNotFound", f'{path} does not exist on "{revision}"')
-            return Reply(200, [("Content-Type", JSON_TYPE)], _json(entries))
+            return Reply(200, [("Content-Type", JSON_TYPE)], dump_json(entries))
         if action == "commits" and method in ("GET", "HEAD"):
             return self._commits_page(repo, commit, route, params)
         if action == "paths-info" and method == "POST":
             form = parse_qs(body.decode("utf-8", "replace"))
             expand = form.get("expand", ["false"])[0].lower() == "true"
             entries = self.view.paths_info(repo, commit, form.get("paths", []), expand=expand)
-            return Reply(200, [("Content-Type", JSON_TYPE)], _json(entries))
+            return Reply(200, [("Content-Type", JSON_TYPE)], dump_json(entries))
         return error_reply(404, None, "Not Found")
 
     def _commits_page(
@@ -662,7 +368,7 @@ class ReplayHub:
         if start + COMMITS_PAGE_SIZE < len(items):
             next_url = f"{self.url}{route.prefix}{route.repo_id}{route.suffix}?p={page + 1}"
             headers.append(("Link", f'<{next_url}>; rel="next"'))
-        return Reply(200, headers, _json(chunk))
+        return Reply(200, headers, dump_json(chunk))
 
     def _resolve(self, repo: Repo, route: Route, *, range_header: str | None) -> Reply:
         if len(route.tail) < 3:
@@ -693,11 +399,11 @@ class ReplayHub:
                 ],
             )
         headers = [
-            ("Content-Type", _content_type(path)),
+            ("Content-Type", content_type(path)),
             ("ETag", f'"{entry.oid}"'),
             ("X-Repo-Commit", commit_id),
         ]
-        return self._blob_reply(entry.blob, entry.size, headers, range_header)
+        return blob_reply(entry.blob, entry.size, headers, range_header)
 
     def cdn(self, route: Route, range_header: str | None) -> Reply:
         sha256 = route.tail[0] if route.tail else ""
@@ -706,21 +412,7 @@ class ReplayHub:
             return Reply(404, [("Content-Type", "text/plain")], b"NoSuchKey")
         size = blob.stat().st_size
         headers = [("Content-Type", "application/octet-stream"), ("ETag", f'"{sha256}"')]
-        return self._blob_reply(blob, size, headers, range_header)
-
-    @staticmethod
-    def _blob_reply(
-        blob: Path, size: int, headers: list[tuple[str, str]], range_header: str | None
-    ) -> Reply:
-        headers = [*headers, ("Accept-Ranges", "bytes")]
-        wanted = _parse_range(range_header, size)
-        if wanted == "bad":
-            return Reply(416, [*headers, ("Content-Range", f"bytes */{size}")])
-        if isinstance(wanted, tuple):
-            start, length = wanted
-            headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
-            return Reply(206, headers, blob=blob, offset=start, length=length)
-        return Reply(200, headers, blob=blob, offset=0, length=size)
+        return blob_reply(blob, size, headers, range_header)
 
 
 def run_forever(
@@ -730,8 +422,14 @@ def run_forever(
     as_of: dt.date | None,
     faults: FaultPlan | None,
     recordings: Path | None = None,
+    population: bool = False,
+    rate_limits: str = "none",
+    time_scale: float = 1.0,
+    latency_ms: float = 0.0,
+    page_size: int = MAX_PAGE_SIZE,
 ) -> None:
-    """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout."""
+    """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout
+    (with `population`, a line on stderr says when it is ready)."""
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
@@ -740,14 +438,57 @@ def run_forever(
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with ReplayHub(
-            host=host, port=port, as_of=as_of, faults=faults, recordings=recordings
+            host=host,
+            port=port,
+            as_of=as_of,
+            faults=faults,
+            recordings=recordings,
+            population=population,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+            latency_ms=latency_ms,
+            page_size=page_size,
         ) as hub:
             print(hub.url, flush=True)
+            if hub.population is not None:
+                summary = hub.population.wait(timeout=None).summary()
+                print(
+                    f"population: {summary['repos']} model repos ({summary['generated']} "
+                    f"generated), built in {summary['build_seconds']} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
             while not stop.wait(0.5):
                 pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """The population, rate-limit and timing options (also `llmsync replay-hub`'s)."""
+    parser.add_argument(
+        "--population",
+        action="store_true",
+        help="serve every model repo of the leaderboards (generated where not recorded)",
+    )
+    parser.add_argument(
+        "--rate-limits",
+        choices=MODES,
+        default="none",
+        help="enforce the Hub's 5-minute quotas: anonymous requests get the anonymous "
+        "tier, token holders this one (default: none)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="Hub seconds per wall second (rate-limit windows, mutation dates)",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    parser.add_argument(
+        "--page-size", type=int, default=MAX_PAGE_SIZE, help="largest page of a listing"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -757,10 +498,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, help="serve the Hub as of this date")
     parser.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML)")
     parser.add_argument("--recordings", type=Path, help="a recordings folder (default: bundled)")
+    add_scale_options(parser)
     args = parser.parse_args(argv)
     faults = FaultPlan.load(args.faults) if args.faults else None
     run_forever(
-        host=args.host, port=args.port, as_of=args.as_of, faults=faults, recordings=args.recordings
+        host=args.host,
+        port=args.port,
+        as_of=args.as_of,
+        faults=faults,
+        recordings=args.recordings,
+        population=args.population,
+        rate_limits=args.rate_limits,
+        time_scale=args.time_scale,
+        latency_ms=args.latency_ms,
+        page_size=args.page_size,
     )
     return 0
 

@@ -1,0 +1,423 @@
+"""The leaderboards' whole population of model repos, served by the replay hub.
+
+`--population` makes every repo named on either leaderboard (in any export the
+hub serves, as of its date) a model repo of the replay hub. A repo with a
+recording is served exactly as recorded; every other repo is generated from its
+own leaderboard row (`generated.py`). The population is built in a background
+thread when the hub starts; a request that needs it waits until it is ready.
+
+Mutations change it while the hub runs, so that a second sync sees a Hub that
+moved on (`mutate`, or `POST /_replay/population`):
+
+    {"seed": 7, "ops": [
+        {"op": "new_sha", "count": 50},                 # new commit: sha, lastModified, card
+        {"op": "counts", "ids": ["a/b"], "likes": 9},   # likes/downloads, same sha
+        {"op": "rename", "ids": ["a/b"], "to": ["a/c"]},# old id answers 307
+        {"op": "delete", "count": 2},                   # 404 (401 anonymous)
+        {"op": "gate", "count": 2},                     # card resolve 401/403
+        {"op": "ungate", "ids": ["a/c"]}]}
+
+`count` picks that many live generated repos with a random generator seeded by
+(`seed`, the population's version, the op's index): the same calls with the
+same seeds change the same repos the same way. A new commit's `lastModified`
+is Hub time (`hubclock.py`), or `at` when given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmsync.hub.ids import is_valid_repo_id
+from llmsync.replay.facts import Export, collect_facts, leaderboard_exports, parse_day
+from llmsync.replay.generated import (
+    GeneratedRepo,
+    Version,
+    first_version,
+    generated_sha,
+    info_body,
+    object_id,
+)
+from llmsync.replay.hubclock import HubClock
+from llmsync.replay.recordings import Repo
+from llmsync.replay.replies import iso
+from llmsync.replay.view import HubView
+
+OPS = ("new_sha", "counts", "rename", "delete", "gate", "ungate")
+MAX_COUNT = 100_000
+
+
+class MutationError(ValueError):
+    """A mutation request the population cannot apply (nothing was changed)."""
+
+
+@dataclass
+class Entry:
+    """A live model repo as a listing sees it: its full item (the body a
+    listing projects) and the keys it sorts by."""
+
+    repo_id: str
+    object_id: str
+    item: dict[str, Any]
+    generated: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    """What an id names: a generated repo, a redirect, or a deleted repo."""
+
+    kind: str  # "generated" | "redirect" | "deleted"
+    repo: GeneratedRepo | None = None
+    new_id: str | None = None
+
+
+class Population:
+    """Generated repos, the recorded model repos, and the mutations of both."""
+
+    def __init__(self, view: HubView, *, clock: HubClock) -> None:
+        self.view = view
+        self.clock = clock
+        self.generated: dict[str, GeneratedRepo] = {}
+        self.recorded_ids: list[str] = sorted(
+            repo.repo_id for repo in view.repos.values() if repo.repo_type == "model"
+        )
+        self.renamed: dict[str, str] = {}  # old id -> current id
+        self.deleted: set[str] = set()
+        self.version = 0
+        self.exports: list[Export] = []
+        self.counts: dict[str, int] = {}
+        self.build_seconds: float | None = None
+        self._lock = threading.RLock()
+        self._ready = threading.Event()
+        self._building = False
+        self._error: BaseException | None = None
+        self._entries: dict[str, Entry] = {}
+        self._sorted: dict[str, list[tuple[Any, str, Entry]]] = {}
+
+    # building
+
+    def build(self) -> None:
+        """Read the leaderboards and make every repo (in the background thread)."""
+        if self._ready.is_set():
+            return
+        started = time.perf_counter()
+        try:
+            self.exports = leaderboard_exports(self.view.repos.values())
+            facts, self.counts = collect_facts(self.exports)
+            recorded = set(self.recorded_ids)
+            for repo_id, row in facts.items():
+                if repo_id in recorded or self.view.store.redirect("model", repo_id):
+                    continue
+                self.generated[repo_id] = GeneratedRepo(
+                    repo_id=repo_id, facts=row, versions=[first_version(row)], likes=row.likes
+                )
+            self.counts["from_leaderboards"] = len(facts)
+            with self._lock:  # the listing items, so that the first listing is quick
+                for repo_id in [*self.recorded_ids, *self.generated]:
+                    self._entry(repo_id)
+        except BaseException as exc:  # surfaced to every request that waits
+            self._error = exc
+            raise
+        finally:
+            self.build_seconds = time.perf_counter() - started
+            self._ready.set()
+
+    def start_building(self) -> None:
+        """Build in a background thread, the first time only."""
+        with self._lock:
+            if self._building:
+                return
+            self._building = True
+        threading.Thread(target=self.build, name="replay-population", daemon=True).start()
+
+    def wait(self, timeout: float | None = 60.0) -> Population:
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the population is still being built")
+        if self._error is not None:
+            raise RuntimeError("building the population failed") from self._error
+        return self
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and self._error is None
+
+    # lookups
+
+    def find(self, repo_id: str) -> Found | None:
+        """A deleted or renamed id (answered before any recording), else a
+        generated repo; None: not the population's (recorded, or unknown)."""
+        with self._lock:
+            if repo_id in self.deleted:
+                return Found("deleted")
+            new_id = self.renamed.get(repo_id)
+            if new_id is not None:
+                return Found("redirect", new_id=new_id)
+        if self.view.repo("model", repo_id) is not None:
+            return None
+        self.wait()
+        with self._lock:
+            repo = self.generated.get(repo_id)
+        return Found("generated", repo=repo) if repo is not None else None
+
+    def entries(self) -> list[Entry]:
+        """Every live model repo (recorded and generated), for listings."""
+        self.wait()
+        with self._lock:
+            live = [i for i in self.recorded_ids if i not in self.deleted] + list(self.generated)
+            return [self._entry(repo_id) for repo_id in live]
+
+    def sorted_entries(
+        self, sort: str, key: Callable[[Entry], Any]
+    ) -> list[tuple[Any, str, Entry]]:
+        """Live entries as (sort value, object id, entry), ascending; cached
+        per sort until the next mutation."""
+        self.wait()  # never while holding the lock: the build takes it too
+        with self._lock:
+            cached = self._sorted.get(sort)
+            if cached is None:
+                cached = sorted(
+                    ((key(e), e.object_id, e) for e in self.entries()), key=lambda t: t[:2]
+                )
+                self._sorted[sort] = cached
+            return cached
+
+    def _entry(self, repo_id: str) -> Entry:
+        entry = self._entries.get(repo_id)
+        if entry is None:
+            repo = self.generated.get(repo_id)
+            if repo is not None:
+                item = info_body(repo, repo.head, blobs=False)
+                entry = Entry(repo_id, repo.object_id, item, generated=True)
+            else:
+                entry = self._recorded_entry(repo_id)
+            self._entries[repo_id] = entry
+        return entry
+
+    def _recorded_entry(self, repo_id: str) -> Entry:
+        repo = self.view.repo("model", repo_id)
+        assert repo is not None
+        item = json.loads(self.view.info(repo, repo.head, blobs=False))
+        # Article bodies built from the data lack a date: the commit's, as the
+        # recorded view dates that commit.
+        item.setdefault("lastModified", iso(repo.head.date))
+        return Entry(repo_id, str(item.get("_id") or object_id(repo_id)), item, generated=False)
+
+    # mutations
+
+    def mutate(self, ops: Sequence[Mapping[str, Any]], *, seed: int) -> dict[str, Any]:
+        """Apply `ops` in order, all or nothing; what changed, for the caller."""
+        self.wait()
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise MutationError("seed must be an integer")
+        if not isinstance(ops, Sequence) or isinstance(ops, str | bytes):
+            raise MutationError("ops must be a list of operations")
+        with self._lock:
+            snapshot = self._save()
+            try:
+                changes: list[dict[str, Any]] = []
+                for index, op in enumerate(ops):
+                    changes += self._apply(op, seed=seed, index=index)
+            except BaseException:
+                self._restore(snapshot)
+                raise
+            self.version += 1
+            self._sorted.clear()
+            for change in changes:
+                for key in ("id", "old_id"):
+                    self._entries.pop(str(change.get(key)), None)
+            return {
+                "version": self.version,
+                "hub_time": iso(self.clock.now()),
+                "seed": seed,
+                "changes": changes,
+            }
+
+    def _save(self) -> Any:
+        repos = {
+            k: dataclasses.replace(r, versions=list(r.versions)) for k, r in self.generated.items()
+        }
+        return repos, dict(self.renamed), set(self.deleted), dict(self._entries)
+
+    def _restore(self, snapshot: Any) -> None:
+        self.generated, self.renamed, self.deleted, self._entries = snapshot
+
+    def _apply(self, op: Mapping[str, Any], *, seed: int, index: int) -> list[dict[str, Any]]:
+        if not isinstance(op, Mapping) or op.get("op") not in OPS:
+            raise MutationError(f"each op is a mapping with `op` one of {OPS}: {op!r}")
+        name = str(op["op"])
+        known = {"op", "count", "ids", "to", "likes", "downloads", "at"}
+        unknown = set(op) - known
+        if unknown:
+            raise MutationError(f"unknown fields in {name}: {sorted(unknown)}")
+        rng = random.Random(f"{seed}/{self.version}/{index}/{name}")
+        targets = self._targets(op, rng, name=name)
+        if name == "new_sha":
+            at = self._time(op.get("at"))
+            return [self._new_sha(repo_id, seed=seed, at=at) for repo_id in targets]
+        if name == "counts":
+            return [self._counts(repo_id, op, rng, seed=seed) for repo_id in targets]
+        if name == "rename":
+            to = op.get("to")
+            if to is not None and (not isinstance(to, list) or len(to) != len(targets)):
+                raise MutationError("rename: `to` is a list as long as `ids`")
+            return [
+                self._rename(repo_id, str(to[n]) if to is not None else None)
+                for n, repo_id in enumerate(targets)
+            ]
+        if name == "delete":
+            return [self._delete(repo_id) for repo_id in targets]
+        return [self._gate(repo_id, gated=name == "gate") for repo_id in targets]
+
+    def _targets(self, op: Mapping[str, Any], rng: random.Random, *, name: str) -> list[str]:
+        ids, count = op.get("ids"), op.get("count")
+        if (ids is None) == (count is None):
+            raise MutationError(f"{name}: give either `ids` or `count`")
+        if ids is not None:
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise MutationError(f"{name}: `ids` is a list of repo ids")
+            for repo_id in ids:
+                self._check_target(repo_id, name=name)
+            return list(ids)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            raise MutationError(f"{name}: `count` is an integer from 0 to {MAX_COUNT}")
+        pool = sorted(
+            repo_id
+            for repo_id, repo in self.generated.items()
+            if name not in ("gate", "ungate") or repo.gated == (name == "ungate")
+        )
+        if count > len(pool):
+            raise MutationError(f"{name}: {count} repos asked, {len(pool)} can be changed")
+        return rng.sample(pool, count)
+
+    def _check_target(self, repo_id: str, *, name: str) -> None:
+        if repo_id in self.generated:
+            return
+        if repo_id in self.recorded_ids and repo_id not in self.deleted:
+            if name == "delete":
+                return
+            raise MutationError(
+                f"{name}: {repo_id} is served as recorded; only `delete` applies to it"
+            )
+        raise MutationError(f"{name}: no live repo {repo_id!r} in the population")
+
+    def _time(self, value: Any) -> dt.datetime:
+        if value is None:
+            return self.clock.now().replace(microsecond=0)
+        parsed = parse_day(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise MutationError(f"`at` is an ISO date or time, got {value!r}")
+        return parsed
+
+    def _new_sha(self, repo_id: str, *, seed: int, at: dt.datetime) -> dict[str, Any]:
+        repo = self.generated[repo_id]
+        revision = repo.head.revision + 1
+        sha = generated_sha(repo.facts.repo_id, f"mutation seed {seed}", f"revision {revision}")
+        at = max(at, repo.head.last_modified)  # a commit is never older than its parent
+        repo.versions.append(
+            Version(sha=sha, last_modified=at, revision=revision, seed=seed, generated_sha=True)
+        )
+        return {"op": "new_sha", "id": repo_id, "sha": sha, "lastModified": iso(at)}
+
+    def _counts(
+        self, repo_id: str, op: Mapping[str, Any], rng: random.Random, *, seed: int
+    ) -> dict[str, Any]:
+        repo = self.generated[repo_id]
+        likes, downloads = op.get("likes"), op.get("downloads")
+        for field, value in (("likes", likes), ("downloads", downloads)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise MutationError(f"counts: `{field}` is an integer")
+        if likes is None and downloads is None:
+            likes = (repo.likes or 0) + rng.randint(1, 100)
+            downloads = rng.randint(0, 100_000)
+        if likes is not None:
+            repo.likes = likes
+        if downloads is not None:
+            repo.downloads = downloads
+        repo.counts_changed_by = seed
+        return {"op": "counts", "id": repo_id, "likes": repo.likes, "downloads": repo.downloads}
+
+    def _rename(self, repo_id: str, new_id: str | None) -> dict[str, Any]:
+        if new_id is None:
+            namespace, name = repo_id.split("/")
+            new_id = f"{namespace}/{name[:80]}-renamed"
+            n = 2
+            while self._taken(new_id):
+                new_id = f"{namespace}/{name[:80]}-renamed-{n}"
+                n += 1
+        if "/" not in new_id or not is_valid_repo_id(new_id):
+            raise MutationError(f"rename: {new_id!r} is not a namespaced Hub repo id")
+        if self._taken(new_id):
+            raise MutationError(f"rename: {new_id!r} is taken")
+        repo = self.generated.pop(repo_id)
+        repo.repo_id = new_id
+        self.generated[new_id] = repo
+        for old, current in list(self.renamed.items()):
+            if current == repo_id:
+                self.renamed[old] = new_id
+        self.renamed[repo_id] = new_id
+        return {"op": "rename", "id": new_id, "old_id": repo_id}
+
+    def _taken(self, repo_id: str) -> bool:
+        return (
+            repo_id in self.generated
+            or repo_id in self.recorded_ids
+            or repo_id in self.renamed
+            or repo_id in self.deleted
+            or self.view.store.redirect("model", repo_id) is not None
+        )
+
+    def _delete(self, repo_id: str) -> dict[str, Any]:
+        self.generated.pop(repo_id, None)
+        self.deleted.add(repo_id)
+        for old, current in list(self.renamed.items()):
+            if current == repo_id:
+                del self.renamed[old]
+                self.deleted.add(old)
+        return {"op": "delete", "id": repo_id}
+
+    def _gate(self, repo_id: str, *, gated: bool) -> dict[str, Any]:
+        self.generated[repo_id].gated = gated
+        return {"op": "gate" if gated else "ungate", "id": repo_id}
+
+    # reporting
+
+    def summary(self) -> dict[str, Any]:
+        ready = self._ready.is_set()
+        with self._lock:
+            generated = list(self.generated.values())
+            return {
+                "ready": ready,
+                "build_seconds": None
+                if self.build_seconds is None
+                else round(self.build_seconds, 3),
+                "version": self.version,
+                "hub_time": iso(self.clock.now()),
+                "repos": len(generated) + len(set(self.recorded_ids) - self.deleted),
+                "generated": len(generated),
+                "recorded": len(set(self.recorded_ids) - self.deleted),
+                "generated_shas": sum(1 for r in generated if r.versions[0].generated_sha),
+                "new_commits": sum(len(r.versions) - 1 for r in generated),
+                "gated": sum(1 for r in generated if r.gated),
+                "renamed": len(self.renamed),
+                "deleted": len(self.deleted),
+                "exports": [e.label for e in self.exports],
+                **{f"leaderboard_{k}": v for k, v in self.counts.items()},
+            }
+
+
+def epoch_after(repos: Sequence[Repo], *, as_of: dt.date | None) -> dt.datetime:
+    """Where Hub time starts by default: midnight after `as_of`, else after
+    the newest commit the hub serves."""
+    if as_of is not None:
+        day = as_of
+    else:
+        dates = [c.date for r in repos for c in r.commits]
+        day = max(dates).date() if dates else dt.datetime.now(dt.UTC).date()
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
