@@ -28,7 +28,13 @@ from llmsync.tables.leaderboards import LEADERBOARD_FILE
 from llmsync.tables.revisions import classify
 from tests.conftest import FAST_RETRIES, V1, V2, CleanSync
 from tests.recorded import recorded, revision_of
-from tests.recording_edits import added_commit, csv_as_parquet
+from tests.recording_edits import (
+    added_commit,
+    csv_as_parquet,
+    edited_recordings,
+    parquet_bytes,
+    recorded_file,
+)
 from tests.tables import FIXTURES, published_tables
 
 PARTIAL_CAPTURE = FIXTURES / "leaderboards" / "open_llm_leaderboard_v1_2023-10-04.csv"
@@ -106,6 +112,45 @@ def test_a_partial_capture_is_suspect_and_ends_no_interval(
     assert "leaderboard revisions parsed: 7 (building anew)" in out
     assert "leaderboard revisions not applied:" in out
     assert f"  open_llm_v1 2023-10-04 ({sha[:10]}): suspect, holds 79 rows" in out
+
+
+def test_an_older_malformed_export_is_recorded_and_skipped(
+    tmp_path: Path, recordings_dir: Path, clean_sync: CleanSync
+) -> None:
+    # v2's 2024-10-09 export with its MATH column renamed: history, not the
+    # current table (a malformed newest export fails the run: test_sync_bad_input).
+    table = pq.read_table(
+        pa.BufferReader(
+            recorded_file(recordings_dir, repo_id=V2, path=LEADERBOARD_FILE, date="2024-10-09")
+        )
+    )
+    renamed = table.rename_columns(["MATH" if c == "MATH Lvl 5" else c for c in table.column_names])
+    recordings = edited_recordings(
+        recordings_dir,
+        tmp_path / "recordings",
+        repo_id=V2,
+        path=LEADERBOARD_FILE,
+        data=parquet_bytes(renamed),
+        date="2024-10-09",
+    )
+    with ReplayHub(recordings=recordings) as hub:
+        report = run_sync(SyncConfig(data_dir=tmp_path / "data", endpoint=hub.url))
+    assert report.status == "published"
+    reason = "open_llm_v2 table (v2 display names) has no column 'MATH Lvl 5'"
+    [line] = report.not_applied
+    assert line.startswith("open_llm_v2 2024-10-09 (") and line.endswith(f"malformed, {reason}")
+    tables = published_tables(tmp_path / "data")
+    v2 = [r for r in tables["revisions"].to_pylist() if r["leaderboard"] == "open_llm_v2"]
+    assert [(str(r["date"]), r["rows"], r["status"], r["reason"]) for r in v2] == [
+        ("2024-10-09", None, "malformed", reason),
+        ("2024-11-10", 1793, "ok", None),
+        ("2025-03-21", 4576, "ok", None),
+    ]
+    # v2's history starts at its first readable export.
+    scores = tables["scores"]
+    v2_scores = scores.filter(pc.equal(scores.column("leaderboard"), "open_llm_v2"))
+    assert pc.min(v2_scores.column("valid_from")).as_py() == dt.date(2024, 11, 10)
+    assert as_of(v2_scores, dt.date(2024, 10, 9)).num_rows == 0
 
 
 # -- a backfill cut short --------------------------------------------------------------
