@@ -116,11 +116,11 @@ def test_scores_as_of_each_export_give_that_export_back(synced_twice: dict[str, 
     for leaderboard, entry in latest.manifest["sources"]["leaderboards"].items():
         mine = scores.filter(pc.equal(scores.column("leaderboard"), leaderboard))
         for item in entry["revisions"]:
-            path = raw.get(
+            landed = raw.get(
                 entry["repo_id"], LEADERBOARD_FILE, repo_type="dataset", revision=item["revision"]
             )
-            assert path is not None
-            rows = parse_leaderboard(path.read_bytes(), leaderboard=leaderboard).rows
+            assert landed is not None
+            rows = parse_leaderboard(landed.path.read_bytes(), leaderboard=leaderboard).rows
             state = as_of(mine, dt.date.fromisoformat(item["date"]))
             assert _canonical(state).equals(_canonical(rows)), (leaderboard, item["date"])
             served += 1

@@ -341,14 +341,15 @@ def test_the_first_sync_after_the_upgrade_rebuilds_old_shaped_scores(
     ]
     import polars as pl
 
-    files = sorted(
-        str(path) for path in (data_dir / "processed").glob("snapshot=*/catalog.parquet")
-    )
     frame = pl.concat(
-        [pl.scan_parquet(f, hive_partitioning=True) for f in files], how="diagonal_relaxed"
+        [
+            pl.scan_parquet(path, hive_partitioning=True, hive_schema={"snapshot": pl.String})
+            for path in sorted((data_dir / "processed").glob("snapshot=*/catalog.parquet"))
+        ],
+        how="diagonal_relaxed",
     ).collect()
     assert frame.get_column("snapshot").n_unique() == 2
-    old_rows = frame.filter(pl.col("snapshot") == pl.col("snapshot").min())
+    old_rows = frame.filter(pl.col("snapshot") == old_id)
     assert old_rows.height == 18
     assert old_rows.get_column("open_llm_v1_first_seen").null_count() == 18
     assert main(["verify", "--data-dir", str(data_dir), "--snapshot", old_id]) == 1
