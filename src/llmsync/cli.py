@@ -75,6 +75,51 @@ def _milliseconds(text: str) -> float:
     return value
 
 
+class ProgressLine:
+    """One self-rewriting stderr line for a long fetch: done/total, rate, ETA
+    and the time spent waiting for the rate limit (plain lines when stderr is
+    not a terminal, at most one every 10 s)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._open = False
+        self._last = 0.0
+
+    def message(self, text: str) -> None:
+        self._end_line()
+        print(text, file=self._stream, flush=True)
+
+    def update(self, progress: Any) -> None:
+        now = time.monotonic()
+        finished = progress.done >= progress.total
+        if not self._tty and now - self._last < 10 and not finished:
+            return
+        self._last = now
+        elapsed = max(progress.elapsed_seconds, 1e-9)
+        rate = progress.requests / elapsed
+        share = progress.done / progress.total if progress.total else 1.0
+        eta = f"{(1 - share) * elapsed / share:.0f}s" if 0 < share < 1 else "-"
+        text = (
+            f"  {progress.phase}: {progress.done:,}/{progress.total:,} "
+            f"({rate:.0f} req/s, ETA {eta}, waited for rate limit {progress.waited_seconds:.0f}s)"
+        )
+        if self._tty:
+            self._stream.write("\r\x1b[2K" + text)
+            self._stream.flush()
+            self._open = True
+        else:
+            print(text, file=self._stream, flush=True)
+
+    def _end_line(self) -> None:
+        if self._open:
+            self._stream.write("\n")
+            self._open = False
+
+    def close(self) -> None:
+        self._end_line()
+
+
 def _fail(message: str, *, code: int = 1) -> int:
     print(f"llmsync: {message}", file=sys.stderr)
     return code
@@ -103,6 +148,17 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
             print(f"{title}:")
             for item in items:
                 print(f"  {item}")
+    requests = report.get("requests") or {}
+    if requests:
+        print(
+            "hub requests: "
+            + ", ".join(f"{bucket} {n:,}" for bucket, n in requests.items())
+            + f"; 429s {report.get('throttled', 0)}"
+            + f"; waited for the rate limit {report.get('rate_limit_wait_seconds', 0.0):.1f}s"
+        )
+    fetch = report.get("fetch") or {}
+    if fetch:
+        print("fetch: " + ", ".join(f"{k} {v}" for k, v in fetch.items()))
     print(f"wall time: {seconds:.1f}s")
 
 
@@ -126,6 +182,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 max_revisions=args.max_revisions,
                 max_row_loss=args.max_row_loss,
                 allow_row_loss=args.allow_row_loss,
+                population=args.population,
+                rate_tier=args.rate_tier,
+                reconcile_days=args.reconcile_days,
             )
     except SyncFailed as exc:
         return _fail(f"sync failed: {exc}")
@@ -153,8 +212,19 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             max_revisions=args.max_revisions,
             max_row_loss=args.max_row_loss,
             allow_row_loss=args.allow_row_loss,
+            population=args.population,
+            rate_tier=args.rate_tier,
+            reconcile_days=args.reconcile_days,
         )
-        report = run_sync(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        line = ProgressLine(sys.stderr)
+        try:
+            report = run_sync(
+                config,
+                progress=lambda text: line.message(text),
+                on_fetch_progress=line.update,
+            )
+        finally:
+            line.close()
     return report.as_dict()
 
 
@@ -295,6 +365,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--max-row-loss", type=_share, default=0.10)
     sync.add_argument("--allow-row-loss", action="store_true")
+    sync.add_argument(
+        "--population",
+        choices=("curated", "leaderboards"),
+        default="curated",
+        help="which model repos to fetch: the curated ones and --repo (default), or also "
+        "every repo either leaderboard names (~11,000, paced to the Hub's rate limits)",
+    )
+    sync.add_argument(
+        "--rate-tier",
+        choices=("anonymous", "free", "pro", "none"),
+        default=None,
+        help="the Hub quotas to stay under where it sends no RateLimit headers "
+        "(default: free with HF_TOKEN, else anonymous; none: no limit but the headers')",
+    )
+    sync.add_argument(
+        "--reconcile-days",
+        type=float,
+        default=7.0,
+        help="with --population leaderboards: read every author's listing again after this "
+        "many days; between, only what the Hub lists as changed (default: 7)",
+    )
     sync.add_argument(
         "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"
     )

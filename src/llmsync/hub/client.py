@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -44,7 +45,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.file_download import get_hf_file_metadata
+from huggingface_hub.file_download import HfFileMetadata, get_hf_file_metadata
 from huggingface_hub.hf_api import ModelInfo
 
 # Public, but re-exported by a lazy loader that mypy cannot follow.
@@ -72,6 +73,7 @@ from llmsync.hub.ids import (
     require_revision,
 )
 from llmsync.hub.landing import Landing, StoredObject
+from llmsync.hub.pacing import Pacer
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
     IncompleteBody,
@@ -174,6 +176,7 @@ class HubClient:
         policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], Any] = time.sleep,
         on_retry: Callable[[BaseException, int, float], Any] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         self._token: str | None = token or os.environ.get("HF_TOKEN") or None
@@ -182,6 +185,8 @@ class HubClient:
         self.policy = policy
         self._sleep = sleep
         self._on_retry = on_retry
+        # Shared by every thread of a fetch: keeps the requests under the rate limits.
+        self.pacer = pacer
         # huggingface_hub's own cache, kept away from the user's ~/.cache.
         self._cache_dir = raw_store.root / ".hf-cache"
 
@@ -233,14 +238,76 @@ class HubClient:
             headers = build_hf_headers(
                 token=self._token_for(url), library_name="llmsync", library_version=__version__
             )
-            response = session.get(
-                url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
-            )
+            bucket = self.pacer.acquire(url) if self.pacer is not None else None
+            try:
+                response = session.get(
+                    url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
+                )
+            except BaseException:
+                if self.pacer is not None and bucket is not None:
+                    self.pacer.release(bucket, None, status=None)
+                raise
+            if self.pacer is not None and bucket is not None:
+                self.pacer.release(bucket, response.headers, status=response.status_code)
             if not response.has_redirect_location:
                 hf_raise_for_status(response)
                 return response
             url = urljoin(str(response.url), response.headers["Location"])
         raise HubError(redact(f"too many redirects from {url}"))
+
+    def _paced(self, url: str, *, requests: int = 1) -> None:
+        """Account for requests huggingface_hub makes itself (their headers
+        are not seen here; the next answer's `RateLimit` corrects the count)."""
+        if self.pacer is not None:
+            for _ in range(requests):
+                self.pacer.release(self.pacer.acquire(url), None, status=None)
+
+    # listings
+
+    def list_page(self, url: str, *, what: str) -> tuple[bytes, str | None]:
+        """One page of a listing: its exact bytes (a JSON list of objects) and
+        the next page's URL from the `Link` header, if any."""
+        response = self._call(functools.partial(self._get, url), what=what)
+        _json_list(response.content, what=what)
+        return response.content, response.links.get("next", {}).get("url")
+
+    def card_at(self, repo_id: str, *, sha: str, max_bytes: int) -> LandedFile | None:
+        """The README.md at commit `sha`, with one resolver GET (none when it is
+        landed already): checked against the ETag (git blob id or sha256) and
+        size announced, then landed. None when the repo has no card."""
+        require_repo_id(repo_id)
+        require_revision(sha)
+        what = f"{CARD_FILE} of model {repo_id}@{sha[:12]}"
+        landed = self._landed(repo_id, CARD_FILE, repo_type="model", revision=sha)
+        if landed is not None:
+            return _check_cap(landed, max_bytes=max_bytes, what=what)
+        url = hf_hub_url(repo_id, CARD_FILE, revision=sha, endpoint=self.endpoint)
+
+        def fetch() -> LandedFile:
+            response = self._get(url)
+            data = response.content
+            etag = (
+                response.headers.get("X-Linked-Etag") or response.headers.get("ETag") or ""
+            ).strip('"').removeprefix("W/").strip('"') or None
+            length = response.headers.get("Content-Length")
+            if length is not None and length.isdigit() and int(length) != len(data):
+                raise IncompleteBody(f"got {len(data)} bytes, the server announced {length}")
+            if max_bytes is not None and len(data) > max_bytes:
+                raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
+            digest = hashlib.sha256(data).hexdigest()
+            if etag is not None and len(etag) == 64 and etag != digest:
+                raise IncompleteBody(f"sha256 {digest[:12]}… differs from the ETag {etag[:12]}…")
+            if etag is not None and len(etag) == 40 and git_blob_oid(data) != etag:
+                raise IncompleteBody(f"git blob id differs from the ETag {etag[:12]}…")
+            stored = self.raw_store.put(
+                repo_id, CARD_FILE, data, repo_type="model", revision=sha, etag=etag
+            )
+            return LandedFile(stored.path, stored.sha256, stored.size, sha)
+
+        try:
+            return self._call(fetch, what=what)
+        except FileNotFound:
+            return None
 
     # commits
 
@@ -312,16 +379,18 @@ class HubClient:
         url = hf_hub_url(
             repo_id, filename, repo_type=repo_type, revision=revision, endpoint=self.endpoint
         )
-        metadata = self._call(
-            lambda: get_hf_file_metadata(
+
+        def head() -> HfFileMetadata:
+            self._paced(url)
+            return get_hf_file_metadata(
                 url,
                 token=self._token_for(url),
                 timeout=TIMEOUT_SECONDS,
                 endpoint=self.endpoint,
                 retry_on_errors=False,
-            ),
-            what=what,
-        )
+            )
+
+        metadata = self._call(head, what=what)
         commit, etag, size = metadata.commit_hash, metadata.etag, metadata.size
         if commit is None or not is_commit_sha(commit) or etag is None:
             raise HubError(redact(f"{what}: the answer lacks X-Repo-Commit or ETag (not a Hub?)"))
@@ -334,6 +403,7 @@ class HubClient:
         def fetch() -> LandedFile:
             scratch = self.raw_store.scratch_dir()
             try:
+                self._paced(url, requests=2)  # hf_hub_download's HEAD and GET
                 local = Path(
                     hf_hub_download(
                         repo_id,
