@@ -18,10 +18,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -52,6 +49,7 @@ from huggingface_hub.hf_api import ModelInfo
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
+from llmsync.hub.bodies import check_body, json_list, json_object, parse_datetime, verify_file
 from llmsync.hub.errors import (
     CommitRef,
     FileNotFound,
@@ -64,7 +62,6 @@ from llmsync.hub.errors import (
     RevisionNotFound,
     TooLarge,
 )
-from llmsync.hub.hashing import git_blob_oid, sha256_of
 from llmsync.hub.ids import (
     InvalidIdError,
     is_commit_sha,
@@ -143,20 +140,6 @@ def _translate(exc: Exception, *, what: str, attempts: int) -> HubError:
     return HubError(message)
 
 
-def _verify(path: Path, *, size: int | None, etag: str | None) -> str:
-    """sha256 of the downloaded file, after checking it against the announced
-    size and ETag; IncompleteBody if they disagree."""
-    actual_size = path.stat().st_size
-    if size is not None and actual_size != size:
-        raise IncompleteBody(f"got {actual_size} bytes, the server announced {size}")
-    digest = sha256_of(path)
-    if etag is not None and len(etag) == 64 and etag != digest:
-        raise IncompleteBody(f"sha256 {digest[:12]}… differs from the ETag {etag[:12]}…")
-    if etag is not None and len(etag) == 40 and git_blob_oid(path.read_bytes()) != etag:
-        raise IncompleteBody(f"git blob id differs from the ETag {etag[:12]}…")
-    return digest
-
-
 # -- the client --------------------------------------------------------------------
 
 
@@ -233,48 +216,48 @@ class HubClient:
     def _get(self, url: str) -> httpx2.Response:
         """GET through huggingface_hub's session, following redirects by hand so
         that the token never leaves the endpoint's origin."""
-        session = get_session()
         for _ in range(MAX_REDIRECTS):
             headers = build_hf_headers(
                 token=self._token_for(url), library_name="llmsync", library_version=__version__
             )
-            bucket = self.pacer.acquire(url) if self.pacer is not None else None
-            try:
-                response = session.get(
-                    url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
-                )
-            except BaseException:
-                if self.pacer is not None and bucket is not None:
-                    self.pacer.release(bucket, None, status=None)
-                raise
-            if self.pacer is not None and bucket is not None:
-                self.pacer.release(bucket, response.headers, status=response.status_code)
+            response = self._send(url, headers)
             if not response.has_redirect_location:
                 hf_raise_for_status(response)
                 return response
             url = urljoin(str(response.url), response.headers["Location"])
         raise HubError(redact(f"too many redirects from {url}"))
 
+    def _send(self, url: str, headers: dict[str, str]) -> httpx2.Response:
+        """One GET under the pacer, its slot given back with the answer's headers."""
+        bucket = self.pacer.acquire(url) if self.pacer else ""
+        response = None
+        try:
+            response = get_session().get(
+                url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
+            )
+            return response
+        finally:
+            if self.pacer:
+                status = response.status_code if response is not None else None
+                headers_seen = response.headers if response is not None else None
+                self.pacer.release(bucket, headers_seen, status=status)
+
     def _paced(self, url: str, *, requests: int = 1) -> None:
-        """Account for requests huggingface_hub makes itself (their headers
-        are not seen here; the next answer's `RateLimit` corrects the count)."""
-        if self.pacer is not None:
+        if self.pacer is not None:  # requests huggingface_hub makes itself, counted
             for _ in range(requests):
                 self.pacer.release(self.pacer.acquire(url), None, status=None)
 
     # listings
 
     def list_page(self, url: str, *, what: str) -> tuple[bytes, str | None]:
-        """One page of a listing: its exact bytes (a JSON list of objects) and
-        the next page's URL from the `Link` header, if any."""
+        """A listing page's exact bytes (a JSON list of objects) and the next page's URL."""
         response = self._call(functools.partial(self._get, url), what=what)
-        _json_list(response.content, what=what)
+        json_list(response.content, what=what)
         return response.content, response.links.get("next", {}).get("url")
 
     def card_at(self, repo_id: str, *, sha: str, max_bytes: int) -> LandedFile | None:
-        """The README.md at commit `sha`, with one resolver GET (none when it is
-        landed already): checked against the ETag (git blob id or sha256) and
-        size announced, then landed. None when the repo has no card."""
+        """The README.md at commit `sha` (None: no card) with one resolver GET, or
+        none when landed already; checked against the announced size and ETag."""
         require_repo_id(repo_id)
         require_revision(sha)
         what = f"{CARD_FILE} of model {repo_id}@{sha[:12]}"
@@ -286,19 +269,7 @@ class HubClient:
         def fetch() -> LandedFile:
             response = self._get(url)
             data = response.content
-            etag = (
-                response.headers.get("X-Linked-Etag") or response.headers.get("ETag") or ""
-            ).strip('"').removeprefix("W/").strip('"') or None
-            length = response.headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) != len(data):
-                raise IncompleteBody(f"got {len(data)} bytes, the server announced {length}")
-            if max_bytes is not None and len(data) > max_bytes:
-                raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
-            digest = hashlib.sha256(data).hexdigest()
-            if etag is not None and len(etag) == 64 and etag != digest:
-                raise IncompleteBody(f"sha256 {digest[:12]}… differs from the ETag {etag[:12]}…")
-            if etag is not None and len(etag) == 40 and git_blob_oid(data) != etag:
-                raise IncompleteBody(f"git blob id differs from the ETag {etag[:12]}…")
+            etag = check_body(data, response.headers, max_bytes=max_bytes, what=what)
             stored = self.raw_store.put(
                 repo_id, CARD_FILE, data, repo_type="model", revision=sha, etag=etag
             )
@@ -321,11 +292,11 @@ class HubClient:
             response = self._call(
                 functools.partial(self._get, url), what=f"commits of {repo_type} {repo_id}"
             )
-            for item in _json_list(response.content, what=f"commits of {repo_id}"):
+            for item in json_list(response.content, what=f"commits of {repo_id}"):
                 commits.append(
                     CommitRef(
                         sha=require_revision(str(item["id"])),
-                        date=_parse_datetime(str(item["date"])),
+                        date=parse_datetime(str(item["date"])),
                         title=str(item.get("title", "")),
                     )
                 )
@@ -335,20 +306,16 @@ class HubClient:
     # model info
 
     def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo:
-        """The model's API info, always asked for anew (likes and downloads
-        change at the same commit); its exact JSON bytes land as an object of
-        their own under the commit they describe, named by their sha256.
-
-        Unlike a file, whose ETag names its content, an API answer is checked
-        only for being whole JSON; its sha256, taken as it lands, is what later
-        reads check."""
+        """The model's API info, always asked anew (likes and downloads change at
+        the same commit); its exact JSON bytes land under the commit they
+        describe, named by their sha256 (checked only for being whole JSON)."""
         require_repo_id(repo_id)
         url = f"{self.endpoint}/api/models/{repo_id}"
         if revision is not None:
             url += f"/revision/{quote(require_revision(revision), safe='')}"
         response = self._call(lambda: self._get(url), what=f"model info of {repo_id}")
         raw = response.content
-        data = _json_object(raw, what=f"model info of {repo_id}")
+        data = json_object(raw, what=f"model info of {repo_id}")
         sha = data.get("sha")
         landing = sha if isinstance(sha, str) and is_commit_sha(sha) else (revision or "main")
         stored = self.raw_store.put_api_info(repo_id, raw, revision=landing)
@@ -417,7 +384,7 @@ class HubClient:
                         etag_timeout=TIMEOUT_SECONDS,
                     )
                 )
-                digest = _verify(local, size=size, etag=etag)
+                digest = verify_file(local, size=size, etag=etag)
                 if max_bytes is not None and local.stat().st_size > max_bytes:
                     raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
                 stored = self.raw_store.put_file(
@@ -466,33 +433,8 @@ def _check_cap(landed: LandedFile, *, max_bytes: int | None, what: str) -> Lande
     return landed
 
 
-def _parse_datetime(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _json_object(raw: bytes, *, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise HubError(redact(f"{what}: the body is not JSON")) from exc
-    if not isinstance(data, dict):
-        raise HubError(redact(f"{what}: expected a JSON object"))
-    return data
-
-
-def _json_list(raw: bytes, *, what: str) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise HubError(redact(f"{what}: the body is not JSON")) from exc
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise HubError(redact(f"{what}: expected a JSON list of objects"))
-    return data
-
-
 def _landed_info(repo_id: str, raw: bytes, stored: StoredObject, *, fallback: str) -> LandedInfo:
-    data = _json_object(raw, what=f"model info of {repo_id}")
+    data = json_object(raw, what=f"model info of {repo_id}")
     try:
         info = ModelInfo(**data)  # type: ignore[no-untyped-call]
     except (KeyError, TypeError, ValueError) as exc:

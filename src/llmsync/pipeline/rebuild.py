@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from llmsync.hub.ids import is_commit_sha
-from llmsync.pipeline.population import ListingReader
+from llmsync.pipeline.landed import ListingReader
 from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.stages import (
     LeaderboardRevision,
