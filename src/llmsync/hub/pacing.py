@@ -164,8 +164,9 @@ class Pacer:
             bucket.in_flight = max(0, bucket.in_flight - 1)
             bucket.remaining -= 1
             if status == 429:
+                # Counted; the wait is the retry policy's (Retry-After), and the
+                # headers, when sent, say where the window stands.
                 bucket.throttled += 1
-                bucket.remaining = 0
             self._observe(bucket, headers)
             self._cond.notify_all()
 
