@@ -31,7 +31,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -266,43 +266,38 @@ def fetch_population(
     for repo_id in to_fetch:
         by_author.setdefault(_author(repo_id), []).append(repo_id)
     authors = sorted(a for a, repos in by_author.items() if len(repos) > 1)
-    info_checks = [repos[0] for a, repos in by_author.items() if len(repos) == 1]
+    singles = [repos[0] for a, repos in by_author.items() if len(repos) == 1]
+    from_listing = [r for r in valid if r not in results and r.lower() in listed]
+    tracker.start("models", len(from_listing) + len(to_fetch))
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        tracker.start("listings", len(authors))
+    def card_one(repo_id: str, base: ModelFetch, hub_id: str, sha: Any) -> ModelFetch:
+        try:
+            return _with_card(
+                client, base, hub_id=hub_id, sha=sha, card_max_bytes=card_max_bytes, plan=plan
+            )
+        finally:
+            tracker.step()
 
-        def list_one(author: str) -> dict[str, ListedModel]:
-            try:
-                return _list_author(client, raw, author, plan=plan)
-            except HubError:
-                return {}  # each repo then gets its own model-info check
-            finally:
-                tracker.step()
+    def info_one(repo_id: str) -> tuple[ModelFetch, str, Any]:
+        return _info(client, repo_id)
 
-        for found in pool.map(list_one, authors):
-            listed.update(found)
-        for author in authors:
-            for repo_id in by_author[author]:
-                if repo_id.lower() not in listed:
-                    info_checks.append(repo_id)
+    def list_one(author: str) -> dict[str, ListedModel]:
+        try:
+            return _list_author(client, raw, author, plan=plan)
+        except HubError:
+            return {}  # each repo then gets its own model-info check
 
-        plan.model_info_checks = len(info_checks)
-        tracker.start("model info", len(info_checks))
+    # Two pools, so that cards (resolvers) go on while listings and model info
+    # (api) wait for their bucket's window, and the other way round.
+    api_workers = max(1, concurrency // 2)
+    with (
+        ThreadPoolExecutor(max_workers=api_workers) as api_pool,
+        ThreadPoolExecutor(max_workers=max(1, concurrency)) as card_pool,
+    ):
+        cards: dict[str, Future[ModelFetch]] = {}
 
-        def info_one(repo_id: str) -> ModelFetch:
-            try:
-                return _info(client, repo_id, card_max_bytes=card_max_bytes, plan=plan)
-            finally:
-                tracker.step()
-
-        for repo_id, fetched in zip(info_checks, pool.map(info_one, info_checks), strict=True):
-            results[repo_id] = fetched
-
-        from_listing = [r for r in valid if r not in results and r.lower() in listed]
-        tracker.start("cards", len(from_listing))
-
-        def card_one(repo_id: str) -> ModelFetch:
-            entry = listed[repo_id.lower()]
+        def from_item(repo_id: str, entry: ListedModel) -> None:
+            hub_id = str(entry.item["id"])
             base = ModelFetch(
                 repo_id,
                 item_bytes(entry.item),
@@ -310,22 +305,34 @@ def fetch_population(
                 None,
                 None,
                 info_object=entry.page,
-                info_item=str(entry.item["id"]),
+                info_item=hub_id,
             )
-            try:
-                return _with_card(
-                    client,
-                    base,
-                    hub_id=str(entry.item["id"]),
-                    sha=entry.item.get("sha"),
-                    card_max_bytes=card_max_bytes,
-                    plan=plan,
-                )
-            finally:
-                tracker.step()
+            cards[repo_id] = card_pool.submit(
+                card_one, repo_id, base, hub_id, entry.item.get("sha")
+            )
 
-        for repo_id, fetched in zip(from_listing, pool.map(card_one, from_listing), strict=True):
-            results[repo_id] = fetched
+        for repo_id in from_listing:
+            from_item(repo_id, listed[repo_id.lower()])
+        infos = {repo_id: api_pool.submit(info_one, repo_id) for repo_id in singles}
+        listings = {api_pool.submit(list_one, author): author for author in authors}
+        for future in as_completed(listings):
+            found = future.result()
+            for repo_id in by_author[listings[future]]:
+                entry = found.get(repo_id.lower())
+                if entry is not None:
+                    from_item(repo_id, entry)
+                else:  # renamed, deleted, or the listing failed: ask the repo itself
+                    infos[repo_id] = api_pool.submit(info_one, repo_id)
+        plan.model_info_checks = len(infos)
+        for repo_id, info_future in infos.items():
+            base, hub_id, sha = info_future.result()
+            if base.info_object is None:  # no info: the status says why
+                results[repo_id] = base
+                tracker.step()
+            else:
+                cards[repo_id] = card_pool.submit(card_one, repo_id, base, hub_id, sha)
+        for repo_id, card_future in cards.items():
+            results[repo_id] = card_future.result()
     tracker.finish()
     if plan.watermark is None and previous is not None:
         plan.watermark = previous.get("watermark")
@@ -335,20 +342,20 @@ def fetch_population(
     return [results[repo_id] for repo_id in repo_ids], plan
 
 
-def _info(client: HubClient, repo_id: str, *, card_max_bytes: int, plan: FetchPlan) -> ModelFetch:
+def _info(client: HubClient, repo_id: str) -> tuple[ModelFetch, str, Any]:
+    """A repo's model info (following a rename), with the id and sha its card
+    is asked at; or, without info, the status that says why."""
     try:
         info = client.model_info(repo_id)
     except RepoNotFound as exc:
-        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc)))
+        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc))), repo_id, None
     except Gated as exc:
-        return ModelFetch(repo_id, None, None, "gated", redact(str(exc)))
+        return ModelFetch(repo_id, None, None, "gated", redact(str(exc))), repo_id, None
     except HubError as exc:
-        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc)))
+        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc))), repo_id, None
     base = ModelFetch(repo_id, info.raw, None, None, None, info_object=info.stored)
     hub_id = info.info.id if isinstance(info.info.id, str) else repo_id
-    return _with_card(
-        client, base, hub_id=hub_id, sha=info.revision, card_max_bytes=card_max_bytes, plan=plan
-    )
+    return base, hub_id, info.revision
 
 
 def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> str | None:
