@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -89,28 +90,41 @@ def figures(url: str, seconds: float, *, scale: float) -> dict[str, Any]:
     }
 
 
-def naive(url: str, repos: list[str], *, sample: int, scale: float) -> dict[str, Any]:
+def naive_loop(repos: list[str]) -> None:
+    """The user's loop; run in a child process whose HF_ENDPOINT is the hub
+    (`ModelCard.load` takes no endpoint: huggingface_hub reads it at import)."""
     from huggingface_hub import HfApi, ModelCard
     from huggingface_hub.errors import HfHubHTTPError
 
-    api = HfApi(endpoint=url, token=False)
-    picked = repos[:: max(1, len(repos) // sample)][:sample]
-    fresh(url)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as cache:
-        for repo_id in picked:
+    api = HfApi(token=False)
+    if True:  # huggingface_hub's cache is the parent's temporary HF_HOME
+        for repo_id in repos:
             for attempt in range(10):
                 try:
                     api.model_info(repo_id)
-                    ModelCard.load(repo_id, token=False, cache_dir=cache)  # type: ignore[no-untyped-call]
+                    ModelCard.load(repo_id, token=False)
                     break
                 except HfHubHTTPError as exc:
                     response = exc.response
                     if response is None or response.status_code != 429 or attempt == 9:
                         break
                     time.sleep(float(response.headers.get("Retry-After", "1")))
-                except Exception:
-                    break
+
+
+def naive(url: str, repos: list[str], *, sample: int, scale: float) -> dict[str, Any]:
+    picked = repos[:: max(1, len(repos) // sample)][:sample]
+    fresh(url)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "HF_ENDPOINT": url, "HF_HOME": home}
+        env["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        subprocess.run(
+            [sys.executable, __file__, "--naive-child"],
+            input="\n".join(picked),
+            text=True,
+            env=env,
+            check=True,
+        )
     seconds = time.perf_counter() - started
     measured = figures(url, seconds, scale=scale)
     factor = len(repos) / len(picked)
@@ -150,7 +164,11 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--naive-sample", type=int, default=200)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--naive-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.naive_child:
+        naive_loop(sys.stdin.read().split())
+        return 0
     scale = args.time_scale
     process, url = start_hub(time_scale=scale, latency_ms=args.latency_ms)
     try:
