@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -96,7 +96,6 @@ class FetchPlan:
     model_info_checks: int = 0
     card_requests: int = 0
     reused: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class _Tracker:
@@ -270,11 +269,19 @@ def fetch_population(
     from_listing = [r for r in valid if r not in results and r.lower() in listed]
     tracker.start("models", len(from_listing) + len(to_fetch))
 
+    card_locks: dict[tuple[str, str], threading.Lock] = {}
+    guard = threading.Lock()
+
     def card_one(repo_id: str, base: ModelFetch, hub_id: str, sha: Any) -> ModelFetch:
+        # Two leaderboard names of one repo (they differ in case) share its card:
+        # the second waits for the first and finds it landed.
+        with guard:
+            lock = card_locks.setdefault((hub_id.lower(), str(sha)), threading.Lock())
         try:
-            return _with_card(
-                client, base, hub_id=hub_id, sha=sha, card_max_bytes=card_max_bytes, plan=plan
-            )
+            with lock:
+                return _with_card(
+                    client, base, hub_id=hub_id, sha=sha, card_max_bytes=card_max_bytes, plan=plan
+                )
         finally:
             tracker.step()
 
@@ -395,13 +402,7 @@ def _list_recent(
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return item_modified({"lastModified": value})  # the same ISO reading
 
 
 def population_repos(scores: pa.Table, *, tracked: Sequence[str], population: str) -> list[str]:
