@@ -67,9 +67,9 @@ def test_an_author_listing_arrives_whole_over_several_pages(
 def test_the_pacer_stays_under_the_quota_with_no_429(
     replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
 ) -> None:
-    # Anonymous limits, a 5-minute window lasting 5 s: 620 one-repo authors cost
+    # Anonymous limits, a 5-minute window lasting 15 s: 620 one-repo authors cost
     # one model-info request each, more than the 500 a window allows.
-    hub = replay_hub_factory(population=True, rate_limits="anonymous", time_scale=60)
+    hub = replay_hub_factory(population=True, rate_limits="anonymous", time_scale=20)
     authors = Counter(r.split("/")[0].lower() for r in _ids(hub))
     singles = [r for r in _ids(hub) if authors[r.split("/")[0].lower()] == 1]
     assert len(singles) == SINGLE_AUTHORS
