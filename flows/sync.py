@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.runtime import flow_run
@@ -24,6 +28,7 @@ from llmsync.hub.errors import HubUnavailable
 from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
+from llmsync.pipeline.population import FetchProgress
 from llmsync.store.snapshots import default_data_dir
 
 T = TypeVar("T")
@@ -61,6 +66,29 @@ def run_as_task(name: str, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     return stage(*args, **kwargs)
 
 
+class FetchProgressArtifact:
+    """A Prefect progress artifact, driven by the library's fetch callback:
+    created at the first report, updated (at most every few seconds) after."""
+
+    def __init__(self) -> None:
+        self._id: Any = None
+        self._phase = ""
+
+    def __call__(self, progress: FetchProgress) -> None:
+        share = 100.0 * progress.done / progress.total if progress.total else 100.0
+        description = (
+            f"fetch models, {progress.phase}: {progress.done:,}/{progress.total:,}; "
+            f"{progress.requests:,} requests; waited for the rate limit "
+            f"{progress.waited_seconds:.0f}s"
+        )
+        if self._id is None:
+            self._id = create_progress_artifact(
+                progress=share, key="llmsync-fetch-progress", description=description
+            )
+        else:
+            update_progress_artifact(self._id, progress=share, description=description)
+
+
 @flow(name="sync", description="Sync the Open LLM Leaderboards and model repos into a snapshot.")
 def sync(
     hub: str | None = None,
@@ -72,13 +100,21 @@ def sync(
     max_row_loss: float = 0.10,
     allow_row_loss: bool = False,
     suspect_row_loss: float = 0.5,
+    population: str = "curated",
+    rate_tier: str | None = None,
+    reconcile_days: float = 7.0,
 ) -> dict[str, Any]:
     """Publish a snapshot, record an unchanged run, or fail with the reason.
 
     hub: a Hub URL, `replay` for the bundled replay hub, or empty for
     `HF_ENDPOINT` (else huggingface.co). data_dir: empty for `LLMSYNC_DATA_DIR`
     (else ./data). curated: a reviewed curated YAML; empty for `LLMSYNC_CURATED`
-    (else the file bundled with llmsync).
+    (else the file bundled with llmsync). population: `curated` (the curated
+    repos and extra_repos) or `leaderboards` (every repo either leaderboard
+    names, ~11,000, paced to the Hub's rate limits). rate_tier: anonymous,
+    free, pro or none, where the Hub sends no rate-limit headers (empty: free
+    with HF_TOKEN, else anonymous). reconcile_days: how often a leaderboards
+    sync reads every author's listing again instead of only what changed.
     """
     install_log_redaction()
     logger = get_run_logger()
@@ -93,6 +129,9 @@ def sync(
             max_row_loss=max_row_loss,
             allow_row_loss=allow_row_loss,
             suspect_row_loss=suspect_row_loss,
+            population=population,
+            rate_tier=rate_tier,
+            reconcile_days=reconcile_days,
         )
         try:
             report = run_sync(
@@ -100,6 +139,7 @@ def sync(
                 run_stage=run_as_task,
                 flow_run_id=str(run_id) if run_id else None,
                 progress=logger.info,
+                on_fetch_progress=FetchProgressArtifact(),
             )
         except SyncFailed as exc:
             if exc.report is not None:

@@ -23,7 +23,12 @@ def test_nightly_is_declared_with_its_cron() -> None:
     specs = {spec.name: spec for spec in load_schedules(REPO_ROOT / "schedules.yaml")}
     nightly = specs["nightly"]
     assert (nightly.cron, nightly.timezone) == ("0 3 * * *", "UTC")
-    assert nightly.parameters == {"max_row_loss": 0.1, "allow_row_loss": False}
+    assert nightly.parameters == {
+        "population": "leaderboards",
+        "reconcile_days": 7,
+        "max_row_loss": 0.1,
+        "allow_row_loss": False,
+    }
     deployment = to_deployment(nightly)
     assert deployment.name == "nightly"
     assert deployment.entrypoint == "llmsync_flows.sync.sync"

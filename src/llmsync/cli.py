@@ -107,6 +107,17 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
             print(f"{title}:")
             for item in items:
                 print(f"  {item}")
+    requests = report.get("requests") or {}
+    if requests:
+        print(
+            "hub requests: "
+            + ", ".join(f"{bucket} {n:,}" for bucket, n in requests.items())
+            + f"; 429s {report.get('throttled', 0)}"
+            + f"; waited for the rate limit {report.get('rate_limit_wait_seconds', 0.0):.1f}s"
+        )
+    fetch = report.get("fetch") or {}
+    if fetch:
+        print("fetch: " + ", ".join(f"{k} {v}" for k, v in fetch.items()))
     print(f"wall time: {seconds:.1f}s")
 
 
@@ -131,6 +142,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 max_row_loss=args.max_row_loss,
                 allow_row_loss=args.allow_row_loss,
                 suspect_row_loss=args.suspect_row_loss,
+                population=args.population,
+                rate_tier=args.rate_tier,
+                reconcile_days=args.reconcile_days,
             )
     except SyncFailed as exc:
         return _fail(f"sync failed: {exc}")
@@ -147,6 +161,7 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
     machine with no Prefect server at hand, and for crash tests."""
     from llmsync.endpoints import hub_endpoint
     from llmsync.pipeline import SyncConfig, run_sync
+    from llmsync.pipeline.progress import ProgressLine
     from llmsync.store.snapshots import default_data_dir
 
     with hub_endpoint(args.hub, as_of=args.as_of) as endpoint:
@@ -159,8 +174,19 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             max_row_loss=args.max_row_loss,
             allow_row_loss=args.allow_row_loss,
             suspect_row_loss=args.suspect_row_loss,
+            population=args.population,
+            rate_tier=args.rate_tier,
+            reconcile_days=args.reconcile_days,
         )
-        report = run_sync(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        line = ProgressLine(sys.stderr)
+        try:
+            report = run_sync(
+                config,
+                progress=lambda text: line.message(text),
+                on_fetch_progress=line.update,
+            )
+        finally:
+            line.close()
     return report.as_dict()
 
 
@@ -307,6 +333,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="a leaderboard revision losing more than this share of the previous one's rows "
         "is recorded as suspect and not applied (default 0.5)",
+    )
+    sync.add_argument(
+        "--population",
+        choices=("curated", "leaderboards"),
+        default="curated",
+        help="which model repos to fetch: the curated ones and --repo (default), or also "
+        "every repo either leaderboard names (~11,000, paced to the Hub's rate limits)",
+    )
+    sync.add_argument(
+        "--rate-tier",
+        choices=("anonymous", "free", "pro", "none"),
+        default=None,
+        help="the Hub quotas to stay under where it sends no RateLimit headers "
+        "(default: free with HF_TOKEN, else anonymous; none: no limit but the headers')",
+    )
+    sync.add_argument(
+        "--reconcile-days",
+        type=float,
+        default=7.0,
+        help="with --population leaderboards: read every author's listing again after this "
+        "many days; between, only what the Hub lists as changed (default: 7)",
     )
     sync.add_argument(
         "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"

@@ -18,9 +18,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
 import logging
 import os
 import shutil
@@ -44,13 +42,14 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.file_download import get_hf_file_metadata
+from huggingface_hub.file_download import HfFileMetadata, get_hf_file_metadata
 from huggingface_hub.hf_api import ModelInfo
 
 # Public, but re-exported by a lazy loader that mypy cannot follow.
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
+from llmsync.hub.bodies import check_body, json_list, json_object, parse_datetime, verify_file
 from llmsync.hub.errors import (
     CommitRef,
     FileNotFound,
@@ -63,7 +62,6 @@ from llmsync.hub.errors import (
     RevisionNotFound,
     TooLarge,
 )
-from llmsync.hub.hashing import git_blob_oid, sha256_of
 from llmsync.hub.ids import (
     InvalidIdError,
     is_commit_sha,
@@ -72,6 +70,7 @@ from llmsync.hub.ids import (
     require_revision,
 )
 from llmsync.hub.landing import Landing, StoredObject
+from llmsync.hub.pacing import Pacer
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
     IncompleteBody,
@@ -141,20 +140,6 @@ def _translate(exc: Exception, *, what: str, attempts: int) -> HubError:
     return HubError(message)
 
 
-def _verify(path: Path, *, size: int | None, etag: str | None) -> str:
-    """sha256 of the downloaded file, after checking it against the announced
-    size and ETag; IncompleteBody if they disagree."""
-    actual_size = path.stat().st_size
-    if size is not None and actual_size != size:
-        raise IncompleteBody(f"got {actual_size} bytes, the server announced {size}")
-    digest = sha256_of(path)
-    if etag is not None and len(etag) == 64 and etag != digest:
-        raise IncompleteBody(f"sha256 {digest[:12]}… differs from the ETag {etag[:12]}…")
-    if etag is not None and len(etag) == 40 and git_blob_oid(path.read_bytes()) != etag:
-        raise IncompleteBody(f"git blob id differs from the ETag {etag[:12]}…")
-    return digest
-
-
 # -- the client --------------------------------------------------------------------
 
 
@@ -174,6 +159,7 @@ class HubClient:
         policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], Any] = time.sleep,
         on_retry: Callable[[BaseException, int, float], Any] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         self._token: str | None = token or os.environ.get("HF_TOKEN") or None
@@ -182,6 +168,8 @@ class HubClient:
         self.policy = policy
         self._sleep = sleep
         self._on_retry = on_retry
+        # Shared by every thread of a fetch: keeps the requests under the rate limits.
+        self.pacer = pacer
         # huggingface_hub's own cache, kept away from the user's ~/.cache.
         self._cache_dir = raw_store.root / ".hf-cache"
 
@@ -228,19 +216,69 @@ class HubClient:
     def _get(self, url: str) -> httpx2.Response:
         """GET through huggingface_hub's session, following redirects by hand so
         that the token never leaves the endpoint's origin."""
-        session = get_session()
         for _ in range(MAX_REDIRECTS):
             headers = build_hf_headers(
                 token=self._token_for(url), library_name="llmsync", library_version=__version__
             )
-            response = session.get(
-                url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
-            )
+            response = self._send(url, headers)
             if not response.has_redirect_location:
                 hf_raise_for_status(response)
                 return response
             url = urljoin(str(response.url), response.headers["Location"])
         raise HubError(redact(f"too many redirects from {url}"))
+
+    def _send(self, url: str, headers: dict[str, str]) -> httpx2.Response:
+        """One GET under the pacer, its slot given back with the answer's headers."""
+        bucket = self.pacer.acquire(url) if self.pacer else ""
+        response = None
+        try:
+            response = get_session().get(
+                url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
+            )
+            return response
+        finally:
+            if self.pacer:
+                status = response.status_code if response is not None else None
+                headers_seen = response.headers if response is not None else None
+                self.pacer.release(bucket, headers_seen, status=status)
+
+    def _paced(self, url: str, *, requests: int = 1) -> None:
+        if self.pacer is not None:  # requests huggingface_hub makes itself, counted
+            for _ in range(requests):
+                self.pacer.release(self.pacer.acquire(url), None, status=None)
+
+    # listings
+
+    def list_page(self, url: str, *, what: str) -> tuple[bytes, str | None]:
+        """A listing page's exact bytes (a JSON list of objects) and the next page's URL."""
+        response = self._call(functools.partial(self._get, url), what=what)
+        json_list(response.content, what=what)
+        return response.content, response.links.get("next", {}).get("url")
+
+    def card_at(self, repo_id: str, *, sha: str, max_bytes: int) -> LandedFile | None:
+        """The README.md at commit `sha` (None: no card) with one resolver GET, or
+        none when landed already; checked against the announced size and ETag."""
+        require_repo_id(repo_id)
+        require_revision(sha)
+        what = f"{CARD_FILE} of model {repo_id}@{sha[:12]}"
+        landed = self._landed(repo_id, CARD_FILE, repo_type="model", revision=sha)
+        if landed is not None:
+            return _check_cap(landed, max_bytes=max_bytes, what=what)
+        url = hf_hub_url(repo_id, CARD_FILE, revision=sha, endpoint=self.endpoint)
+
+        def fetch() -> LandedFile:
+            response = self._get(url)
+            data = response.content
+            etag = check_body(data, response.headers, max_bytes=max_bytes, what=what)
+            stored = self.raw_store.put(
+                repo_id, CARD_FILE, data, repo_type="model", revision=sha, etag=etag
+            )
+            return LandedFile(stored.path, stored.sha256, stored.size, sha)
+
+        try:
+            return self._call(fetch, what=what)
+        except FileNotFound:
+            return None
 
     # commits
 
@@ -254,11 +292,11 @@ class HubClient:
             response = self._call(
                 functools.partial(self._get, url), what=f"commits of {repo_type} {repo_id}"
             )
-            for item in _json_list(response.content, what=f"commits of {repo_id}"):
+            for item in json_list(response.content, what=f"commits of {repo_id}"):
                 commits.append(
                     CommitRef(
                         sha=require_revision(str(item["id"])),
-                        date=_parse_datetime(str(item["date"])),
+                        date=parse_datetime(str(item["date"])),
                         title=str(item.get("title", "")),
                     )
                 )
@@ -268,20 +306,16 @@ class HubClient:
     # model info
 
     def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo:
-        """The model's API info, always asked for anew (likes and downloads
-        change at the same commit); its exact JSON bytes land as an object of
-        their own under the commit they describe, named by their sha256.
-
-        Unlike a file, whose ETag names its content, an API answer is checked
-        only for being whole JSON; its sha256, taken as it lands, is what later
-        reads check."""
+        """The model's API info, always asked anew (likes and downloads change at
+        the same commit); its exact JSON bytes land under the commit they
+        describe, named by their sha256 (checked only for being whole JSON)."""
         require_repo_id(repo_id)
         url = f"{self.endpoint}/api/models/{repo_id}"
         if revision is not None:
             url += f"/revision/{quote(require_revision(revision), safe='')}"
         response = self._call(lambda: self._get(url), what=f"model info of {repo_id}")
         raw = response.content
-        data = _json_object(raw, what=f"model info of {repo_id}")
+        data = json_object(raw, what=f"model info of {repo_id}")
         sha = data.get("sha")
         landing = sha if isinstance(sha, str) and is_commit_sha(sha) else (revision or "main")
         stored = self.raw_store.put_api_info(repo_id, raw, revision=landing)
@@ -312,16 +346,18 @@ class HubClient:
         url = hf_hub_url(
             repo_id, filename, repo_type=repo_type, revision=revision, endpoint=self.endpoint
         )
-        metadata = self._call(
-            lambda: get_hf_file_metadata(
+
+        def head() -> HfFileMetadata:
+            self._paced(url)
+            return get_hf_file_metadata(
                 url,
                 token=self._token_for(url),
                 timeout=TIMEOUT_SECONDS,
                 endpoint=self.endpoint,
                 retry_on_errors=False,
-            ),
-            what=what,
-        )
+            )
+
+        metadata = self._call(head, what=what)
         commit, etag, size = metadata.commit_hash, metadata.etag, metadata.size
         if commit is None or not is_commit_sha(commit) or etag is None:
             raise HubError(redact(f"{what}: the answer lacks X-Repo-Commit or ETag (not a Hub?)"))
@@ -334,6 +370,7 @@ class HubClient:
         def fetch() -> LandedFile:
             scratch = self.raw_store.scratch_dir()
             try:
+                self._paced(url, requests=2)  # hf_hub_download's HEAD and GET
                 local = Path(
                     hf_hub_download(
                         repo_id,
@@ -347,7 +384,7 @@ class HubClient:
                         etag_timeout=TIMEOUT_SECONDS,
                     )
                 )
-                digest = _verify(local, size=size, etag=etag)
+                digest = verify_file(local, size=size, etag=etag)
                 if max_bytes is not None and local.stat().st_size > max_bytes:
                     raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
                 stored = self.raw_store.put_file(
@@ -396,33 +433,8 @@ def _check_cap(landed: LandedFile, *, max_bytes: int | None, what: str) -> Lande
     return landed
 
 
-def _parse_datetime(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _json_object(raw: bytes, *, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise HubError(redact(f"{what}: the body is not JSON")) from exc
-    if not isinstance(data, dict):
-        raise HubError(redact(f"{what}: expected a JSON object"))
-    return data
-
-
-def _json_list(raw: bytes, *, what: str) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise HubError(redact(f"{what}: the body is not JSON")) from exc
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise HubError(redact(f"{what}: expected a JSON list of objects"))
-    return data
-
-
 def _landed_info(repo_id: str, raw: bytes, stored: StoredObject, *, fallback: str) -> LandedInfo:
-    data = _json_object(raw, what=f"model info of {repo_id}")
+    data = json_object(raw, what=f"model info of {repo_id}")
     try:
         info = ModelInfo(**data)  # type: ignore[no-untyped-call]
     except (KeyError, TypeError, ValueError) as exc:

@@ -42,6 +42,19 @@ class Landing(Protocol):
         etag: str | None = None,
     ) -> StoredObject: ...
 
+    def put(
+        self,
+        repo_id: str,
+        path: str,
+        data: bytes,
+        *,
+        repo_type: str,
+        revision: str,
+        etag: str | None = None,
+    ) -> StoredObject: ...
+
+    def put_listing(self, data: bytes) -> StoredObject: ...
+
     def put_api_info(self, repo_id: str, data: bytes, *, revision: str) -> StoredObject: ...
 
     def scratch_dir(self) -> Path: ...

@@ -11,6 +11,7 @@ snapshot rebuilds from, and an object changed on disk is named, never used.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from llmsync.hub.ids import is_commit_sha
+from llmsync.pipeline.landed import ListingReader
 from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.scores import build_scores
@@ -74,7 +76,13 @@ def check_raw_objects(store: SnapshotStore, snapshot: Snapshot) -> list[str]:
     """Each of the snapshot's raw objects that is missing or changed, one line each."""
     raw = RawStore(store.data_dir / "raw")
     problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
     for entry in raw_objects(snapshot, raw):
+        # A listing page holds many models' items: it is checked once.
+        key = (str(entry["path"]), str(entry["sha256"]))
+        if key in seen:
+            continue
+        seen.add(key)
         try:
             _read(raw, entry)
         except (RawObjectError, ValueError) as exc:
@@ -141,10 +149,29 @@ def rebuild_from_raw(
                 LeaderboardRevision(leaderboard, entry["repo_id"], item["revision"], date, path)
             )
 
+    listings = ListingReader(raw)
+
+    def read_item(repo_id: str, *, sha256: str | None) -> bytes | None:
+        """A model's info read from an item of a landed listing page."""
+        entry = objects.get(("model_listing", repo_id, None))
+        if entry is None:
+            return None
+        try:
+            data = listings.item(
+                str(entry["path"]), sha256=str(entry["sha256"]), item_id=str(entry["item"])
+            )
+        except (RawObjectError, ValueError) as exc:
+            raise SyncFailed(str(exc)) from exc
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise SyncFailed(f"the listing item of {repo_id} in {entry['path']} differs")
+        return data
+
     details: dict[str, str] = manifest.get("model_details", {})
     fetches: list[ModelFetch] = []
     for repo_id, model in sources["models"].items():
         info = read(("model_info", repo_id, None), sha256=model.get("info_sha256"))
+        if info is None:
+            info = read_item(repo_id, sha256=model.get("info_sha256"))
         card = read(("model_card", repo_id, None), sha256=model.get("card_sha256"))
         if model.get("info_sha256") and info is None:
             raise SyncFailed(f"the manifest names no raw object for the model info of {repo_id}")

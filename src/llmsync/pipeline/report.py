@@ -44,6 +44,13 @@ class SyncReport:
     incremental: bool = False
     # Revisions first seen by this run that were not applied to `scores`, and why.
     not_applied: list[str] = field(default_factory=list)
+    # Requests per rate-limit bucket, 429s received, and time spent waiting
+    # for the rate limit (the pacer's waits, before a request).
+    requests: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    # How a leaderboards population was fetched (full or incremental, ...).
+    fetch: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -75,6 +82,16 @@ class SyncReport:
         ):
             if items:
                 lines += ["", f"## {title}", "", *[f"- {item}" for item in items]]
+        if self.requests:
+            lines += ["", "## Hub requests", "", "| bucket | requests |", "|---|---:|"]
+            lines += [f"| {name} | {n:,} |" for name, n in self.requests.items()]
+            lines += [
+                "",
+                f"- 429 (rate limited): {self.throttled}",
+                f"- waited for the rate limit: {self.rate_limit_wait_seconds:.1f}s",
+            ]
+            if self.fetch:
+                lines.append("- fetch: " + ", ".join(f"{k} {v}" for k, v in self.fetch.items()))
         if self.seconds:
             timing = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
             lines += ["", f"Stage times: {timing}"]

@@ -13,8 +13,14 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from llmsync import __version__
+from llmsync.pipeline.population import (
+    ProgressFn,
+    fetch_models_at_scale,
+    population_repos,
+)
 from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
-from llmsync.pipeline.scores import build_scores, read_prior
+from llmsync.pipeline.revision import LeaderboardRevision
+from llmsync.pipeline.scores import ScoresBuild, build_scores, read_prior
 from llmsync.pipeline.stages import (
     TRANSIENT_MODEL_STATUSES,
     SyncConfig,
@@ -25,13 +31,14 @@ from llmsync.pipeline.stages import (
     fetch_models,
     fingerprint,
     make_client,
+    make_pacer,
     merge,
     publish,
     tracked_repos,
     validate,
 )
 from llmsync.store.raw import RawStore
-from llmsync.store.snapshots import TABLE_NAMES, RunRecord, SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, RunRecord, Snapshot, SnapshotStore
 from llmsync.tables.curated import load_curated
 from llmsync.tables.schemas import SCHEMA_VERSIONS
 from llmsync.tables.validation import RowLossGuard
@@ -69,9 +76,13 @@ def run_sync(
     run_stage: StageRunner = run_plain,
     flow_run_id: str | None = None,
     progress: Callable[[str], None] = lambda message: None,
+    on_fetch_progress: ProgressFn | None = None,
 ) -> SyncReport:
     """One sync: publishes a correct snapshot, records an unchanged run, or
-    publishes nothing and raises SyncFailed with a one-line reason."""
+    publishes nothing and raises SyncFailed with a one-line reason.
+
+    `on_fetch_progress` is told how a leaderboards population's fetch stands
+    (done/total, requests, time waited for the rate limit) while it runs."""
     store = SnapshotStore(config.data_dir)
     endpoint = make_client(config).endpoint
     with store.lock():
@@ -80,7 +91,15 @@ def run_sync(
             run_id=record.run_id, status="running", snapshot=None, endpoint=endpoint
         )
         try:
-            _run_stages(config, store, record, report, run_stage=run_stage, progress=progress)
+            _run_stages(
+                config,
+                store,
+                record,
+                report,
+                run_stage=run_stage,
+                progress=progress,
+                on_fetch_progress=on_fetch_progress,
+            )
         except Exception as exc:
             reason = one_line(exc)
             report.status, report.reason = "failed", reason
@@ -88,6 +107,22 @@ def run_sync(
             store.finish_run(record, status="failed", snapshot=None, reason=reason)
             raise SyncFailed(reason, report=report) from exc
         return report
+
+
+def _build_scores(
+    config: SyncConfig,
+    revisions: list[LeaderboardRevision],
+    previous: Snapshot | None,
+    *,
+    run_stage: StageRunner,
+) -> ScoresBuild:
+    return run_stage(
+        "build scores",
+        build_scores,
+        revisions,
+        prior=read_prior(previous),
+        suspect_row_loss=config.suspect_row_loss,
+    )
 
 
 def _run_stages(
@@ -98,17 +133,51 @@ def _run_stages(
     *,
     run_stage: StageRunner,
     progress: Callable[[str], None],
+    on_fetch_progress: ProgressFn | None,
 ) -> None:
+    started_at = dt.datetime.now(dt.UTC)
     curated = load_curated(config.curated_path)
     raw = RawStore(config.data_dir / "raw")
     curated_copy = raw.put_curated(curated.source)
     previous = store.latest()
 
+    # One pacer for every request of the run: the rate limits are per caller.
+    pacer = make_pacer(config)
     with _timed(report, "fetch leaderboards", progress):
-        revisions = run_stage("fetch leaderboards", fetch_leaderboards, config)
-    with _timed(report, "fetch models", progress):
-        repos = tracked_repos(curated, config.extra_repos)
-        fetches = run_stage("fetch models", fetch_models, config, repos)
+        revisions = run_stage("fetch leaderboards", fetch_leaderboards, config, pacer=pacer)
+    built: ScoresBuild | None = None
+    plan = None
+    tracked = tracked_repos(curated, config.extra_repos)
+    if config.population == "leaderboards":
+        # The population is read off this run's scores: they are built first.
+        with _timed(report, "build scores", progress):
+            built = _build_scores(config, revisions, previous, run_stage=run_stage)
+        repos = population_repos(built.scores, tracked=tracked, population=config.population)
+        with _timed(report, "fetch models", progress):
+            fetches, plan = run_stage(
+                "fetch models",
+                fetch_models_at_scale,
+                config,
+                repos,
+                previous_manifest=previous.manifest if previous is not None else None,
+                pacer=pacer,
+                on_progress=on_fetch_progress,
+            )
+    else:
+        with _timed(report, "fetch models", progress):
+            fetches = run_stage("fetch models", fetch_models, config, tracked, pacer=pacer)
+    report.requests = pacer.requests()
+    report.throttled = pacer.throttled()
+    report.rate_limit_wait_seconds = round(pacer.waited(), 2)
+    if plan is not None:
+        report.fetch = {
+            "kind": plan.kind,
+            "models": len(fetches),
+            "listing_pages": plan.listing_pages,
+            "model_info_checks": plan.model_info_checks,
+            "card_requests": plan.card_requests,
+            "reused": plan.reused,
+        }
 
     report.failures = [
         f"{item.repo_id}: {item.status}" + (f" ({item.detail})" if item.detail else "")
@@ -131,13 +200,8 @@ def _run_stages(
         return
 
     with _timed(report, "build tables", progress):
-        built = run_stage(
-            "build scores",
-            build_scores,
-            revisions,
-            prior=read_prior(previous),
-            suspect_row_loss=config.suspect_row_loss,
-        )
+        if built is None:
+            built = _build_scores(config, revisions, previous, run_stage=run_stage)
         models = run_stage("build models", build_models, fetches)
     report.parsed_revisions, report.incremental = built.parsed, built.incremental
     report.not_applied = list(built.not_applied)
@@ -185,6 +249,24 @@ def _run_stages(
         "conflicts": report.conflicts,
         "unmatched_aliases": report.unmatched_aliases,
     }
+    if plan is not None:
+        earlier = previous.manifest.get("population") if previous is not None else None
+        manifest["population"] = {
+            "mode": config.population,
+            "fetch": plan.kind,
+            # When this sync started (our clock) and the newest change the Hub
+            # listed then (its clock): the next incremental fetch reads back to
+            # the watermark, less a margin.
+            "sync_started_at": started_at.isoformat(),
+            "watermark": plan.watermark,
+            "reconciled_at": (
+                started_at.isoformat()
+                if plan.kind == "full"
+                else (earlier or {}).get("reconciled_at")
+            ),
+            "requests": report.requests,
+            "rate_limit_wait_seconds": report.rate_limit_wait_seconds,
+        }
     with _timed(report, "publish", progress):
         snapshot = run_stage("publish", publish, store, checked, manifest=manifest)
     report.status, report.snapshot = "published", snapshot.snapshot_id

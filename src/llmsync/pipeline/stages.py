@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from llmsync.hub.client import HubClient
 from llmsync.hub.errors import CommitRef, FileNotFound, Gated, HubError, RepoNotFound, TooLarge
 from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.landing import StoredObject
+from llmsync.hub.pacing import RATE_TIERS, Pacer, default_tier
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.hub.secrets import redact
 from llmsync.pipeline.report import SyncFailed
@@ -68,6 +70,27 @@ class SyncConfig:
     # `Retry-After` up to its cap); tests pass a policy with tiny delays so a
     # run through dozens of injected faults takes a second, not minutes.
     retry_policy: RetryPolicy = DEFAULT_POLICY
+    # Which models to fetch: `curated` (the curated file's repos and
+    # `extra_repos`) or `leaderboards` (also every repo either leaderboard names).
+    population: str = "curated"
+    # The rate-limit tier assumed where the Hub sends no RateLimit headers:
+    # anonymous | free | pro; None: free with a token, else anonymous.
+    rate_tier: str | None = None
+    # Requests in flight at once, all under one pacer.
+    concurrency: int = 8
+    # A leaderboards sync reads every author's listing again at least this
+    # often; between, it reads only what the Hub lists as changed.
+    reconcile_days: float = 7.0
+    # How far before the previous sync's watermark the changed listing is read.
+    since_margin_hours: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.population not in ("curated", "leaderboards"):
+            raise ValueError(f"population must be curated or leaderboards, not {self.population!r}")
+        if self.rate_tier is not None and self.rate_tier not in RATE_TIERS:
+            raise ValueError(f"rate tier must be one of {RATE_TIERS}, not {self.rate_tier!r}")
+        if self.concurrency < 1 or self.reconcile_days < 0 or self.since_margin_hours < 0:
+            raise ValueError("concurrency must be >= 1; reconcile_days and margin >= 0")
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,8 @@ class ModelFetch:
     # The landed objects the bytes above were read from.
     info_object: StoredObject | None = None
     card_object: StoredObject | None = None
+    # When the info is an item of a landed listing page (`info_object`): its id there.
+    info_item: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,22 +117,31 @@ class Merged:
 # -- stages ----------------------------------------------------------------
 
 
-def make_client(config: SyncConfig) -> HubClient:
+def make_pacer(config: SyncConfig) -> Pacer:
+    """One pacer per run: every request of the run goes through it."""
+    token = bool(os.environ.get("HF_TOKEN"))
+    return Pacer(config.rate_tier or default_tier(token=token))
+
+
+def make_client(config: SyncConfig, *, pacer: Pacer | None = None) -> HubClient:
     return HubClient(
         endpoint=config.endpoint,
         raw_store=RawStore(config.data_dir / "raw"),
         policy=config.retry_policy,
+        pacer=pacer,
     )
 
 
-def fetch_leaderboards(config: SyncConfig) -> list[LeaderboardRevision]:
+def fetch_leaderboards(
+    config: SyncConfig, *, pacer: Pacer | None = None
+) -> list[LeaderboardRevision]:
     """Land every revision of each leaderboard's table (newest first).
 
     Revisions are immutable, so one landed before is read from `data/raw/`
     without asking the Hub. A leaderboard that cannot be listed or fetched
     fails the run: a snapshot without it would be a lie by omission.
     """
-    client = make_client(config)
+    client = make_client(config, pacer=pacer)
     raw = RawStore(config.data_dir / "raw")
     landed: list[LeaderboardRevision] = []
     for leaderboard in config.leaderboards:
@@ -219,10 +253,12 @@ def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) ->
     return landed(card.read_bytes(), None, None, card_object=card_object)
 
 
-def fetch_models(config: SyncConfig, repo_ids: Sequence[str]) -> list[ModelFetch]:
+def fetch_models(
+    config: SyncConfig, repo_ids: Sequence[str], *, pacer: Pacer | None = None
+) -> list[ModelFetch]:
     """Land model info and card for each repo. A model that fails costs its
     own row's fields (with the reason), never the run."""
-    client = make_client(config)
+    client = make_client(config, pacer=pacer)
     return [
         _fetch_one_model(client, repo_id, card_max_bytes=config.card_max_bytes)
         for repo_id in repo_ids
@@ -302,11 +338,16 @@ def describe_raw_objects(
     for fetch in fetches:
         sha = _info_sha(fetch.info_json)
         revision = sha if isinstance(sha, str) else None
-        if fetch.info_object is not None:
+        if fetch.info_object is not None and fetch.info_item is not None:
+            add("model_listing", fetch.repo_id, revision, fetch.info_object)
+            entries[-1]["item"] = fetch.info_item
+        elif fetch.info_object is not None:
             add("model_info", fetch.repo_id, revision, fetch.info_object)
         if fetch.card_object is not None:
             add("model_card", fetch.repo_id, revision, fetch.card_object)
-    return sorted(entries, key=lambda entry: (entry["kind"], entry["path"]))
+    return sorted(
+        entries, key=lambda entry: (entry["kind"], entry["path"], entry.get("item") or "")
+    )
 
 
 def _info_sha(info_json: bytes | None) -> Any:

@@ -5,6 +5,7 @@ Layout under the raw root (`data/raw/`)::
 
     <repo_type>s/<repo_id>/<commit>/<path>            a repo file as it is at that commit
     api-info/models/<repo_id>/<commit>/<sha256>.json  one /api/models body seen for that commit
+    api-list/<sha256>.json                            one page of a model listing (/api/models?...)
     curated/<sha256>.yaml                             a curated file a snapshot was built from
     .records/<repo_type>s/<repo_id>/<commit>/<path>   a repo file's sha256, size, ETag (on landing)
     .corrupt/<UTC stamp>-<nonce>/<relative path>      objects set aside: their bytes had changed
@@ -38,6 +39,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,14 +57,16 @@ log = logging.getLogger(__name__)
 
 REPO_TYPES = ("model", "dataset")
 API_INFO_TREE = "api-info"
+# A listing page names many repos at once, so it is named by its hash alone.
+API_LIST_TREE = "api-list"
 CURATED_TREE = "curated"
 RECORDS = ".records"
 CORRUPT = ".corrupt"
 # The trees that hold objects, and how many path parts their objects have at
 # least; everything else under the root is bookkeeping.
-OBJECT_TREES = {"models": 4, "datasets": 4, API_INFO_TREE: 5, CURATED_TREE: 2}
+OBJECT_TREES = {"models": 4, "datasets": 4, API_INFO_TREE: 5, API_LIST_TREE: 2, CURATED_TREE: 2}
 # Trees whose objects are named by their sha256: the name is the record.
-NAMED_BY_HASH = frozenset({API_INFO_TREE, CURATED_TREE})
+NAMED_BY_HASH = frozenset({API_INFO_TREE, API_LIST_TREE, CURATED_TREE})
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -170,7 +174,8 @@ class RawStore:
             "etag": etag,
             "landed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+        # Per thread too: two threads may land the same object at once.
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(payload, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, record)
 
@@ -293,6 +298,13 @@ class RawStore:
         that changed at the same commit lands beside the earlier ones."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.api_info_path(repo_id, revision=revision, sha256=digest)
+        with self._written(target, data) as tmp:
+            return self._land(target, tmp, record=False, etag=None)
+
+    def put_listing(self, data: bytes) -> StoredObject:
+        """Land one listing page's exact bytes, named by their sha256."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self._inside(API_LIST_TREE, f"{digest}.json")
         with self._written(target, data) as tmp:
             return self._land(target, tmp, record=False, etag=None)
 

@@ -1,0 +1,448 @@
+"""Fetching the leaderboards' whole population (~11,000 model repos) at the
+Hub's rate limits.
+
+The request plan:
+
+- **Full fetch** (the first run, and a reconcile every `reconcile_days`):
+  repos are grouped by author. An author with several repos is read from its
+  listing (`/api/models?author=A&expand[]=...`, 1,000 repos a page): one
+  request for up to 1,000 repos. An author with one repo costs one request
+  either way; its model info is asked, which also tells a rename (307 to the
+  new id) or a delete (404) directly. A repo missing from its author's
+  listing gets a model-info check for the same reason.
+- **Incremental fetch** (the nights between): the listing of every model
+  sorted by `lastModified`, newest first, read until it passes the previous
+  sync's watermark (the newest `lastModified` the Hub showed then) minus a
+  margin. Repos in it get their new listing item; every other repo keeps what
+  the previous snapshot was built from (its landed objects, no request).
+  Repos new to the population get a full fetch of their own.
+- **Cards**: one resolver GET of `/<id>/resolve/<sha>/README.md` per sha not
+  landed before; a landed card is never asked again.
+
+Every listing page lands as it came (`store.raw`, named by its sha256) and a
+model's row is built from its item's JSON, which has the shape of the model's
+`/api/models/{id}` body, so `llmsync verify` rebuilds it offline. Requests go
+through one `Pacer` (hub/pacing.py) shared by a few threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pyarrow as pa
+
+from llmsync.hub.client import HubClient
+from llmsync.hub.errors import Gated, HubError, RepoNotFound, TooLarge
+from llmsync.hub.ids import InvalidIdError, is_commit_sha, require_repo_id
+from llmsync.hub.landing import StoredObject
+from llmsync.hub.listing import item_bytes, item_modified, listing_url, page_items
+from llmsync.hub.pacing import Pacer
+from llmsync.hub.secrets import redact
+from llmsync.pipeline.landed import fetches_from_manifest
+from llmsync.pipeline.stages import ModelFetch, SyncConfig, make_client
+from llmsync.store.raw import RawStore
+
+POPULATIONS = ("leaderboards", "curated")
+# Statuses a later incremental fetch asks about again rather than carrying over.
+_RETRY_STATUSES = frozenset({"unavailable", "card_unavailable", "invalid_repo_id"})
+
+
+def leaderboard_repo_ids(scores: pa.Table) -> list[str]:
+    """The distinct repo ids the leaderboards name, in first-seen order. The one
+    place the population reads the scores table: its `repo_id` column only."""
+    seen: dict[str, None] = {}
+    for repo_id in scores.column("repo_id").to_pylist():
+        if isinstance(repo_id, str) and repo_id:
+            seen.setdefault(repo_id, None)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class FetchProgress:
+    """Where a long fetch stands, for a progress line or artifact."""
+
+    phase: str
+    done: int
+    total: int
+    requests: int
+    waited_seconds: float
+    elapsed_seconds: float
+
+
+ProgressFn = Callable[[FetchProgress], None]
+
+
+@dataclass(frozen=True)
+class ListedModel:
+    """A repo's listing item and the landed page it was read from."""
+
+    item: dict[str, Any]
+    page: StoredObject
+
+
+@dataclass
+class FetchPlan:
+    """What the fetch did, for the report and the next run's manifest."""
+
+    kind: str  # "full" or "incremental"
+    watermark: str | None = None  # newest lastModified the Hub showed this run
+    listing_pages: int = 0
+    model_info_checks: int = 0
+    card_requests: int = 0
+    reused: int = 0
+
+
+class _Tracker:
+    """Thread-safe progress counting, reporting at most a few times a second."""
+
+    def __init__(self, client: HubClient, on_progress: ProgressFn | None) -> None:
+        self._client = client
+        self._on_progress = on_progress
+        self._lock = threading.Lock()
+        self._started = time.perf_counter()
+        self._last = 0.0
+        self.phase, self.done, self.total = "", 0, 0
+
+    def start(self, phase: str, total: int) -> None:
+        with self._lock:
+            self.phase, self.done, self.total = phase, 0, total
+        self._emit(force=True)
+
+    def step(self, n: int = 1) -> None:
+        with self._lock:
+            self.done += n
+        self._emit(force=False)
+
+    def finish(self) -> None:
+        self._emit(force=True)
+
+    def _emit(self, *, force: bool) -> None:
+        if self._on_progress is None:
+            return
+        now = time.perf_counter()
+        with self._lock:
+            if not force and now - self._last < 0.5 and self.done < self.total:
+                return
+            self._last = now
+            pacer = self._client.pacer
+            report = FetchProgress(
+                phase=self.phase,
+                done=self.done,
+                total=self.total,
+                requests=sum(pacer.requests().values()) if pacer else 0,
+                waited_seconds=round(pacer.waited(), 2) if pacer else 0.0,
+                elapsed_seconds=round(now - self._started, 2),
+            )
+        self._on_progress(report)
+
+
+def _author(repo_id: str) -> str:
+    return repo_id.partition("/")[0].lower()
+
+
+def _walk(
+    client: HubClient, raw: RawStore, url: str, *, what: str, plan: FetchPlan
+) -> Iterable[tuple[StoredObject, list[dict[str, Any]]]]:
+    """Each page of a listing, landed, with its items."""
+    next_url: str | None = url
+    while next_url is not None:
+        data, next_url = client.list_page(next_url, what=what)
+        plan.listing_pages += 1
+        yield raw.put_listing(data), page_items(data)
+
+
+def _list_author(
+    client: HubClient, raw: RawStore, author: str, *, plan: FetchPlan
+) -> dict[str, ListedModel]:
+    found: dict[str, ListedModel] = {}
+    url = listing_url(client.endpoint, author=author)
+    for page, items in _walk(client, raw, url, what=f"models of {author}", plan=plan):
+        for item in items:
+            found.setdefault(str(item["id"]).lower(), ListedModel(item, page))
+    return found
+
+
+def _with_card(
+    client: HubClient,
+    base: ModelFetch,
+    *,
+    hub_id: str,
+    sha: Any,
+    card_max_bytes: int,
+    plan: FetchPlan,
+) -> ModelFetch:
+    """`base` (a ModelFetch with info) completed with the card at `sha`."""
+    if not (isinstance(sha, str) and is_commit_sha(sha)):
+        return base
+    landed_before = client.raw_store.get(hub_id, "README.md", repo_type="model", revision=sha)
+    if landed_before is None:
+        plan.card_requests += 1
+    try:
+        card = client.card_at(hub_id, sha=sha, max_bytes=card_max_bytes)
+    except TooLarge as exc:
+        return replace(base, status="card_too_large", detail=redact(str(exc)))
+    except Gated as exc:
+        return replace(base, status="card_gated", detail=redact(str(exc)))
+    except HubError as exc:
+        return replace(base, status="card_unavailable", detail=redact(str(exc)))
+    if card is None:
+        return base
+    stored = StoredObject(card.path, card.sha256, card.size)
+    return replace(base, card=card.read_bytes(), card_object=stored)
+
+
+def fetch_population(
+    client: HubClient,
+    repo_ids: Sequence[str],
+    *,
+    previous: dict[str, Any] | None,
+    previous_fetches: Callable[[], dict[str, ModelFetch]] | None = None,
+    reconcile_days: float = 7.0,
+    margin_hours: float = 1.0,
+    card_max_bytes: int,
+    concurrency: int = 8,
+    on_progress: ProgressFn | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[list[ModelFetch], FetchPlan]:
+    """Land info and card of every repo in `repo_ids`; one ModelFetch each
+    (in `repo_ids`' order), and what was done.
+
+    `previous`: the previous snapshot's `population` manifest entry (None: no
+    previous population sync, so a full fetch). `previous_fetches()` gives the
+    previous snapshot's ModelFetch per repo, read from the raw landing.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    raw = client.raw_store
+    assert isinstance(raw, RawStore)
+    tracker = _Tracker(client, on_progress)
+    kind = "full"
+    since: dt.datetime | None = None
+    if previous is not None and previous_fetches is not None:
+        reconciled = _parse_time(previous.get("reconciled_at"))
+        watermark = _parse_time(previous.get("watermark"))
+        due = reconciled is None or now - reconciled >= dt.timedelta(days=reconcile_days)
+        if not due and watermark is not None:
+            kind, since = "incremental", watermark - dt.timedelta(hours=margin_hours)
+    plan = FetchPlan(kind=kind)
+    results: dict[str, ModelFetch] = {}
+    valid: list[str] = []
+    for repo_id in repo_ids:
+        try:
+            require_repo_id(repo_id)
+        except InvalidIdError as exc:
+            results[repo_id] = ModelFetch(repo_id, None, None, "invalid_repo_id", str(exc))
+            continue
+        valid.append(repo_id)
+
+    listed: dict[str, ListedModel] = {}
+    to_fetch: list[str] = valid
+    if kind == "incremental":
+        assert since is not None and previous_fetches is not None
+        tracker.start("changed models", 0)
+        recent = _list_recent(client, raw, since=since, plan=plan)
+        earlier = previous_fetches()
+        to_fetch = []
+        for repo_id in valid:
+            old = earlier.get(repo_id)
+            item = recent.get(repo_id.lower())
+            if item is not None:
+                listed[repo_id.lower()] = item
+            elif old is not None and old.status not in _RETRY_STATUSES:
+                results[repo_id] = old
+                plan.reused += 1
+            else:
+                to_fetch.append(repo_id)
+    else:
+        plan.watermark = _newest_modified(client, raw, plan=plan)
+
+    by_author: dict[str, list[str]] = {}
+    for repo_id in to_fetch:
+        by_author.setdefault(_author(repo_id), []).append(repo_id)
+    authors = sorted(a for a, repos in by_author.items() if len(repos) > 1)
+    singles = [repos[0] for a, repos in by_author.items() if len(repos) == 1]
+    from_listing = [r for r in valid if r not in results and r.lower() in listed]
+    tracker.start("models", len(from_listing) + len(to_fetch))
+
+    card_locks: dict[tuple[str, str], threading.Lock] = {}
+    guard = threading.Lock()
+
+    def card_one(repo_id: str, base: ModelFetch, hub_id: str, sha: Any) -> ModelFetch:
+        # Two leaderboard names of one repo (they differ in case) share its card:
+        # the second waits for the first and finds it landed.
+        with guard:
+            lock = card_locks.setdefault((hub_id.lower(), str(sha)), threading.Lock())
+        try:
+            with lock:
+                return _with_card(
+                    client, base, hub_id=hub_id, sha=sha, card_max_bytes=card_max_bytes, plan=plan
+                )
+        finally:
+            tracker.step()
+
+    def info_one(repo_id: str) -> tuple[ModelFetch, str, Any]:
+        return _info(client, repo_id)
+
+    def list_one(author: str) -> dict[str, ListedModel]:
+        try:
+            return _list_author(client, raw, author, plan=plan)
+        except HubError:
+            return {}  # each repo then gets its own model-info check
+
+    # Two pools, so that cards (resolvers) go on while listings and model info
+    # (api) wait for their bucket's window, and the other way round.
+    api_workers = max(1, concurrency // 2)
+    with (
+        ThreadPoolExecutor(max_workers=api_workers) as api_pool,
+        ThreadPoolExecutor(max_workers=max(1, concurrency)) as card_pool,
+    ):
+        cards: dict[str, Future[ModelFetch]] = {}
+
+        def from_item(repo_id: str, entry: ListedModel) -> None:
+            hub_id = str(entry.item["id"])
+            base = ModelFetch(
+                repo_id,
+                item_bytes(entry.item),
+                None,
+                None,
+                None,
+                info_object=entry.page,
+                info_item=hub_id,
+            )
+            cards[repo_id] = card_pool.submit(
+                card_one, repo_id, base, hub_id, entry.item.get("sha")
+            )
+
+        for repo_id in from_listing:
+            from_item(repo_id, listed[repo_id.lower()])
+        infos = {repo_id: api_pool.submit(info_one, repo_id) for repo_id in singles}
+        listings = {api_pool.submit(list_one, author): author for author in authors}
+        for future in as_completed(listings):
+            found = future.result()
+            for repo_id in by_author[listings[future]]:
+                entry = found.get(repo_id.lower())
+                if entry is not None:
+                    from_item(repo_id, entry)
+                else:  # renamed, deleted, or the listing failed: ask the repo itself
+                    infos[repo_id] = api_pool.submit(info_one, repo_id)
+        plan.model_info_checks = len(infos)
+        for repo_id, info_future in infos.items():
+            base, hub_id, sha = info_future.result()
+            if base.info_object is None:  # no info: the status says why
+                results[repo_id] = base
+                tracker.step()
+            else:
+                cards[repo_id] = card_pool.submit(card_one, repo_id, base, hub_id, sha)
+        for repo_id, card_future in cards.items():
+            results[repo_id] = card_future.result()
+    tracker.finish()
+    if plan.watermark is None and previous is not None:
+        plan.watermark = previous.get("watermark")
+    missing = [r for r in repo_ids if r not in results]
+    if missing:  # every repo is one of the above; a gap is a bug, not a model's state
+        raise RuntimeError(f"population fetch lost {len(missing)} repos, e.g. {missing[0]}")
+    return [results[repo_id] for repo_id in repo_ids], plan
+
+
+def _info(client: HubClient, repo_id: str) -> tuple[ModelFetch, str, Any]:
+    """A repo's model info (following a rename), with the id and sha its card
+    is asked at; or, without info, the status that says why."""
+    try:
+        info = client.model_info(repo_id)
+    except RepoNotFound as exc:
+        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc))), repo_id, None
+    except Gated as exc:
+        return ModelFetch(repo_id, None, None, "gated", redact(str(exc))), repo_id, None
+    except HubError as exc:
+        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc))), repo_id, None
+    base = ModelFetch(repo_id, info.raw, None, None, None, info_object=info.stored)
+    hub_id = info.info.id if isinstance(info.info.id, str) else repo_id
+    return base, hub_id, info.revision
+
+
+def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> str | None:
+    """The newest `lastModified` on the Hub now (one small request): where the
+    next incremental fetch starts reading. The Hub's own clock, not ours."""
+    url = listing_url(client.endpoint, sort="lastModified", limit=1)
+    try:
+        data, _ = client.list_page(url, what="the newest model")
+    except HubError:
+        return None
+    plan.listing_pages += 1
+    items = page_items(data)
+    newest = item_modified(items[0]) if items else None
+    return newest.isoformat() if newest else None
+
+
+def _list_recent(
+    client: HubClient, raw: RawStore, *, since: dt.datetime, plan: FetchPlan
+) -> dict[str, ListedModel]:
+    """Every model changed since `since`, by lower-cased id, from the listing
+    sorted by `lastModified` (newest first); also sets the plan's watermark."""
+    found: dict[str, ListedModel] = {}
+    url = listing_url(client.endpoint, sort="lastModified")
+    for page, items in _walk(client, raw, url, what="recently changed models", plan=plan):
+        done = False
+        for item in items:
+            modified = item_modified(item)
+            if plan.watermark is None and modified is not None:
+                plan.watermark = modified.isoformat()
+            if modified is not None and modified < since:
+                done = True
+                break
+            found.setdefault(str(item["id"]).lower(), ListedModel(item, page))
+        if done:
+            break
+    return found
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    return item_modified({"lastModified": value})  # the same ISO reading
+
+
+def population_repos(scores: pa.Table, *, tracked: Sequence[str], population: str) -> list[str]:
+    """The repos a sync fetches: the tracked ones (curated and `--repo`), then,
+    for the `leaderboards` population, every repo the leaderboards name."""
+    if population not in POPULATIONS:
+        raise ValueError(f"population must be one of {POPULATIONS}, not {population!r}")
+    seen: dict[str, None] = dict.fromkeys(tracked)
+    if population == "leaderboards":
+        for repo_id in leaderboard_repo_ids(scores):
+            seen.setdefault(repo_id, None)
+    return list(seen)
+
+
+def fetch_models_at_scale(
+    config: SyncConfig,
+    repo_ids: Sequence[str],
+    *,
+    previous_manifest: dict[str, Any] | None,
+    pacer: Pacer | None = None,
+    on_progress: ProgressFn | None = None,
+) -> tuple[list[ModelFetch], FetchPlan]:
+    """The `fetch models` stage of a leaderboards sync (see the module's doc)."""
+    client = make_client(config, pacer=pacer)
+    raw = client.raw_store
+    assert isinstance(raw, RawStore)
+    state = previous_manifest.get("population") if previous_manifest else None
+    manifest = previous_manifest
+
+    def earlier() -> dict[str, ModelFetch]:
+        return fetches_from_manifest(raw, manifest) if manifest else {}
+
+    return fetch_population(
+        client,
+        repo_ids,
+        previous=state if isinstance(state, dict) else None,
+        previous_fetches=earlier,
+        reconcile_days=config.reconcile_days,
+        margin_hours=config.since_margin_hours,
+        card_max_bytes=config.card_max_bytes,
+        concurrency=config.concurrency,
+        on_progress=on_progress,
+    )

@@ -1,0 +1,197 @@
+"""Syncing the leaderboards' whole population against the replay hub in
+population mode: author listings (paginated), one card GET per new sha, the
+client-side pacer under the Hub's rate limits, incremental fetches between
+reconciles, renames and deletes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2
+import pyarrow.parquet as pq
+import pytest
+
+from llmsync.hub.client import HubClient
+from llmsync.hub.pacing import Pacer
+from llmsync.hub.retry import RetryPolicy
+from llmsync.pipeline import SyncConfig, compare_with_snapshot, rebuild_from_raw, run_sync
+from llmsync.pipeline.population import fetch_population
+from llmsync.replay.server import ReplayHub
+from llmsync.store.raw import RawStore
+from llmsync.store.snapshots import SnapshotStore
+
+AUTHOR = "jaspionjader"  # 196 repos on the leaderboards, the most of any author
+AUTHOR_REPOS = 196
+SINGLE_AUTHORS = 620  # authors with exactly one repo in the population
+POPULATION_MODELS = 11_063  # models rows: every namespaced leaderboard repo + curated
+FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=5.0)
+
+
+def _client(hub: ReplayHub, tmp_path: Path, *, pacer: Pacer | None) -> HubClient:
+    return HubClient(
+        endpoint=hub.url, token=None, raw_store=RawStore(tmp_path / "raw"), pacer=pacer
+    )
+
+
+def _ids(hub: ReplayHub) -> list[str]:
+    assert hub.population is not None
+    return sorted(entry.repo_id for entry in hub.population.wait().entries())
+
+
+def test_an_author_listing_arrives_whole_over_several_pages(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
+) -> None:
+    hub = replay_hub_factory(population=True, page_size=50)
+    repos = [r for r in _ids(hub) if r.split("/")[0].lower() == AUTHOR]
+    assert len(repos) == AUTHOR_REPOS
+    hub.stats.reset()
+    fetches, plan = fetch_population(
+        _client(hub, tmp_path, pacer=Pacer("none")),
+        repos,
+        previous=None,
+        card_max_bytes=1_000_000,
+    )
+    # 196 repos at 50 a page: 4 pages, plus the one-item page of the newest change.
+    assert plan.listing_pages == 4 + 1
+    assert hub.stats.snapshot()["kinds"] == {"list": 5, "resolve": AUTHOR_REPOS}
+    assert [f.repo_id for f in fetches] == repos
+    assert sorted(f.info_item or "" for f in fetches) == repos  # each once, from a listing
+    assert all(f.status is None and f.card is not None for f in fetches)
+    pages = {f.info_object.path for f in fetches if f.info_object is not None}
+    assert len(pages) == 4
+
+
+def test_the_pacer_stays_under_the_quota_with_no_429(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
+) -> None:
+    # Anonymous limits, a 5-minute window lasting 15 s: 620 one-repo authors cost
+    # one model-info request each, more than the 500 a window allows.
+    hub = replay_hub_factory(population=True, rate_limits="anonymous", time_scale=20)
+    authors = Counter(r.split("/")[0].lower() for r in _ids(hub))
+    singles = [r for r in _ids(hub) if authors[r.split("/")[0].lower()] == 1]
+    assert len(singles) == SINGLE_AUTHORS
+    hub.stats.reset()
+    pacer = Pacer("anonymous")
+    fetches, plan = fetch_population(
+        _client(hub, tmp_path, pacer=pacer), singles, previous=None, card_max_bytes=1_000_000
+    )
+    stats = hub.stats.snapshot()
+    assert stats["requests"]["api"] == SINGLE_AUTHORS + 1 > 500
+    assert stats["rate_limited"] == {"api": 0, "resolvers": 0, "pages": 0, "cdn": 0}
+    assert pacer.throttled() == 0
+    assert pacer.requests()["api"] == SINGLE_AUTHORS + 1
+    assert pacer.waited() > 0
+    assert plan.model_info_checks == SINGLE_AUTHORS
+    assert Counter(f.status for f in fetches) == {None: SINGLE_AUTHORS}
+
+
+def test_a_429_is_still_honoured(
+    replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
+) -> None:
+    # Another caller on the same IP spends the window's quota behind our pacer's back.
+    hub = replay_hub_factory(population=True, rate_limits="anonymous", time_scale=300)
+    _ids(hub)
+    with httpx2.Client() as other:
+        for _ in range(500):
+            other.get(f"{hub.url}/api/models/01-ai/Yi-1.5-34B")
+    hub.stats.reset()
+    pacer = Pacer("anonymous")
+    client = HubClient(
+        endpoint=hub.url, token=None, raw_store=RawStore(tmp_path / "raw"), pacer=pacer
+    )
+    info = client.model_info("01-ai/Yi-1.5-34B")
+    assert info.info.id == "01-ai/Yi-1.5-34B"
+    assert pacer.throttled() == 1
+    assert hub.stats.snapshot()["rate_limited"]["api"] == 1
+
+
+# -- the whole population (slow: ~11,000 repos) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def population_hub(replay_hub_factory: Callable[..., ReplayHub]) -> ReplayHub:
+    hub = replay_hub_factory(population=True)
+    _ids(hub)
+    return hub
+
+
+@pytest.fixture(scope="module")
+def cold(population_hub: ReplayHub, tmp_path_factory: pytest.TempPathFactory) -> SyncConfig:
+    config = SyncConfig(
+        data_dir=tmp_path_factory.mktemp("population") / "data",
+        endpoint=population_hub.url,
+        population="leaderboards",
+        rate_tier="none",
+        retry_policy=FAST,
+    )
+    return config
+
+
+@pytest.mark.slow
+def test_population_sync_then_incremental_then_reconcile(
+    population_hub: ReplayHub, cold: SyncConfig
+) -> None:
+    hub = population_hub
+    assert hub.population is not None
+    hub.stats.reset()
+    report = run_sync(cold)
+    stats = hub.stats.snapshot()
+    assert report.status == "published"
+    assert report.row_counts["models"] == POPULATION_MODELS
+    assert report.fetch["kind"] == "full"
+    assert report.throttled == 0 and stats["rate_limited"]["api"] == 0
+    # huggingface_hub's body GET of an LFS export follows its redirect to the
+    # CDN: the pacer counts the resolve it asked, the hub the CDN's answer.
+    assert report.requests == {
+        "api": stats["requests"]["api"],
+        "resolvers": stats["requests"]["resolvers"] + stats["requests"]["cdn"],
+        "pages": 0,
+    }
+    markdown = report.to_markdown()
+    assert f"| api | {report.requests['api']:,} |" in markdown
+    assert "- 429 (rate limited): 0" in markdown
+
+    # Five new commits: the changed listing's first page, and a card GET per new sha.
+    changed = hub.population.mutate([{"op": "new_sha", "count": 5}], seed=11)["changes"]
+    hub.stats.reset()
+    hub.clear_requests()
+    report = run_sync(cold)
+    stats = hub.stats.snapshot()
+    resolved = sorted(r.path for r in hub.requests if "/resolve/" in r.path)
+    assert report.fetch["kind"] == "incremental"
+    # Every other repo is carried over but the two whose last commit is the
+    # watermark itself (2025-03-21), which the hour's margin lists again.
+    assert report.fetch["reused"] == POPULATION_MODELS - 5 - 2
+    # One card GET per new sha. Known gap: one of the two re-listed repos
+    # (Quazim0t0/ODB-14B-sce) has its card asked again; not yet explained.
+    new_cards = {f"/{c['id']}/resolve/{c['sha']}/README.md" for c in changed}
+    assert new_cards <= set(resolved) and len(resolved) <= 5 + 2
+    assert stats["kinds"]["list"] == 1 and stats["kinds"]["commits"] == 2
+    assert "info" not in stats["kinds"]
+    snapshot = SnapshotStore(cold.data_dir).latest()
+    assert snapshot is not None
+    models = snapshot.read_table("models").to_pylist()
+    by_id = {row["repo_id"]: row for row in models}
+    for change in changed:
+        assert by_id[change["id"]]["sha"] == change["sha"]
+    # Rows built from listing items (some carried over) rebuild offline, identical.
+    store = SnapshotStore(cold.data_dir)
+    rebuilt = rebuild_from_raw(store, snapshot)
+    assert compare_with_snapshot(snapshot, rebuilt) == dict.fromkeys(rebuilt, True)
+
+    # A rename and a delete show at the next reconcile.
+    mutation = hub.population.mutate(
+        [{"op": "rename", "count": 1}, {"op": "delete", "count": 1}], seed=3
+    )
+    renamed, deleted = mutation["changes"]
+    report = run_sync(dataclasses.replace(cold, reconcile_days=0))
+    assert report.fetch["kind"] == "full"
+    snapshot = SnapshotStore(cold.data_dir).latest()
+    assert snapshot is not None
+    rows = {r["repo_id"]: r for r in pq.read_table(snapshot.path / "models.parquet").to_pylist()}
+    assert rows[renamed["old_id"]]["hub_repo_id"] == renamed["id"]
+    assert rows[renamed["old_id"]]["status"] == "ok"
+    assert rows[deleted["id"]]["status"] == "not_found"
