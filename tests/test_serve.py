@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -137,7 +136,12 @@ def test_deployment_run_writes_a_snapshot(prefect_server: dict[str, str], tmp_pa
     data_dir.mkdir()
     env = {**prefect_server, "HF_ENDPOINT": hub_url, "LLMSYNC_DATA_DIR": str(data_dir)}
     schedules = tmp_path / "schedules.yaml"
-    shutil.copy(REPO_ROOT / "schedules.yaml", schedules)
+    # The deployment mechanics are what this test is about: the nightly's
+    # ~11,000-repo population is exercised against a population replay hub in
+    # test_population_sync.py, so here it syncs the curated repos.
+    nightly = (REPO_ROOT / "schedules.yaml").read_text(encoding="utf-8")
+    assert nightly.count("population: leaderboards") == 1
+    schedules.write_text(nightly.replace("population: leaderboards", "population: curated"))
     serve = _serve(env, schedules)
     try:
         assert "0 3 * * *" in _wait_for_deployment(env, contains="nightly")

@@ -9,6 +9,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,8 +114,8 @@ def test_flow_logs_and_artifacts_hold_no_token(
     # client is made, so a 503 that outlasts six attempts takes no time.
     make_client = stages.make_client
 
-    def fast_client(config: SyncConfig) -> HubClient:
-        return make_client(dataclasses.replace(config, retry_policy=FAST_RETRIES))
+    def fast_client(config: SyncConfig, **options: Any) -> HubClient:
+        return make_client(dataclasses.replace(config, retry_policy=FAST_RETRIES), **options)
 
     monkeypatch.setattr(stages, "make_client", fast_client)
     # Send llmsync's own log lines (retry warnings quote the server) to the
