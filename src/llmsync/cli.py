@@ -187,7 +187,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_replay_hub(args: argparse.Namespace) -> int:
     from llmsync.endpoints import serve_replay_hub
 
-    serve_replay_hub(host=args.host, port=args.port, as_of=args.as_of, faults_path=args.faults)
+    serve_replay_hub(
+        host=args.host,
+        port=args.port,
+        as_of=args.as_of,
+        faults_path=args.faults,
+        serve_partial_captures=args.serve_partial_captures,
+    )
     return 0
 
 
@@ -254,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
     replay.add_argument("--as-of", type=_date, help="serve every repo as it stood on this date")
     replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")
+    replay.add_argument(
+        "--serve-partial-captures",
+        action="store_true",
+        help="serve the recorded partial captures (bad upstream revisions) as commits",
+    )
     replay.set_defaults(handler=cmd_replay_hub)
 
     serve = commands.add_parser("serve", help="register schedules.yaml and execute its runs")

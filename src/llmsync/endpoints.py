@@ -35,11 +35,22 @@ def hub_endpoint(hub: str | None, *, as_of: dt.date | None = None) -> Iterator[s
 
 
 def serve_replay_hub(
-    *, host: str, port: int, as_of: dt.date | None, faults_path: Path | None
+    *,
+    host: str,
+    port: int,
+    as_of: dt.date | None,
+    faults_path: Path | None,
+    serve_partial_captures: bool = False,
 ) -> None:
     """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`)."""
     from llmsync.replay.faults import FaultPlan
     from llmsync.replay.server import run_forever
 
     faults = FaultPlan.load(faults_path) if faults_path else None
-    run_forever(host=host, port=port, as_of=as_of, faults=faults)
+    run_forever(
+        host=host,
+        port=port,
+        as_of=as_of,
+        faults=faults,
+        serve_partial_captures=serve_partial_captures,
+    )

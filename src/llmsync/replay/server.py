@@ -5,10 +5,12 @@ huggingface.co for repo info, tree and commit listings, file downloads (HEAD and
 GET of `/resolve/`, LFS files redirected to a separate "CDN" listener as the
 Hub redirects to its CDN) and errors (`X-Error-Code` / `X-Error-Message`).
 
-Every JSON body is computed once at start; blobs are streamed with sendfile.
+Every JSON body is computed once at start; blobs are streamed with sendfile,
+built files (leaderboard exports) are built once and sent from memory.
 HTTP/1.1 keep-alive, one thread per connection.
 
     python -m llmsync.replay.server [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
+                                    [--serve-partial-captures]
 """
 
 from __future__ import annotations
@@ -186,14 +188,14 @@ class HubView:
             dated = store.repo(repo.repo_type, repo.repo_id, as_of=as_of)
             if dated is not None:
                 self.repos[key] = dated
-        self.blobs: dict[str, Path] = {}
+        self.blobs: dict[str, FileEntry] = {}
         self._info: dict[tuple[str, str, bool], bytes] = {}
         self._commits: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._dirs: dict[tuple[str, str], dict[str, set[str]]] = {}
         for key, repo in self.repos.items():
             for commit in repo.commits:
                 for entry in commit.files.values():
-                    self.blobs[entry.sha256] = entry.blob
+                    self.blobs[entry.sha256] = entry
                 for blobs in (False, True):
                     self._info[(key, commit.sha, blobs)] = self._info_body(repo, commit, blobs)
                 self._commits[(key, commit.sha)] = self._commit_list(repo, commit)
@@ -479,12 +481,16 @@ class ReplayHub:
         as_of: dt.date | None = None,
         faults: FaultPlan | None = None,
         recordings: Path | None = None,
+        serve_partial_captures: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.as_of = as_of
         self.faults = faults
-        self.view = HubView(RecordingStore.load(recordings), as_of=as_of)
+        # Partial captures are bad upstream revisions: served only when asked for.
+        partial = serve_partial_captures or (faults is not None and faults.partial_captures)
+        store = RecordingStore.load(recordings, serve_partial_captures=partial)
+        self.view = HubView(store, as_of=as_of)
         self.url = ""
         self.cdn_url = ""
         self._servers: list[_Server] = []
@@ -697,30 +703,32 @@ class ReplayHub:
             ("ETag", f'"{entry.oid}"'),
             ("X-Repo-Commit", commit_id),
         ]
-        return self._blob_reply(entry.blob, entry.size, headers, range_header)
+        return self._blob_reply(entry, headers, range_header)
 
     def cdn(self, route: Route, range_header: str | None) -> Reply:
         sha256 = route.tail[0] if route.tail else ""
-        blob = self.view.blobs.get(sha256)
-        if blob is None:
+        entry = self.view.blobs.get(sha256)
+        if entry is None:
             return Reply(404, [("Content-Type", "text/plain")], b"NoSuchKey")
-        size = blob.stat().st_size
         headers = [("Content-Type", "application/octet-stream"), ("ETag", f'"{sha256}"')]
-        return self._blob_reply(blob, size, headers, range_header)
+        return self._blob_reply(entry, headers, range_header)
 
-    @staticmethod
     def _blob_reply(
-        blob: Path, size: int, headers: list[tuple[str, str]], range_header: str | None
+        self, entry: FileEntry, headers: list[tuple[str, str]], range_header: str | None
     ) -> Reply:
+        size = entry.size
         headers = [*headers, ("Accept-Ranges", "bytes")]
         wanted = _parse_range(range_header, size)
         if wanted == "bad":
             return Reply(416, [*headers, ("Content-Range", f"bytes */{size}")])
-        if isinstance(wanted, tuple):
-            start, length = wanted
+        start, length = wanted if isinstance(wanted, tuple) else (0, size)
+        status = 206 if isinstance(wanted, tuple) else 200
+        if status == 206:
             headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
-            return Reply(206, headers, blob=blob, offset=start, length=length)
-        return Reply(200, headers, blob=blob, offset=0, length=size)
+        if entry.blob is None:  # built in memory (a leaderboard export)
+            data = self.view.store.file_bytes(entry)
+            return Reply(status, headers, body=data[start : start + length])
+        return Reply(status, headers, blob=entry.blob, offset=start, length=length)
 
 
 def run_forever(
@@ -730,6 +738,7 @@ def run_forever(
     as_of: dt.date | None,
     faults: FaultPlan | None,
     recordings: Path | None = None,
+    serve_partial_captures: bool = False,
 ) -> None:
     """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout."""
     stop = threading.Event()
@@ -740,7 +749,12 @@ def run_forever(
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with ReplayHub(
-            host=host, port=port, as_of=as_of, faults=faults, recordings=recordings
+            host=host,
+            port=port,
+            as_of=as_of,
+            faults=faults,
+            recordings=recordings,
+            serve_partial_captures=serve_partial_captures,
         ) as hub:
             print(hub.url, flush=True)
             while not stop.wait(0.5):
@@ -757,10 +771,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, help="serve the Hub as of this date")
     parser.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML)")
     parser.add_argument("--recordings", type=Path, help="a recordings folder (default: bundled)")
+    parser.add_argument(
+        "--serve-partial-captures",
+        action="store_true",
+        help="serve the recorded partial captures (bad upstream revisions) as commits",
+    )
     args = parser.parse_args(argv)
     faults = FaultPlan.load(args.faults) if args.faults else None
     run_forever(
-        host=args.host, port=args.port, as_of=args.as_of, faults=faults, recordings=args.recordings
+        host=args.host,
+        port=args.port,
+        as_of=args.as_of,
+        faults=faults,
+        recordings=args.recordings,
+        serve_partial_captures=args.serve_partial_captures,
     )
     return 0
 
