@@ -36,9 +36,24 @@ HAVE_BUNDLED = (BUNDLED / "manifest.json").is_file()
 
 V2 = "open-llm-leaderboard/contents"
 V1 = "open-llm-leaderboard-old/contents"
-V2_DATES = ("2024-10-09", "2024-11-10", "2025-03-21")
-V1_DATES = ("2023-06-10", "2023-09-04", "2024-06-19")
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+# The synthetic stand-in's commits.
+SYNTHETIC_V2_DATES = ("2024-10-09", "2024-11-10", "2025-03-21")
+SYNTHETIC_V1_DATES = ("2023-06-10", "2023-09-04", "2024-06-19")
+
+
+def _served_dates(repo_id: str) -> tuple[str, ...]:
+    """The dates of the bundled recordings' commits of `repo_id`, oldest first
+    (their number and range are checked against the real history in
+    test_recordings.py)."""
+    manifest = json.loads((BUNDLED / "manifest.json").read_text(encoding="utf-8"))
+    repo = next(r for r in manifest["repos"] if r["repo_id"] == repo_id)
+    return tuple(commit["date"][:10] for commit in repo["commits"])
+
+
+# The commits of the recordings the `recordings_dir` fixture serves.
+V2_DATES = _served_dates(V2) if HAVE_BUNDLED else SYNTHETIC_V2_DATES
+V1_DATES = _served_dates(V1) if HAVE_BUNDLED else SYNTHETIC_V1_DATES
 
 # The production retry logic with (almost) no waiting: end-to-end fault tests
 # go through dozens of retries, and `Retry-After` is capped to this max_delay.
@@ -121,7 +136,10 @@ def build_synthetic_recordings(root: Path) -> Path:
     in a test: the leaderboard commits, Dolly's card, a repo with no card and
     the bert-base-uncased rename."""
     builder = _Builder(root)
-    for repo_id, dates, column in ((V2, V2_DATES, "IFEval"), (V1, V1_DATES, "ARC")):
+    for repo_id, dates, column in (
+        (V2, SYNTHETIC_V2_DATES, "IFEval"),
+        (V1, SYNTHETIC_V1_DATES, "ARC"),
+    ):
         commits = []
         for index, date in enumerate(dates):
             rows = [
@@ -189,8 +207,8 @@ def synthetic_recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def replay_hub_factory(recordings_dir: Path) -> Iterator[Callable[..., ReplayHub]]:
-    """Start a replay hub with custom `as_of`/`faults`/`recordings`; all are
-    stopped at the end of the session."""
+    """Start a replay hub with custom `as_of`/`faults`/`recordings`/
+    `serve_partial_captures`; all are stopped at the end of the session."""
     hubs: list[ReplayHub] = []
 
     def start(
@@ -198,8 +216,14 @@ def replay_hub_factory(recordings_dir: Path) -> Iterator[Callable[..., ReplayHub
         as_of: dt.date | None = None,
         faults: FaultPlan | None = None,
         recordings: Path | None = None,
+        serve_partial_captures: bool = False,
     ) -> ReplayHub:
-        hub = ReplayHub(as_of=as_of, faults=faults, recordings=recordings or recordings_dir)
+        hub = ReplayHub(
+            as_of=as_of,
+            faults=faults,
+            recordings=recordings or recordings_dir,
+            serve_partial_captures=serve_partial_captures,
+        )
         hubs.append(hub.start())
         return hub
 
