@@ -128,6 +128,7 @@ _STORES: dict[tuple[str, str], RowStore] = {}
 _STORES_LOCK = threading.Lock()
 # One lock per file being built: concurrent requests for one file build it once.
 _BUILDING: dict[str, threading.Lock] = {}
+_BUILDING_LOCK = threading.Lock()
 
 
 def cached_row_store(key: tuple[str, str], load: Callable[[], RowStore]) -> RowStore:
@@ -145,7 +146,7 @@ def cached_file(sha256: str, build: Callable[[], bytes]) -> bytes:
     data = BUILT_FILES.get(sha256)
     if data is not None:
         return data
-    with _STORES_LOCK:
+    with _BUILDING_LOCK:
         lock = _BUILDING.setdefault(sha256, threading.Lock())
     with lock:
         data = BUILT_FILES.get(sha256)
