@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from llmsync.replay.recordings import RecordingStore
 from tests.conftest import LEADERBOARD_FILE, V2
 
 
@@ -76,10 +77,11 @@ def edited_api_info(source: Path, target: Path, *, repo_id: str, old: bytes, new
 
 
 def recorded_file(source: Path, *, repo_id: str, path: str, date: str | None = None) -> bytes:
-    """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest)."""
+    """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest),
+    as the replay hub serves them (a leaderboard export is built, not stored)."""
     manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
     digest: str = _commit(manifest, repo_id, date)["files"][path]
-    return (source / "blobs" / digest).read_bytes()
+    return RecordingStore.load(source).blob_bytes(digest)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -1,13 +1,12 @@
 """Parsing the recorded leaderboard exports into `scores` rows.
 
 Every value checked here is read from the recordings shipped in
-`src/llmsync/recordings/` (real exports), not typed in from elsewhere.
+`src/llmsync/replay/recordings/` (real exports), not typed in from elsewhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from functools import cache
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from llmsync.replay.recordings import RecordingStore
 from llmsync.tables.leaderboards import (
     LEADERBOARD_FILE,
     LEADERBOARD_REPOS,
@@ -31,12 +31,16 @@ RECORDINGS = Path(__file__).resolve().parents[1] / "src" / "llmsync" / "replay" 
 
 
 @cache
+def _store() -> RecordingStore:
+    return RecordingStore.load(RECORDINGS)
+
+
+@cache
 def _commit(leaderboard: str, date: str) -> tuple[str, bytes]:
     """(commit sha, table bytes) of a leaderboard's recorded commit of that day."""
-    manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
-    repo = next(r for r in manifest["repos"] if r["repo_id"] == LEADERBOARD_REPOS[leaderboard])
-    commit = next(c for c in repo["commits"] if c["date"].startswith(date))
-    return commit["sha"], (RECORDINGS / "blobs" / commit["files"][LEADERBOARD_FILE]).read_bytes()
+    repo = _store().repos[f"dataset/{LEADERBOARD_REPOS[leaderboard]}"]
+    commit = next(c for c in repo.commits if c.date.date().isoformat() == date)
+    return commit.sha, _store().file_bytes(commit.files[LEADERBOARD_FILE])
 
 
 def _parse(leaderboard: str, date: str, data: bytes | pa.Table | None = None) -> pd.DataFrame:
@@ -65,12 +69,13 @@ def _table(leaderboard: str, date: str) -> pa.Table:
 
 
 def test_row_counts_of_v1_exports() -> None:
-    assert _parse("open_llm_v1", "2024-06-19").row_index.nunique() == 7169
+    assert _parse("open_llm_v1", "2024-07-07").row_index.nunique() == 7169
+    assert _parse("open_llm_v1", "2024-06-19").row_index.nunique() == 7065
     assert _parse("open_llm_v1", "2023-06-10").row_index.nunique() == 132
 
 
 def test_v1_final_scores_of_article_models() -> None:
-    scores = _parse("open_llm_v1", "2024-06-19")
+    scores = _parse("open_llm_v1", "2024-07-07")
     assert _score(scores, "databricks/dolly-v2-12b", "average") == 39.46
     assert _score(scores, "databricks/dolly-v2-12b", "arc") == 42.41
     assert _score(scores, "EleutherAI/gpt-j-6b", "average") == 40.10
@@ -117,7 +122,8 @@ def test_rows_of_the_article_models_match_the_upstream_csv(revision: str) -> Non
 
 def test_falcon_math_moves_between_v2_exports() -> None:
     falcon = "tiiuae/falcon-40b-instruct"
-    assert _score(_parse("open_llm_v2", "2024-11-10"), falcon, "math_lvl5") == 1.66
+    assert _score(_parse("open_llm_v2", "2024-10-09"), falcon, "math_lvl5") == 1.51
+    assert _score(_parse("open_llm_v2", "2024-11-09"), falcon, "math_lvl5") == 1.66
     # The 2025 export holds 1.9637...; the leaderboard displayed it as 1.96.
     assert _score(_parse("open_llm_v2", "2025-03-21"), falcon, "math_lvl5") == 1.96
 
@@ -167,7 +173,7 @@ def test_an_empty_cell_gives_no_row() -> None:
 
 
 def test_variants_of_one_model_are_all_kept() -> None:
-    scores = _parse("open_llm_v1", "2024-06-19")
+    scores = _parse("open_llm_v1", "2024-07-07")
     vicuna = scores[(scores.model_name == "lmsys/vicuna-7b-v1.5") & (scores.benchmark == "average")]
     assert sorted(vicuna.precision) == ["bfloat16", "float16"]
     assert vicuna.row_index.nunique() == 2
@@ -204,14 +210,43 @@ def test_the_2024_10_09_export_takes_names_from_fullname() -> None:
     assert v2.chat_template.notna().all()
 
 
+def test_every_served_export_parses() -> None:
+    # All 207 commits of both leaderboards, every column layout of their history.
+    benchmarks = {
+        "open_llm_v1": [{"average", "arc", "hellaswag", "mmlu", "truthfulqa"}],
+        "open_llm_v2": [set(BENCHMARKS["open_llm_v2"])],
+    }
+    benchmarks["open_llm_v1"].append(set(BENCHMARKS["open_llm_v1"]))
+    parsed = 0
+    for leaderboard, repo_id in LEADERBOARD_REPOS.items():
+        for commit in _store().repos[f"dataset/{repo_id}"].commits:
+            table = pq.read_table(
+                pa.BufferReader(_store().file_bytes(commit.files[LEADERBOARD_FILE]))
+            )
+            scores = parse_leaderboard(
+                table,
+                leaderboard=leaderboard,
+                source_revision=commit.sha,
+                source_date=commit.date.date(),
+            )
+            assert pc.count_distinct(scores["row_index"]).as_py() == table.num_rows
+            assert pc.min(scores["score"]).as_py() >= 0 and pc.max(scores["score"]).as_py() <= 100
+            assert set(scores["benchmark"].to_pylist()) in benchmarks[leaderboard]
+            name = "fullname" if "fullname" in table.column_names else "Model"
+            # The display exports' `Model` is link text; the name is `fullname`.
+            assert set(scores["model_name"].to_pylist()) == set(table[name].to_pylist())
+            parsed += 1
+    assert parsed == 17 + 190
+
+
 def test_table_and_bytes_give_the_same_rows() -> None:
-    from_bytes = _parse("open_llm_v2", "2024-11-10")
-    from_table = _parse("open_llm_v2", "2024-11-10", _table("open_llm_v2", "2024-11-10"))
+    from_bytes = _parse("open_llm_v2", "2024-11-09")
+    from_table = _parse("open_llm_v2", "2024-11-09", _table("open_llm_v2", "2024-11-09"))
     pd.testing.assert_frame_equal(from_bytes, from_table)
 
 
 def test_parsing_is_vectorised() -> None:
-    _, raw = _commit("open_llm_v1", "2024-06-19")
+    _, raw = _commit("open_llm_v1", "2024-07-07")
     start = time.perf_counter()
     parse_leaderboard(
         raw, leaderboard="open_llm_v1", source_revision="x" * 40, source_date=dt.date(2024, 6, 19)
@@ -234,17 +269,17 @@ def _error(leaderboard: str, date: str, table: pa.Table) -> LeaderboardFormatErr
 
 
 def test_renamed_score_column_is_named() -> None:
-    table = _table("open_llm_v1", "2024-06-19")
+    table = _table("open_llm_v1", "2024-07-07")
     renamed = table.rename_columns(["ARC score" if c == "ARC" else c for c in table.column_names])
-    error = _error("open_llm_v1", "2024-06-19", renamed)
+    error = _error("open_llm_v1", "2024-07-07", renamed)
     assert error.column == "ARC"
     assert "'ARC'" in str(error)
 
 
 def test_renamed_name_column_is_named() -> None:
-    table = _table("open_llm_v2", "2024-11-10")
+    table = _table("open_llm_v2", "2024-11-09")
     names = ["model_id" if c == "fullname" else c for c in table.column_names]
-    error = _error("open_llm_v2", "2024-11-10", table.rename_columns(names))
+    error = _error("open_llm_v2", "2024-11-09", table.rename_columns(names))
     assert error.column == "fullname"
 
 
@@ -255,26 +290,26 @@ def test_missing_column_in_2023_shape_is_named() -> None:
 
 
 def test_non_numeric_score_is_named() -> None:
-    table = _table("open_llm_v1", "2024-06-19")
+    table = _table("open_llm_v1", "2024-07-07")
     text = pc.cast(table.column("GSM8K"), pa.string()).combine_chunks().to_pylist()
     text[3] = "n/a"
-    error = _error("open_llm_v1", "2024-06-19", _replace(table, "GSM8K", pa.array(text)))
+    error = _error("open_llm_v1", "2024-07-07", _replace(table, "GSM8K", pa.array(text)))
     assert error.column == "GSM8K"
     assert "n/a" in str(error)
 
 
 def test_numeric_text_scores_are_accepted() -> None:
-    table = _table("open_llm_v1", "2024-06-19")
+    table = _table("open_llm_v1", "2024-07-07")
     text = pc.cast(table.column("GSM8K"), pa.string())
-    scores = _parse("open_llm_v1", "2024-06-19", _replace(table, "GSM8K", text))
+    scores = _parse("open_llm_v1", "2024-07-07", _replace(table, "GSM8K", text))
     assert _score(scores, "databricks/dolly-v2-12b", "arc") == 42.41
 
 
 def test_score_above_100_is_named() -> None:
-    table = _table("open_llm_v2", "2024-11-10")
+    table = _table("open_llm_v2", "2024-11-09")
     values = table.column("BBH").to_pylist()
     values[10] = 101.0
-    error = _error("open_llm_v2", "2024-11-10", _replace(table, "BBH", pa.array(values)))
+    error = _error("open_llm_v2", "2024-11-09", _replace(table, "BBH", pa.array(values)))
     assert error.column == "BBH"
     assert "101.0" in str(error)
 
