@@ -31,12 +31,7 @@ def _timed(fn: Callable[..., object], *args: object) -> float:
 
 def _parse_all(revisions: list[LeaderboardRevision]) -> None:
     for item in revisions:
-        parse_leaderboard(
-            item.path.read_bytes(),
-            leaderboard=item.leaderboard,
-            source_revision=item.revision,
-            source_date=item.date,
-        )
+        parse_leaderboard(item.path.read_bytes(), leaderboard=item.leaderboard)
 
 
 def main() -> None:
@@ -62,7 +57,7 @@ def main() -> None:
     show("cold run (2024-11-10 state, empty data dir)", cold)
     show("warm run that publishes (newest state)", warm)
     show("unchanged run", unchanged)
-    show("parse all 6 leaderboard tables (~112k rows)", parse)
+    show("parse all 6 leaderboard tables (112k rows)", parse)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'peak resident memory':<44} {peak_mib:6.0f} MiB")
 

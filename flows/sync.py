@@ -71,6 +71,7 @@ def sync(
     max_revisions: int | None = None,
     max_row_loss: float = 0.10,
     allow_row_loss: bool = False,
+    suspect_row_loss: float = 0.5,
 ) -> dict[str, Any]:
     """Publish a snapshot, record an unchanged run, or fail with the reason.
 
@@ -91,6 +92,7 @@ def sync(
             max_revisions=max_revisions,
             max_row_loss=max_row_loss,
             allow_row_loss=allow_row_loss,
+            suspect_row_loss=suspect_row_loss,
         )
         try:
             report = run_sync(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from llmsync.replay.recordings import RecordingStore
@@ -74,6 +75,44 @@ def edited_api_info(source: Path, target: Path, *, repo_id: str, old: bytes, new
     commit["api_info"] = digest
     manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return target
+
+
+def added_commit(
+    source: Path, target: Path, *, repo_id: str, date: str, files: dict[str, bytes]
+) -> tuple[Path, str]:
+    """A copy of `source` at `target` in which `repo_id` has one more commit, of
+    `date` (YYYY-MM-DD) and holding `files`, in date order; and its sha."""
+    shutil.copytree(source, target)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    repo = next(r for r in manifest["repos"] if r["repo_id"] == repo_id)
+    digests = {}
+    for path, data in sorted(files.items()):
+        digests[path] = hashlib.sha256(data).hexdigest()
+        (target / "blobs" / digests[path]).write_bytes(data)
+    content = f"dataset/{repo_id}\n{date}\n" + "".join(f"{p} {d}\n" for p, d in digests.items())
+    sha = hashlib.sha1(f"test commit {content}".encode()).hexdigest()
+    repo["commits"].append(
+        {
+            "sha": sha,
+            "date": f"{date}T00:00:00Z",
+            "title": f"Leaderboard export of {date} (added by a test)",
+            "files": digests,
+            "api_info": None,
+            "source": "added by a test",
+        }
+    )
+    repo["commits"].sort(key=lambda commit: commit["date"])
+    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return target, sha
+
+
+def csv_as_parquet(data: bytes) -> bytes:
+    """A real CSV export as the Parquet table the recordings serve: headers as
+    written, the UTF-8 BOM dropped, the model name read as text."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    options = pcsv.ConvertOptions(column_types={"Model": pa.string()})
+    return parquet_bytes(pcsv.read_csv(pa.BufferReader(data), convert_options=options))
 
 
 def recorded_file(source: Path, *, repo_id: str, path: str, date: str | None = None) -> bytes:

@@ -2,12 +2,16 @@
 
 The values are rows of the real Open LLM Leaderboard v1 final table (Dolly v2
 12B and GPT-J 6B) and the Dolly model card. The store does not care which
-commit a revision names, so a readable stand-in is used for it.
+commit a revision names, so a readable stand-in is used for it. Score tables
+for the catalog and changes tests are built from rows transcribed from the
+upstream CSVs (`fixture_scores`); tables built from whole recorded exports, as
+the parser reads them, are in `tests.recorded`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,18 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
-from llmsync.tables.schemas import CATALOG, CHANGES, MODELS, SCORES
+from llmsync.tables.intervals import Export, empty_scores, extend
+from llmsync.tables.revisions import RevisionRecord
+from llmsync.tables.revisions import revisions_table as records_table
+from llmsync.tables.schemas import (
+    BENCHMARKS,
+    CATALOG,
+    CHANGES,
+    EXPORT_SCORES,
+    MODELS,
+    REVISIONS,
+    SCORES,
+)
 
 V1_FINAL_DATE = dt.date(2024, 6, 19)
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -56,20 +71,113 @@ CATALOG_KEYS = {
     ("Vicuna", "lmsys/vicuna-7b-v1.5"),
 }
 
+# The transcribed fixture's columns (tests/fixtures/catalog/README.md): one row per
+# upstream row and benchmark of an export, as an earlier `scores` held them.
+FIXTURE_SCHEMA = pa.schema(
+    [
+        pa.field("leaderboard", pa.string()),
+        pa.field("source_revision", pa.string()),
+        pa.field("source_date", pa.date32()),
+        pa.field("row_index", pa.int32()),
+        pa.field("model_name", pa.string()),
+        pa.field("repo_id", pa.string()),
+        pa.field("benchmark", pa.string()),
+        pa.field("score", pa.float64()),
+        pa.field("raw_score", pa.float64()),
+        pa.field("precision", pa.string()),
+        pa.field("model_sha", pa.string()),
+        pa.field("chat_template", pa.bool_()),
+        pa.field("submitted_on", pa.date32()),
+    ]
+)
+# The fixture's exports, oldest first per leaderboard, and the rows of each
+# upstream CSV (counted with the csv module; the fixture holds only some).
+FIXTURE_EXPORTS = {
+    "v1-2023-06-10": 132,
+    "v1-2023-09-04": 1291,
+    "v1-2024-06-19": 7169,
+    "v2-2024-10-09": 1445,
+    "v2-2024-11-10": 1793,
+    "v2-2025-03-21": 4576,
+}
 
+
+@cache
 def load_fixture_scores() -> pa.Table:
     """The score rows the parser must give for the article's repos, transcribed
     from the upstream CSVs (tests/fixtures/catalog/README.md), without the
     columns that say where each value was read."""
     options = pcsv.ConvertOptions(
-        column_types=SCORES.schema,
-        include_columns=SCORES.schema.names,
+        column_types=FIXTURE_SCHEMA,
+        include_columns=FIXTURE_SCHEMA.names,
         strings_can_be_null=True,
         true_values=["true"],
         false_values=["false"],
     )
     table = pcsv.read_csv(FIXTURES / "catalog" / "scores_rows.csv", convert_options=options)
-    return table.select(SCORES.schema.names).cast(SCORES.schema)
+    return table.select(FIXTURE_SCHEMA.names).cast(FIXTURE_SCHEMA)
+
+
+def fixture_rows(label: str) -> pa.Table:
+    """The transcribed rows of export `label` as `EXPORT_SCORES`: each upstream
+    row's scores, rows of one (name, precision, sha) numbered by `occurrence`
+    as the schema defines it (ranked by their values, highest average first)."""
+    everything = load_fixture_scores()
+    rows = everything.filter(pc.equal(everything.column("source_revision"), label))
+    cells: dict[int, list[dict[str, Any]]] = {}
+    for cell in rows.to_pylist():
+        cells.setdefault(cell["row_index"], []).append(cell)
+    leaderboard = rows.column("leaderboard")[0].as_py()
+
+    def rank(index: int) -> tuple[Any, ...]:
+        by_benchmark = {cell["benchmark"]: cell for cell in cells[index]}
+        key: list[tuple[int, float]] = []
+        for benchmark in BENCHMARKS[leaderboard]:
+            cell = by_benchmark.get(benchmark, {})
+            for name in ("score", "raw_score"):
+                value = cell.get(name)
+                key.append((1, 0.0) if value is None else (0, -value))
+        return tuple(key)
+
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for index, row_cells in cells.items():
+        first = row_cells[0]
+        identity = (first["model_name"], first["precision"], first["model_sha"])
+        groups.setdefault(identity, []).append(index)
+    occurrence = {
+        index: position
+        for indexes in groups.values()
+        for position, index in enumerate(sorted(indexes, key=rank))
+    }
+    out = [
+        {
+            "leaderboard": cell["leaderboard"],
+            "model_name": cell["model_name"],
+            "repo_id": cell["repo_id"],
+            "precision": cell["precision"],
+            "model_sha": cell["model_sha"],
+            "occurrence": occurrence[cell["row_index"]],
+            "benchmark": cell["benchmark"],
+            "value": cell["score"],
+            "raw_value": cell["raw_score"],
+        }
+        for cell in rows.to_pylist()
+    ]
+    return pa.Table.from_pylist(out, schema=EXPORT_SCORES.schema)
+
+
+@cache
+def fixture_scores(*labels: str) -> tuple[pa.Table, pa.Table]:
+    """(scores, revisions) built from the transcribed rows of the named exports
+    (all six when none is named); each label stands in for the commit sha."""
+    chosen = [label for label in FIXTURE_EXPORTS if not labels or label in labels]
+    exports, records = [], []
+    for label in chosen:
+        leaderboard = "open_llm_v1" if label.startswith("v1-") else "open_llm_v2"
+        date = dt.date.fromisoformat(label[3:])
+        exports.append(Export(leaderboard, label, date, fixture_rows(label)))
+        records.append(RevisionRecord(leaderboard, label, date, FIXTURE_EXPORTS[label], "ok"))
+    return extend(empty_scores(), exports), records_table(records)
 
 
 # (model_name, precision, model_sha, {benchmark: score}) from the v1 final table.
@@ -90,27 +198,40 @@ V1_ROWS = [
 
 
 def scores_table(*, revision: str = "v1-final", rows: list[tuple] | None = None) -> pa.Table:  # type: ignore[type-arg]
+    """Intervals opened by one export (`revision`) that still hold."""
     records = []
-    for row_index, (name, precision, sha, benchmarks) in enumerate(rows or V1_ROWS):
+    for name, precision, sha, benchmarks in rows or V1_ROWS:
         for benchmark, score in benchmarks.items():
             records.append(
                 {
                     "leaderboard": "open_llm_v1",
-                    "source_revision": revision,
-                    "source_date": V1_FINAL_DATE,
-                    "row_index": row_index,
                     "model_name": name,
                     "repo_id": name,
-                    "benchmark": benchmark,
-                    "score": score,
-                    "raw_score": None,
                     "precision": precision,
                     "model_sha": sha,
-                    "chat_template": None,
-                    "submitted_on": dt.date(2023, 9, 9),
+                    "occurrence": 0,
+                    "benchmark": benchmark,
+                    "value": score,
+                    "raw_value": None,
+                    "valid_from": V1_FINAL_DATE,
+                    "valid_from_revision": revision,
+                    "valid_to": None,
+                    "valid_to_revision": None,
                 }
             )
     return pa.Table.from_pylist(records, schema=SCORES.schema)
+
+
+def revisions_table(*, revision: str = "v1-final") -> pa.Table:
+    row = {
+        "leaderboard": "open_llm_v1",
+        "revision": revision,
+        "date": V1_FINAL_DATE,
+        "rows": 7169,
+        "status": "ok",
+        "reason": None,
+    }
+    return pa.Table.from_pylist([row], schema=REVISIONS.schema)
 
 
 def models_table() -> pa.Table:
@@ -152,12 +273,13 @@ def snapshot_tables(*, revision: str = "v1-final") -> dict[str, pa.Table]:
         "catalog": catalog_table(),
         "models": models_table(),
         "scores": scores_table(revision=revision),
+        "revisions": revisions_table(revision=revision),
         "changes": CHANGES.schema.empty_table(),
     }
 
 
 def published_tables(data_dir: Path) -> dict[str, pa.Table]:
-    """The four tables of the latest snapshot in `data_dir`, as read back."""
+    """The tables of the latest snapshot in `data_dir`, as read back."""
     latest = SnapshotStore(data_dir).latest()
     assert latest is not None, f"no snapshot in {data_dir}"
     return {name: pq.read_table(latest.table_path(name)) for name in TABLE_NAMES}

@@ -11,20 +11,23 @@ import yaml
 
 from llmsync.tables.catalog import CatalogResult, build_catalog
 from llmsync.tables.curated import Curated, load_curated, parse_curated
+from llmsync.tables.intervals import Export, empty_scores, extend
 from llmsync.tables.models import model_record, models_table
+from llmsync.tables.revisions import RevisionRecord, revisions_table
 from llmsync.tables.schemas import CATALOG, MODELS
-from tests.tables import CATALOG_KEYS, FIXTURES, load_fixture_scores
+from tests.tables import CATALOG_KEYS, FIXTURE_EXPORTS, FIXTURES, fixture_rows, fixture_scores
 
 CURATED_FILE = Path(__file__).parents[1] / "src" / "llmsync" / "curated" / "article_models.yaml"
+Scores = tuple[pa.Table, pa.Table]  # (scores, revisions)
 
 
-def without_revision(scores: pa.Table, revision: str) -> pa.Table:
-    return scores.filter(pc.not_equal(scores.column("source_revision"), revision))
+def without_revision(revision: str) -> Scores:
+    """Built from every fixture export but `revision`."""
+    return fixture_scores(*(label for label in FIXTURE_EXPORTS if label != revision))
 
 
-def only_revisions(scores: pa.Table, *revisions: str) -> pa.Table:
-    value_set = pa.array(revisions, pa.string())
-    return scores.filter(pc.is_in(scores.column("source_revision"), value_set=value_set))
+def only_revisions(*revisions: str) -> Scores:
+    return fixture_scores(*revisions)
 
 
 def card(name: str) -> bytes:
@@ -69,13 +72,15 @@ def real_models() -> pa.Table:
 def build(
     curated: Curated | None = None,
     *,
-    scores: pa.Table | None = None,
+    scores: Scores | None = None,
     models: pa.Table | None = None,
 ) -> CatalogResult:
+    intervals, revisions = scores if scores is not None else fixture_scores()
     return build_catalog(
         curated if curated is not None else load_curated(CURATED_FILE),
         models=models if models is not None else real_models(),
-        scores=scores if scores is not None else load_fixture_scores(),
+        scores=intervals,
+        revisions=revisions,
     )
 
 
@@ -119,8 +124,11 @@ def test_dolly_and_gptj_v1_final_scores() -> None:
     assert dolly["open_llm_v1_date"] == date(2024, 6, 19)
     assert dolly["open_llm_v1_precision"] == "float16"
     assert dolly["open_llm_v1_model_sha"] == "19308160448536e378e3db21a73a751579ee7fdd"
+    # Listed by the first recorded scrape already.
+    assert dolly["open_llm_v1_first_seen"] == date(2023, 6, 10)
     assert dolly["open_llm_v2_average"] == 6.37
     assert dolly["open_llm_v2_revision"] == "v2-2025-03-21"
+    assert dolly["open_llm_v2_first_seen"] == date(2024, 10, 9)
     gptj = row(result, "GPT-J", "EleutherAI/gpt-j-6b")
     assert gptj["open_llm_v1_average"] == 40.10
     assert gptj["open_llm_v1_arc"] == 41.38
@@ -133,6 +141,7 @@ def test_falcon_instruct_v1_scores_come_from_the_last_table_listing_it() -> None
     assert falcon["open_llm_v1_mmlu"] == 55.4
     assert falcon["open_llm_v1_revision"] == "v1-2023-09-04"
     assert falcon["open_llm_v1_date"] == date(2023, 9, 4)
+    assert falcon["open_llm_v1_first_seen"] == date(2023, 6, 10)
     # The 4-benchmark table had no Winogrande or GSM8K, and no precision or sha.
     assert falcon["open_llm_v1_winogrande"] is None
     assert falcon["open_llm_v1_gsm8k"] is None
@@ -147,6 +156,7 @@ def test_unscored_and_unfetched_repos() -> None:
     assert wdiff["model_status"] == "not_found"
     assert wdiff["card_present"] is False
     assert wdiff["open_llm_v1_average"] is None and wdiff["open_llm_v2_revision"] is None
+    assert wdiff["open_llm_v1_first_seen"] is None
     # No models row at all (never recorded) also reads as not found.
     assert row(result, "LLaMA", "huggyllama/llama-65b")["model_status"] == "not_found"
 
@@ -174,32 +184,69 @@ def test_real_data_has_no_conflicts() -> None:
 
 def test_alias_scores_go_to_the_primary_repo() -> None:
     # Without the final v1 table, huggyllama/llama-7b is only listed as a bare `llama-7b`.
-    result = build(scores=without_revision(load_fixture_scores(), "v1-2024-06-19"))
+    result = build(scores=without_revision("v1-2024-06-19"))
     llama = row(result, "LLaMA", "huggyllama/llama-7b")
     assert llama["open_llm_v1_average"] == 49.72
     assert llama["open_llm_v1_revision"] == "v1-2023-09-04"
+    assert llama["open_llm_v1_first_seen"] == date(2023, 6, 10)
     # Scores belong to the repo: Alpaca's base row is the same repo and shows the same.
     assert row(result, "Alpaca", "huggyllama/llama-7b")["open_llm_v1_average"] == 49.72
     # With the final table, the repo's own, newer row wins.
     assert row(build(), "LLaMA", "huggyllama/llama-7b")["open_llm_v1_average"] == 46.37
 
 
-def test_variant_choice_falls_back_to_lowest_row_index() -> None:
-    # 2023-09-04 lists vicuna-7b-v1.5 twice (rows 523 and 525) with no sha or date.
-    result = build(scores=without_revision(load_fixture_scores(), "v1-2024-06-19"))
-    assert row(result, "Vicuna", "lmsys/vicuna-7b-v1.5")["open_llm_v1_average"] == 58.0
+def test_variant_choice_of_repeated_rows_takes_the_higher_average() -> None:
+    # 2023-09-04 lists vicuna-7b-v1.5 twice (rows 523 and 525: 58.0 and 57.95)
+    # with no precision or sha; the row's other scores come with it.
+    result = build(scores=without_revision("v1-2024-06-19"))
+    vicuna = row(result, "Vicuna", "lmsys/vicuna-7b-v1.5")
+    assert (vicuna["open_llm_v1_average"], vicuna["open_llm_v1_mmlu"]) == (58.0, 51.0)
 
 
-def test_variant_choice_prefers_latest_submission() -> None:
-    # The final v1 table lists vicuna-7b-v1.5 in float16 (2024-06-09) and bfloat16 (2023-09-09).
+def test_variant_choice_takes_the_higher_average_among_equally_new_variants() -> None:
+    # The final v1 table lists vicuna-7b-v1.5 in float16 (52.06) and bfloat16
+    # (51.99), both first listed there; the leaderboard lists float16 first.
     vicuna = row(build(), "Vicuna", "lmsys/vicuna-7b-v1.5")
     assert (vicuna["open_llm_v1_average"], vicuna["open_llm_v1_precision"]) == (52.06, "float16")
 
 
+def test_variant_choice_prefers_the_variant_that_entered_last() -> None:
+    # The final v1 table as two exports, the float16 row missing from the
+    # first (so it entered later, as its newer submission did upstream) and
+    # given a lower average: the newer variant wins anyway.
+    rows = fixture_rows("v1-2024-06-19")
+    is_float16 = pc.and_(
+        pc.equal(rows.column("model_name"), "lmsys/vicuna-7b-v1.5"),
+        pc.equal(pc.fill_null(rows.column("precision"), ""), "float16"),
+    )
+    earlier = rows.filter(pc.invert(is_float16))
+    lowered = pc.if_else(is_float16, pa.scalar(40.0), rows.column("value"))
+    later = rows.set_column(rows.schema.get_field_index("value"), "value", lowered)
+    scores = extend(
+        empty_scores(),
+        [
+            Export("open_llm_v1", "v1-a", date(2024, 6, 1), earlier),
+            Export("open_llm_v1", "v1-b", date(2024, 6, 19), later),
+        ],
+    )
+    revisions = revisions_table(
+        [
+            RevisionRecord("open_llm_v1", "v1-a", date(2024, 6, 1), 7168, "ok"),
+            RevisionRecord("open_llm_v1", "v1-b", date(2024, 6, 19), 7169, "ok"),
+        ]
+    )
+    vicuna = row(build(scores=(scores, revisions)), "Vicuna", "lmsys/vicuna-7b-v1.5")
+    assert (vicuna["open_llm_v1_average"], vicuna["open_llm_v1_precision"]) == (40.0, "float16")
+    assert vicuna["open_llm_v1_first_seen"] == date(2024, 6, 1)
+
+
 def test_variant_choice_prefers_the_fetched_commit() -> None:
-    scores = load_fixture_scores()
-    # Give the older bfloat16 row (5118) its own commit, and say the Hub has that commit.
-    is_row = pc.equal(scores.column("row_index"), 5118)
+    scores, revisions = fixture_scores()
+    # Give the bfloat16 row its own commit, and say the Hub has that commit.
+    is_row = pc.and_(
+        pc.equal(scores.column("model_name"), "lmsys/vicuna-7b-v1.5"),
+        pc.equal(pc.fill_null(scores.column("precision"), ""), "bfloat16"),
+    )
     sha = "b" * 40
     scores = scores.set_column(
         scores.schema.get_field_index("model_sha"),
@@ -221,7 +268,7 @@ def test_variant_choice_prefers_the_fetched_commit() -> None:
             ),
         ]
     )
-    vicuna = row(build(scores=scores, models=models), "Vicuna", "lmsys/vicuna-7b-v1.5")
+    vicuna = row(build(scores=(scores, revisions), models=models), "Vicuna", "lmsys/vicuna-7b-v1.5")
     assert (vicuna["open_llm_v1_average"], vicuna["open_llm_v1_precision"]) == (51.99, "bfloat16")
     assert vicuna["open_llm_v1_model_sha"] == sha
 
@@ -288,17 +335,17 @@ def test_unmatched_aliases() -> None:
 
 
 def test_unrelated_rows_are_ignored() -> None:
-    scores = load_fixture_scores()
+    scores, _ = fixture_scores()
     assert "CalderaAI/30B-Lazarus" in scores.column("repo_id").to_pylist()
     assert "llama-13b" in scores.column("model_name").to_pylist()
-    result = build(scores=scores)
+    result = build()
     assert "CalderaAI/30B-Lazarus" not in result.table.column("repo_id").to_pylist()
     # A bare `llama-13b` is no alias: huggyllama/llama-13b takes only its own rows.
     # 2023-06-10 lists only the bare name (51.8): no score.
-    first = build(scores=only_revisions(scores, "v1-2023-06-10"))
+    first = build(scores=only_revisions("v1-2023-06-10"))
     assert row(first, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] is None
     # 2023-09-04 lists the bare name (row 600: 56.08) and the repo (row 603: 56.04).
-    second = build(scores=only_revisions(scores, "v1-2023-06-10", "v1-2023-09-04"))
+    second = build(scores=only_revisions("v1-2023-06-10", "v1-2023-09-04"))
     assert row(second, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] == 56.04
     # The final v1 table lists the repo (row 5195).
     assert row(result, "LLaMA", "huggyllama/llama-13b")["open_llm_v1_average"] == 51.33

@@ -1,19 +1,29 @@
+"""`changes` from score intervals of real exports and from real model API bodies.
+
+The article's rows are those transcribed from the upstream CSVs (each revision
+named by its label, `v2-2025-03-21`); whole-leaderboard counts come from the
+recorded exports as parsed (`tests.recorded`)."""
+
 from __future__ import annotations
 
-import time
-from datetime import date
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmsync.tables.changes import diff_tables
+from llmsync.tables.changes import PreviousState, diff_snapshot
+from llmsync.tables.intervals import Export, extend
 from llmsync.tables.models import model_record, models_table
+from llmsync.tables.revisions import RevisionRecord, revisions_table
 from llmsync.tables.schemas import CHANGES, MODELS, SCORES
-from tests.tables import FIXTURES, load_fixture_scores
+from tests.recorded import recorded_scores, revision_of
+from tests.tables import FIXTURE_EXPORTS, FIXTURES, fixture_rows, fixture_scores
 
 EMPTY_MODELS = MODELS.schema.empty_table()
-
+FALCON = "tiiuae/falcon-40b-instruct"
+LABELS = tuple(FIXTURE_EXPORTS)
 # The article's repos listed in both the 2024-11-10 and 2025-03-21 v2 exports
 # (all but chavinlo/alpaca-native and tatsu-lab/alpaca-7b-wdiff).
 V2_REPOS = {
@@ -34,17 +44,31 @@ V2_REPOS = {
 }
 
 
-def revisions(*names: str) -> pa.Table:
-    scores = load_fixture_scores()
-    value_set = pa.array(names, pa.string())
-    return scores.filter(pc.is_in(scores.column("source_revision"), value_set=value_set))
+def leaderboard_of(label: str) -> str:
+    return "open_llm_v1" if label.startswith("v1-") else "open_llm_v2"
 
 
-def diff(previous_scores: pa.Table, current_scores: pa.Table) -> list[dict[str, Any]]:
-    table = diff_tables(
-        {"models": EMPTY_MODELS, "scores": previous_scores},
-        {"models": EMPTY_MODELS, "scores": current_scores},
-        previous_snapshot="2024-11-10T000000Z",
+def seen(*labels: str, name: Callable[[str], str] = str) -> dict[str, list[str]]:
+    """What a previous snapshot that read `labels` lists: newest first per leaderboard."""
+    found: dict[str, list[str]] = {}
+    for label in labels:
+        found.setdefault(leaderboard_of(label), []).insert(0, name(label))
+    return found
+
+
+def diff(
+    before: tuple[str, ...],
+    *,
+    scores: pa.Table | None = None,
+    revisions: pa.Table | None = None,
+) -> list[dict[str, Any]]:
+    """Changes of the snapshot built from every fixture export against one that read `before`."""
+    all_scores, all_revisions = fixture_scores()
+    table = diff_snapshot(
+        PreviousState("20241110T000000Z", EMPTY_MODELS, seen(*before)),
+        models=EMPTY_MODELS,
+        scores=all_scores if scores is None else scores,
+        revisions=all_revisions if revisions is None else revisions,
     )
     assert table.schema.equals(CHANGES.schema)
     changes: list[dict[str, Any]] = table.to_pylist()
@@ -56,38 +80,40 @@ def of_kind(changes: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def test_no_previous_snapshot_is_no_changes() -> None:
-    table = diff_tables(
-        None, {"models": EMPTY_MODELS, "scores": load_fixture_scores()}, previous_snapshot=None
-    )
+    scores, revisions = fixture_scores()
+    table = diff_snapshot(None, models=EMPTY_MODELS, scores=scores, revisions=revisions)
     assert table.num_rows == 0
     assert table.schema.equals(CHANGES.schema)
 
 
-def test_identical_tables_have_no_changes() -> None:
-    assert diff(load_fixture_scores(), load_fixture_scores()) == []
+def test_no_new_revision_is_no_changes() -> None:
+    assert diff(LABELS) == []
 
 
 def test_v2_2024_11_10_to_2025_03_21() -> None:
-    changes = diff(revisions("v2-2024-11-10"), revisions("v2-2025-03-21"))
+    before = tuple(label for label in LABELS if label != "v2-2025-03-21")
+    changes = diff(before)
     falcon_math = [
         c
         for c in of_kind(changes, "score_changed")
-        if (c["repo_id"], c["benchmark"]) == ("tiiuae/falcon-40b-instruct", "math_lvl5")
+        if (c["repo_id"], c["benchmark"]) == (FALCON, "math_lvl5")
     ]
     assert falcon_math == [
         {
             "change_kind": "score_changed",
-            "repo_id": "tiiuae/falcon-40b-instruct",
-            "model_name": "tiiuae/falcon-40b-instruct",
+            "repo_id": FALCON,
+            "model_name": FALCON,
             "leaderboard": "open_llm_v2",
             "benchmark": "math_lvl5",
             "precision": "bfloat16",
             "model_sha": "ecb78d97ac356d098e79f0db222c9ce7c5d9ee5f",
+            "revision": "v2-2025-03-21",
+            "date": dt.date(2025, 3, 21),
             "old_value": None,
             "new_value": None,
             "old_score": 1.66,
             "new_score": 1.96,
-            "previous_snapshot": "2024-11-10T000000Z",
+            "previous_snapshot": "20241110T000000Z",
         }
     ]
     # The 2025 export re-scored MATH (and so the average); the other benchmarks held.
@@ -98,64 +124,134 @@ def test_v2_2024_11_10_to_2025_03_21() -> None:
     assert {repo for repo, _ in changed} == V2_REPOS
     assert len(changed) == 28
     assert of_kind(changes, "score_added") == of_kind(changes, "score_removed") == []
+    assert {(c["revision"], c["date"]) for c in changes} == {
+        ("v2-2025-03-21", dt.date(2025, 3, 21))
+    }
     assert [(c["leaderboard"], c["old_value"], c["new_value"]) for c in changes[-1:]] == [
         ("open_llm_v2", "v2-2024-11-10", "v2-2025-03-21")
     ]
     assert changes[-1]["change_kind"] == "source_revision_changed"
 
 
-def test_history_compares_each_variant_at_its_latest_revision() -> None:
-    # Snapshots hold every revision fetched so far; only the latest of each variant counts.
-    older = ("v1-2023-06-10", "v1-2023-09-04", "v1-2024-06-19", "v2-2024-10-09", "v2-2024-11-10")
-    changes = diff(revisions(*older), revisions(*older, "v2-2025-03-21"))
-    assert {c["leaderboard"] for c in changes} == {"open_llm_v2"}
-    assert len(of_kind(changes, "score_changed")) == 28
-    assert len(of_kind(changes, "source_revision_changed")) == 1
-
-
-def test_display_noise_is_not_a_change() -> None:
-    current = revisions("v2-2025-03-21")
-    # The 2025 export's unrounded normalized IFEval for falcon-40b-instruct vs the displayed 24.54.
-    is_cell = pc.and_(
-        pc.equal(current.column("repo_id"), "tiiuae/falcon-40b-instruct"),
-        pc.equal(current.column("benchmark"), "ifeval"),
+def test_whole_leaderboard_2024_11_10_to_2025_03_21() -> None:
+    scores, revisions = recorded_scores()
+    before = tuple(label for label in LABELS if label != "v2-2025-03-21")
+    table = diff_snapshot(
+        PreviousState("s", EMPTY_MODELS, seen(*before, name=revision_of)),
+        models=EMPTY_MODELS,
+        scores=scores,
+        revisions=revisions,
     )
-    unrounded = pc.if_else(is_cell, pa.scalar(24.544874266945), current.column("score"))
-    current = current.set_column(current.schema.get_field_index("score"), "score", unrounded)
-    changes = diff(revisions("v2-2024-11-10"), current)
-    assert not [c for c in changes if c["benchmark"] == "ifeval"]
+    kinds = table.group_by("change_kind").aggregate([([], "count_all")]).to_pylist()
+    # 2,787 new rows of 7 benchmarks, 3,333 values moved, and the 4 rows of
+    # meta-llama/Meta-Llama-3.1-* gone (renamed upstream to meta-llama/Llama-3.1-*,
+    # among the new rows).
+    assert {row["change_kind"]: row["count_all"] for row in kinds} == {
+        "score_added": 19_509,
+        "score_removed": 28,
+        "score_changed": 3_333,
+        "source_revision_changed": 1,
+    }
 
 
-def test_scores_added_and_removed() -> None:
-    before = revisions("v1-2023-09-04")
-    # Bare names have a null repo_id; keep them (a null comparison would drop them).
-    keep = pc.fill_null(pc.not_equal(before.column("repo_id"), "tiiuae/falcon-40b-instruct"), True)
-    without_falcon = before.filter(keep)
-    removed = diff(before, without_falcon)
-    assert [
-        (c["change_kind"], c["benchmark"], c["old_score"], c["new_score"]) for c in removed
-    ] == [
-        ("score_removed", "arc", 61.6, None),
-        ("score_removed", "average", 63.47, None),
-        ("score_removed", "hellaswag", 84.3, None),
-        ("score_removed", "mmlu", 55.4, None),
-        ("score_removed", "truthfulqa", 52.5, None),
+def test_each_change_names_the_revision_it_happened_at() -> None:
+    # A snapshot that had read only v2's first export: two v2 revisions are new.
+    before = ("v1-2023-06-10", "v1-2023-09-04", "v1-2024-06-19", "v2-2024-10-09")
+    falcon = [
+        (c["date"], c["old_score"], c["new_score"])
+        for c in of_kind(diff(before), "score_changed")
+        if (c["repo_id"], c["benchmark"]) == (FALCON, "math_lvl5")
     ]
-    added = diff(without_falcon, before)
-    assert {c["change_kind"] for c in added} == {"score_added"}
-    assert sorted(c["new_score"] for c in added) == [52.5, 55.4, 61.6, 63.47, 84.3]
+    # MATH moved at both: one change each, each at its own revision.
+    assert falcon == [(dt.date(2024, 11, 10), 1.51, 1.66), (dt.date(2025, 3, 21), 1.66, 1.96)]
+    changed_at = {c["date"] for c in of_kind(diff(before), "score_changed")}
+    assert changed_at == {dt.date(2024, 11, 10), dt.date(2025, 3, 21)}
 
 
-def test_bare_names_are_variants_too() -> None:
-    before = revisions("v1-2023-06-10")
-    after = revisions("v1-2023-09-04")
+def test_bare_names_change_too() -> None:
+    before = ("v1-2023-06-10", "v2-2024-10-09", "v2-2024-11-10", "v2-2025-03-21")
+    scores, revisions = fixture_scores("v1-2023-06-10", "v1-2023-09-04")
     llama = [
         c
-        for c in diff(before, after)
+        for c in diff(before, scores=scores, revisions=revisions)
         if c["model_name"] == "llama-7b" and c["benchmark"] == "average"
     ]
     assert [(c["change_kind"], c["repo_id"], c["old_score"], c["new_score"]) for c in llama] == [
         ("score_changed", None, 47.6, 49.72)
+    ]
+
+
+def _with_export(rows: pa.Table, *, label: str, revision: str) -> tuple[pa.Table, pa.Table]:
+    """The intervals and revisions of export `label`, then `rows` as a new
+    export a day later."""
+    leaderboard = leaderboard_of(label)
+    scores, revisions = fixture_scores(label)
+    day = dt.date.fromisoformat(label[3:]) + dt.timedelta(days=1)
+    scores = extend(scores, [Export(leaderboard, revision, day, rows)])
+    record = RevisionRecord(leaderboard, revision, day, FIXTURE_EXPORTS[label], "ok")
+    return scores, pa.concat_tables([revisions, revisions_table([record])])
+
+
+def test_scores_removed_and_added() -> None:
+    rows = fixture_rows("v1-2023-09-04")
+    without_falcon = rows.filter(pc.not_equal(rows.column("model_name"), FALCON))
+    scores, revisions = _with_export(without_falcon, label="v1-2023-09-04", revision="d" * 40)
+    removed = diff(("v1-2023-09-04",), scores=scores, revisions=revisions)
+    assert [
+        (c["change_kind"], c["benchmark"], c["old_score"], c["new_score"], c["date"])
+        for c in of_kind(removed, "score_removed")
+    ] == [
+        ("score_removed", "arc", 61.6, None, dt.date(2023, 9, 5)),
+        ("score_removed", "average", 63.47, None, dt.date(2023, 9, 5)),
+        ("score_removed", "hellaswag", 84.3, None, dt.date(2023, 9, 5)),
+        ("score_removed", "mmlu", 55.4, None, dt.date(2023, 9, 5)),
+        ("score_removed", "truthfulqa", 52.5, None, dt.date(2023, 9, 5)),
+    ]
+    assert {c["change_kind"] for c in removed} == {"score_removed", "source_revision_changed"}
+
+    # Listed again the day after: five scores added.
+    back = extend(scores, [Export("open_llm_v1", "e" * 40, dt.date(2023, 9, 6), rows)])
+    record = RevisionRecord("open_llm_v1", "e" * 40, dt.date(2023, 9, 6), 1291, "ok")
+    both = pa.concat_tables([revisions, revisions_table([record])])
+    added = diff(("v1-2023-09-04",), scores=back, revisions=both)
+    assert sorted(c["new_score"] for c in of_kind(added, "score_added")) == [
+        52.5,
+        55.4,
+        61.6,
+        63.47,
+        84.3,
+    ]
+
+
+def test_a_raw_value_that_moves_alone_is_no_change_of_score() -> None:
+    rows = fixture_rows("v2-2025-03-21")
+    cell = pc.and_(
+        pc.equal(rows.column("model_name"), FALCON), pc.equal(rows.column("benchmark"), "ifeval")
+    )
+    # The displayed 24.54 stays; the raw 0.24544874266945 gains a digit.
+    raw = pc.if_else(cell, pa.scalar(0.245448742669451), rows.column("raw_value"))
+    edited = rows.set_column(rows.schema.get_field_index("raw_value"), "raw_value", raw)
+    scores, revisions = _with_export(edited, label="v2-2025-03-21", revision="f" * 40)
+    # The interval closes and a new one opens (the row changed) ...
+    falcon_ifeval = scores.filter(
+        pc.and_(
+            pc.equal(scores.column("model_name"), FALCON),
+            pc.equal(scores.column("benchmark"), "ifeval"),
+        )
+    )
+    assert falcon_ifeval.column("valid_to").to_pylist() == [dt.date(2025, 3, 22), None]
+    # ... but the score did not: nothing to report besides the new revision.
+    changes = diff(("v2-2025-03-21",), scores=scores, revisions=revisions)
+    assert [c["change_kind"] for c in changes] == ["source_revision_changed"]
+
+
+def test_suspect_revisions_change_nothing() -> None:
+    scores, revisions = fixture_scores("v1-2023-09-04")
+    record = RevisionRecord("open_llm_v1", "a" * 40, dt.date(2023, 10, 4), 79, "suspect", "few")
+    both = pa.concat_tables([revisions, revisions_table([record])])
+    changes = diff(("v1-2023-09-04",), scores=scores, revisions=both)
+    assert [(c["change_kind"], c["new_value"]) for c in changes] == [
+        ("source_revision_changed", "a" * 40)
     ]
 
 
@@ -178,11 +274,11 @@ def test_model_changes_from_real_bodies() -> None:
             model_record("openai-community/gpt2", info_json=gpt2, card=None),
         ]
     )
-    empty_scores = SCORES.schema.empty_table()
-    table = diff_tables(
-        {"models": previous, "scores": empty_scores},
-        {"models": current, "scores": empty_scores},
-        previous_snapshot="s1",
+    table = diff_snapshot(
+        PreviousState("s1", previous, {}),
+        models=current,
+        scores=SCORES.schema.empty_table(),
+        revisions=revisions_table([]),
     )
     summary = [
         (c["change_kind"], c["repo_id"], c["old_value"], c["new_value"]) for c in table.to_pylist()
@@ -209,38 +305,4 @@ def test_model_changes_from_real_bodies() -> None:
         ("likes_changed", "HuggingFaceH4/zephyr-7b-beta", "1355", "1667"),
         ("downloads_changed", "HuggingFaceH4/zephyr-7b-beta", "721583", "684157"),
     ]
-
-
-def test_large_tables_are_fast() -> None:
-    rows = 100_002
-    benchmarks = ["average", "ifeval", "bbh", "math_lvl5", "gpqa", "musr", "mmlu_pro"]
-
-    def scores(revision: str, day: date, shift: float) -> pa.Table:
-        return pa.table(
-            {
-                "leaderboard": ["open_llm_v2"] * rows,
-                "source_revision": [revision] * rows,
-                "source_date": [day] * rows,
-                "row_index": [i // 7 for i in range(rows)],
-                "model_name": [f"org/model-{i // 7}" for i in range(rows)],
-                "repo_id": [f"org/model-{i // 7}" for i in range(rows)],
-                "benchmark": [benchmarks[i % 7] for i in range(rows)],
-                "score": [float(i % 100) + (shift if i % 10 == 0 else 0.0) for i in range(rows)],
-                "raw_score": [None] * rows,
-                "precision": ["bfloat16"] * rows,
-                "model_sha": [None] * rows,
-                "chat_template": [i % 2 == 0 for i in range(rows)],
-                "submitted_on": [None] * rows,
-            }
-        ).cast(SCORES.schema)
-
-    previous = scores("a", date(2024, 11, 10), 0.0)
-    current = scores("b", date(2025, 3, 21), 0.5)
-    started = time.perf_counter()
-    table = diff_tables(
-        {"models": EMPTY_MODELS, "scores": previous},
-        {"models": EMPTY_MODELS, "scores": current},
-        previous_snapshot="a",
-    )
-    assert time.perf_counter() - started < 10
-    assert pc.sum(pc.equal(table.column("change_kind"), "score_changed")).as_py() == 10_001
+    assert {c["previous_snapshot"] for c in table.to_pylist()} == {"s1"}

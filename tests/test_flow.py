@@ -100,10 +100,15 @@ def test_cli_scenario_two_snapshots_three_runs(
     assert "status: published" in first.stdout
     second = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
     assert second.returncode == 0, second.stderr
-    # Today's v2 export re-scored MATH and added models; nothing was removed.
+    # Today's v2 export re-scored MATH and added 2,787 rows of 7 scores; the
+    # four Llama 3.1 rows left under their old names (meta-llama/Meta-Llama-3.1-*),
+    # 28 scores, and came back among the new rows under the new ones.
     changes = next(line for line in second.stdout.splitlines() if line.startswith("changes: "))
-    kinds = [item.split()[0] for item in changes.removeprefix("changes: ").split(", ")]
-    assert kinds == ["score_added", "score_changed", "source_revision_changed"], changes
+    assert changes == (
+        "changes: score_added 19,509, score_changed 3,333, score_removed 28, "
+        "source_revision_changed 1"
+    )
+    assert "leaderboard revisions parsed: 1 (extending the previous snapshot)" in second.stdout
     third = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
     assert "status: unchanged" in third.stdout
 

@@ -1,4 +1,4 @@
-"""Parsing the recorded leaderboard exports into `scores` rows.
+"""Parsing the recorded leaderboard exports into one export's score rows.
 
 Every value checked here is read from the recordings shipped in
 `src/llmsync/replay/recordings/` (real exports), not typed in from elsewhere.
@@ -6,7 +6,6 @@ Every value checked here is read from the recordings shipped in
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from functools import cache
 from pathlib import Path
@@ -22,10 +21,11 @@ from llmsync.tables.leaderboards import (
     LEADERBOARD_FILE,
     LEADERBOARD_REPOS,
     LeaderboardFormatError,
+    ParsedExport,
     parse_leaderboard,
 )
-from llmsync.tables.schemas import BENCHMARKS, SCORES
-from tests.tables import load_fixture_scores
+from llmsync.tables.schemas import BENCHMARKS, EXPORT_SCORES
+from tests.tables import FIXTURE_EXPORTS, fixture_rows
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "src" / "llmsync" / "replay" / "recordings"
 
@@ -43,20 +43,19 @@ def _commit(leaderboard: str, date: str) -> tuple[str, bytes]:
     return commit.sha, _store().file_bytes(commit.files[LEADERBOARD_FILE])
 
 
+def _parsed(leaderboard: str, date: str, data: bytes | pa.Table | None = None) -> ParsedExport:
+    _, raw = _commit(leaderboard, date)
+    parsed = parse_leaderboard(raw if data is None else data, leaderboard=leaderboard)
+    assert parsed.rows.schema.equals(EXPORT_SCORES.schema)
+    return parsed
+
+
 def _parse(leaderboard: str, date: str, data: bytes | pa.Table | None = None) -> pd.DataFrame:
-    sha, raw = _commit(leaderboard, date)
-    table = parse_leaderboard(
-        raw if data is None else data,
-        leaderboard=leaderboard,
-        source_revision=sha,
-        source_date=dt.date.fromisoformat(date),
-    )
-    assert table.schema.equals(SCORES.schema)
-    return table.to_pandas()
+    return _parsed(leaderboard, date, data).rows.to_pandas()
 
 
 def _score(frame: pd.DataFrame, model: str, benchmark: str) -> float:
-    values = frame[(frame.model_name == model) & (frame.benchmark == benchmark)].score
+    values = frame[(frame.model_name == model) & (frame.benchmark == benchmark)].value
     assert len(values) == 1, (model, benchmark, list(values))
     return float(values.iloc[0])
 
@@ -69,9 +68,12 @@ def _table(leaderboard: str, date: str) -> pa.Table:
 
 
 def test_row_counts_of_v1_exports() -> None:
-    assert _parse("open_llm_v1", "2024-07-07").row_index.nunique() == 7169
-    assert _parse("open_llm_v1", "2024-06-19").row_index.nunique() == 7065
-    assert _parse("open_llm_v1", "2023-06-10").row_index.nunique() == 132
+    assert _parsed("open_llm_v1", "2024-07-07").upstream_rows == 7169
+    assert _parsed("open_llm_v1", "2024-06-19").upstream_rows == 7065
+    assert _parsed("open_llm_v1", "2023-06-10").upstream_rows == 132
+    # Every row has the average, and each (name, precision, sha, occurrence) is one row.
+    final = _parse("open_llm_v1", "2024-07-07")
+    assert len(final[final.benchmark == "average"]) == 7169
 
 
 def test_v1_final_scores_of_article_models() -> None:
@@ -82,70 +84,57 @@ def test_v1_final_scores_of_article_models() -> None:
     dolly = scores[scores.model_name == "databricks/dolly-v2-12b"].iloc[0]
     assert dolly.model_sha == "19308160448536e378e3db21a73a751579ee7fdd"
     assert dolly.precision == "float16"
-    # v1's `date` is the eval request's submission time.
-    assert dolly.submitted_on == dt.date(2023, 9, 9)
+    assert dolly.occurrence == 0
     assert set(scores.benchmark) == set(BENCHMARKS["open_llm_v1"])
 
 
-@pytest.mark.parametrize(
-    "revision",
-    [
-        "v1-2023-06-10",
-        "v1-2023-09-04",
-        "v1-2024-06-19",
-        "v2-2024-10-09",
-        "v2-2024-11-10",
-        "v2-2025-03-21",
-    ],
-)
+@pytest.mark.parametrize("revision", sorted(FIXTURE_EXPORTS))
 def test_rows_of_the_article_models_match_the_upstream_csv(revision: str) -> None:
-    """Every score, raw score, precision, sha, chat template and date the parser
-    reads for the article's repos (and a few other names) from a recorded export
-    equals the value transcribed from the upstream CSV with the csv module
-    (tests/fixtures/catalog): a swapped or misnamed column cannot pass."""
-    expected = load_fixture_scores()
-    expected = expected.filter(pc.equal(expected.column("source_revision"), revision))
+    """Every score, raw score, precision and sha the parser reads for the
+    article's repos (and a few other names) from a recorded export equals the
+    value transcribed from the upstream CSV with the csv module
+    (tests/fixtures/catalog), as a multiset: a swapped or misnamed column
+    cannot pass."""
+    expected = fixture_rows(revision)
     leaderboard = "open_llm_v1" if revision.startswith("v1-") else "open_llm_v2"
     date = revision.removeprefix("v1-").removeprefix("v2-")
-    _, raw = _commit(leaderboard, date)
-    parsed = parse_leaderboard(
-        raw,
-        leaderboard=leaderboard,
-        source_revision=revision,
-        source_date=dt.date.fromisoformat(date),
-    )
+    parsed = _parsed(leaderboard, date).rows
     names = pc.unique(expected.column("model_name"))
     parsed = parsed.filter(pc.is_in(parsed.column("model_name"), value_set=names))
-    order = [("row_index", "ascending"), ("benchmark", "ascending")]
+    order = [(name, "ascending") for name in EXPORT_SCORES.columns]
     assert parsed.sort_by(order).to_pylist() == expected.sort_by(order).to_pylist()
 
 
 def test_falcon_math_moves_between_v2_exports() -> None:
     falcon = "tiiuae/falcon-40b-instruct"
-    assert _score(_parse("open_llm_v2", "2024-10-09"), falcon, "math_lvl5") == 1.51
     assert _score(_parse("open_llm_v2", "2024-11-09"), falcon, "math_lvl5") == 1.66
     # The 2025 export holds 1.9637...; the leaderboard displayed it as 1.96.
     assert _score(_parse("open_llm_v2", "2025-03-21"), falcon, "math_lvl5") == 1.96
 
 
 def test_v2_final_has_every_benchmark_for_every_row() -> None:
-    scores = _parse("open_llm_v2", "2025-03-21")
-    assert scores.row_index.nunique() == 4576
-    per_row = scores.groupby("row_index").benchmark.nunique()
+    parsed = _parsed("open_llm_v2", "2025-03-21")
+    scores = parsed.rows.to_pandas()
+    assert parsed.upstream_rows == 4576
+    assert len(scores) == 4576 * 7
+    # v2 lists each (name, precision, sha) once: no row needs an occurrence above 0.
+    assert set(scores.occurrence) == {0}
+    per_row = scores.groupby(["model_name", "precision", "model_sha"]).benchmark.nunique()
     assert set(per_row) == {7}
-    assert scores.score.between(0, 100).all()
+    assert scores.value.between(0, 100).all()
     # Raw 0-1 values exist for the six benchmarks, never for the average.
-    assert scores[scores.benchmark != "average"].raw_score.notna().all()
-    assert scores[scores.benchmark == "average"].raw_score.isna().all()
-    assert scores.raw_score.dropna().between(0, 1).all()
+    assert scores[scores.benchmark != "average"].raw_value.notna().all()
+    assert scores[scores.benchmark == "average"].raw_value.isna().all()
+    assert scores.raw_value.dropna().between(0, 1).all()
 
 
 def test_v2_raw_scores_are_not_rounded() -> None:
     scores = _parse("open_llm_v2", "2025-03-21")
     table = _table("open_llm_v2", "2025-03-21")
-    first = scores[(scores.row_index == 0) & (scores.benchmark == "ifeval")].iloc[0]
-    assert first.raw_score == table.column("IFEval Raw")[0].as_py()
-    assert first.score == round(table.column("IFEval")[0].as_py(), 2)
+    name = table.column("fullname")[0].as_py()
+    first = scores[(scores.model_name == name) & (scores.benchmark == "ifeval")].iloc[0]
+    assert first.raw_value == table.column("IFEval Raw")[0].as_py()
+    assert first.value == round(table.column("IFEval")[0].as_py(), 2)
 
 
 def test_bare_model_names_get_no_repo_id() -> None:
@@ -166,8 +155,7 @@ def test_an_empty_cell_gives_no_row() -> None:
     # empty `TruthfulQA (0-shot)` cell, its only empty score cell.
     assert _table("open_llm_v1", "2023-06-10").column("TruthfulQA (0-shot)").null_count == 1
     scores = _parse("open_llm_v1", "2023-06-10")
-    last = scores[scores.row_index == 131]
-    assert set(last.model_name) == {"vicgalle/gpt2-alpaca-gpt4"}
+    last = scores[scores.model_name == "vicgalle/gpt2-alpaca-gpt4"]
     assert list(last.benchmark) == ["average", "arc", "hellaswag", "mmlu"]
     assert len(scores) == 132 * 5 - 1
 
@@ -175,8 +163,36 @@ def test_an_empty_cell_gives_no_row() -> None:
 def test_variants_of_one_model_are_all_kept() -> None:
     scores = _parse("open_llm_v1", "2024-07-07")
     vicuna = scores[(scores.model_name == "lmsys/vicuna-7b-v1.5") & (scores.benchmark == "average")]
-    assert sorted(vicuna.precision) == ["bfloat16", "float16"]
-    assert vicuna.row_index.nunique() == 2
+    assert sorted(zip(vicuna.precision, vicuna.value, strict=True)) == [
+        ("bfloat16", 51.99),
+        ("float16", 52.06),
+    ]
+    # Told apart by precision: each is the first (and only) of its kind.
+    assert set(vicuna.occurrence) == {0}
+
+
+def test_repeats_of_one_model_are_ranked_by_their_values() -> None:
+    # The 2023-09-04 scrape lost the precision column and lists vicuna-7b-v1.5 twice.
+    scores = _parse("open_llm_v1", "2023-09-04")
+    vicuna = scores[scores.model_name == "lmsys/vicuna-7b-v1.5"]
+    by_occurrence = {
+        occurrence: dict(zip(rows.benchmark, rows.value, strict=True))
+        for occurrence, rows in vicuna.groupby("occurrence")
+    }
+    # Higher average first; a row's benchmarks keep its occurrence.
+    assert by_occurrence == {
+        0: {"average": 58.0, "arc": 53.2, "hellaswag": 77.4, "mmlu": 51.0, "truthfulqa": 50.3},
+        1: {"average": 57.95, "arc": 53.2, "hellaswag": 77.4, "mmlu": 50.8, "truthfulqa": 50.3},
+    }
+
+
+def test_occurrences_do_not_depend_on_row_order() -> None:
+    table = _table("open_llm_v1", "2023-09-04")
+    reversed_table = table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+    key = ["model_name", "occurrence", "benchmark"]
+    forward = _parse("open_llm_v1", "2023-09-04").sort_values(key).reset_index(drop=True)
+    backward = _parse("open_llm_v1", "2023-09-04", reversed_table)
+    pd.testing.assert_frame_equal(forward, backward.sort_values(key).reset_index(drop=True))
 
 
 # (leaderboard, date) -> (rows, non-empty score cells) of the upstream CSV the
@@ -185,58 +201,28 @@ def test_variants_of_one_model_are_all_kept() -> None:
 UPSTREAM_COUNTS = {
     ("open_llm_v1", "2023-06-10"): (132, 659),
     ("open_llm_v1", "2023-09-04"): (1291, 6455),
-    ("open_llm_v1", "2024-06-19"): (7169, 50183),
+    ("open_llm_v1", "2024-07-07"): (7169, 50183),
     ("open_llm_v2", "2024-10-09"): (1445, 10115),
-    ("open_llm_v2", "2024-11-10"): (1793, 12551),
+    ("open_llm_v2", "2024-11-09"): (1793, 12551),
     ("open_llm_v2", "2025-03-21"): (4576, 32032),
 }
 
 
 @pytest.mark.parametrize(("leaderboard", "date"), sorted(UPSTREAM_COUNTS))
 def test_every_export_shape_parses(leaderboard: str, date: str) -> None:
-    scores = _parse(leaderboard, date)
-    assert (scores.row_index.nunique(), len(scores)) == UPSTREAM_COUNTS[leaderboard, date]
-    assert scores.score.between(0, 100).all()
+    parsed = _parsed(leaderboard, date)
+    scores = parsed.rows.to_pandas()
+    assert (parsed.upstream_rows, len(scores)) == UPSTREAM_COUNTS[leaderboard, date]
+    assert scores.value.between(0, 100).all()
     assert set(scores.leaderboard) == {leaderboard}
 
 
 def test_the_2024_10_09_export_takes_names_from_fullname() -> None:
     # Its `Model` column is an HTML anchor; `fullname` (line 2 of the CSV) is the name.
     v2 = _parse("open_llm_v2", "2024-10-09")
-    first = v2[v2.row_index == 0]
-    assert set(first.model_name) == {"dfurman/CalmeRys-78B-Orpo-v0.1"}
-    assert set(first.chat_template) == {True}
+    # Rows keep the upstream order: the first is line 2's.
+    assert v2.model_name.iloc[0] == "dfurman/CalmeRys-78B-Orpo-v0.1"
     assert not v2.model_name.str.contains("<a ").any()
-    assert v2.chat_template.notna().all()
-
-
-def test_every_served_export_parses() -> None:
-    # All 207 commits of both leaderboards, every column layout of their history.
-    benchmarks = {
-        "open_llm_v1": [{"average", "arc", "hellaswag", "mmlu", "truthfulqa"}],
-        "open_llm_v2": [set(BENCHMARKS["open_llm_v2"])],
-    }
-    benchmarks["open_llm_v1"].append(set(BENCHMARKS["open_llm_v1"]))
-    parsed = 0
-    for leaderboard, repo_id in LEADERBOARD_REPOS.items():
-        for commit in _store().repos[f"dataset/{repo_id}"].commits:
-            table = pq.read_table(
-                pa.BufferReader(_store().file_bytes(commit.files[LEADERBOARD_FILE]))
-            )
-            scores = parse_leaderboard(
-                table,
-                leaderboard=leaderboard,
-                source_revision=commit.sha,
-                source_date=commit.date.date(),
-            )
-            assert pc.count_distinct(scores["row_index"]).as_py() == table.num_rows
-            assert pc.min(scores["score"]).as_py() >= 0 and pc.max(scores["score"]).as_py() <= 100
-            assert set(scores["benchmark"].to_pylist()) in benchmarks[leaderboard]
-            name = "fullname" if "fullname" in table.column_names else "Model"
-            # The display exports' `Model` is link text; the name is `fullname`.
-            assert set(scores["model_name"].to_pylist()) == set(table[name].to_pylist())
-            parsed += 1
-    assert parsed == 17 + 190
 
 
 def test_table_and_bytes_give_the_same_rows() -> None:
@@ -248,9 +234,7 @@ def test_table_and_bytes_give_the_same_rows() -> None:
 def test_parsing_is_vectorised() -> None:
     _, raw = _commit("open_llm_v1", "2024-07-07")
     start = time.perf_counter()
-    parse_leaderboard(
-        raw, leaderboard="open_llm_v1", source_revision="x" * 40, source_date=dt.date(2024, 6, 19)
-    )
+    parse_leaderboard(raw, leaderboard="open_llm_v1")
     # 7,169 rows x 7 benchmarks; a per-row Python loop takes far longer.
     assert time.perf_counter() - start < 2.0
 
@@ -330,12 +314,7 @@ def test_empty_table_is_rejected() -> None:
 
 def test_unreadable_bytes_are_a_format_error() -> None:
     with pytest.raises(LeaderboardFormatError):
-        parse_leaderboard(
-            b"not parquet",
-            leaderboard="open_llm_v1",
-            source_revision="x" * 40,
-            source_date=dt.date(2024, 1, 1),
-        )
+        parse_leaderboard(b"not parquet", leaderboard="open_llm_v1")
 
 
 def test_format_error_is_a_value_error() -> None:

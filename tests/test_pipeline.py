@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,7 +26,10 @@ from llmsync.pipeline import (
     rebuild_from_raw,
     run_sync,
 )
+from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
+from llmsync.tables.intervals import as_of
+from llmsync.tables.leaderboards import LEADERBOARD_FILE, parse_leaderboard
 from tests.tables import ARTICLE_PRIMARIES
 
 AS_OF_2024_11_10 = dt.date(2024, 11, 10)
@@ -62,6 +66,11 @@ def test_two_snapshots_and_three_runs(synced_twice: dict[str, Any]) -> None:
     data_dir = synced_twice["data_dir"]
     first, second, third = synced_twice["reports"]
     assert (first.status, second.status, third.status) == ("published", "published", "unchanged")
+    # The first run parses the 5 exports of 2024-11-10; the second only the one
+    # export since (v2's of 2025-03-21), extending the first's intervals; the
+    # third has nothing to parse.
+    assert [r.parsed_revisions for r in (first, second, third)] == [5, 1, 0]
+    assert [r.incremental for r in (first, second)] == [False, True]
     assert third.snapshot == second.snapshot
     folders = sorted(p.name for p in (data_dir / "processed").glob("snapshot=*"))
     assert folders == [f"snapshot={first.snapshot}", f"snapshot={second.snapshot}"]
@@ -91,24 +100,45 @@ def test_catalog_has_the_six_article_models_with_v1_scores(synced_twice: dict[st
     # latest v1 score is the 2023-09-04 one.
     assert primaries.loc["Falcon-40B-Instruct", "open_llm_v1_average"] == 63.47
     assert primaries.loc["Falcon-40B-Instruct", "open_llm_v2_math_lvl5"] == 1.96
+    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v1_first_seen"] == dt.date(2023, 6, 10)
     assert primaries.loc["Dolly", "hub_license"] == "mit"
 
 
-def test_scores_hold_every_row_of_the_newest_tables(synced_twice: dict[str, Any]) -> None:
-    scores = _latest_table(synced_twice["data_dir"], "scores")
-    newest = scores[
-        scores.source_date == scores.groupby("leaderboard").source_date.transform("max")
+def test_scores_as_of_each_export_give_that_export_back(synced_twice: dict[str, Any]) -> None:
+    """For every export the hub served, the published intervals filtered to its
+    date hold exactly its rows (as multisets: repeated rows are kept)."""
+    data_dir = synced_twice["data_dir"]
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None
+    scores = pq.read_table(latest.table_path("scores"))
+    raw = RawStore(data_dir / "raw")
+    served = 0
+    for leaderboard, entry in latest.manifest["sources"]["leaderboards"].items():
+        mine = scores.filter(pc.equal(scores.column("leaderboard"), leaderboard))
+        for item in entry["revisions"]:
+            landed = raw.get(
+                entry["repo_id"], LEADERBOARD_FILE, repo_type="dataset", revision=item["revision"]
+            )
+            assert landed is not None
+            rows = parse_leaderboard(landed.path.read_bytes(), leaderboard=leaderboard).rows
+            state = as_of(mine, dt.date.fromisoformat(item["date"]))
+            assert _canonical(state).equals(_canonical(rows)), (leaderboard, item["date"])
+            served += 1
+    assert served == 6
+    assert scores.num_rows == 103_753
+    revisions = pq.read_table(latest.table_path("revisions")).to_pylist()
+    assert [(r["leaderboard"], str(r["date"]), r["rows"], r["status"]) for r in revisions] == [
+        ("open_llm_v1", "2023-06-10", 132, "ok"),
+        ("open_llm_v1", "2023-09-04", 1291, "ok"),
+        ("open_llm_v1", "2024-06-19", 7169, "ok"),
+        ("open_llm_v2", "2024-10-09", 1445, "ok"),
+        ("open_llm_v2", "2024-11-10", 1793, "ok"),
+        ("open_llm_v2", "2025-03-21", 4576, "ok"),
     ]
-    rows = newest.groupby("leaderboard").row_index.nunique().to_dict()
-    assert rows == {"open_llm_v1": 7169, "open_llm_v2": 4576}
-    per_row = newest.groupby(["leaderboard", "row_index"]).benchmark.nunique()
-    assert set(per_row.to_numpy()) == {7}
-    assert scores.score.between(0, 100).all()
-    # Every recorded revision of both leaderboards is there: 3 + 3.
-    assert scores.groupby("leaderboard").source_revision.nunique().to_dict() == {
-        "open_llm_v1": 3,
-        "open_llm_v2": 3,
-    }
+
+
+def _canonical(table: pa.Table) -> pa.Table:
+    return table.sort_by([(name, "ascending") for name in table.column_names])
 
 
 def test_changes_show_falcon_math_going_up(synced_twice: dict[str, Any]) -> None:
@@ -118,7 +148,15 @@ def test_changes_show_falcon_math_going_up(synced_twice: dict[str, Any]) -> None
         & (changes.repo_id == "tiiuae/falcon-40b-instruct")
         & (changes.benchmark == "math_lvl5")
     ]
-    assert falcon[["old_score", "new_score"]].to_numpy().tolist() == [[1.66, 1.96]]
+    newest_v2 = SnapshotStore(synced_twice["data_dir"]).latest()
+    assert newest_v2 is not None
+    revision = newest_v2.manifest["sources"]["leaderboards"]["open_llm_v2"]["revisions"][0]
+    assert revision["date"] == "2025-03-21"
+    # One change, named by the revision (and date) of the export that made it.
+    assert falcon[["old_score", "new_score", "revision"]].to_numpy().tolist() == [
+        [1.66, 1.96, revision["revision"]]
+    ]
+    assert falcon["date"].tolist() == [dt.date(2025, 3, 21)]
 
 
 # The curated file's repos that the recordings hold no repo for (of its 16 repos,
@@ -223,6 +261,9 @@ def test_missing_leaderboard_publishes_nothing(
 
 def test_every_snapshot_rebuilds_from_raw_alone(synced_twice: dict[str, Any]) -> None:
     store = SnapshotStore(synced_twice["data_dir"])
+    # The second snapshot's scores extend the first's (one export parsed); the
+    # rebuild makes them from all six raw exports at once: the same table.
+    assert synced_twice["reports"][1].incremental
     for snapshot in store.snapshots():
         rebuilt = rebuild_from_raw(store, snapshot)
         assert compare_with_snapshot(snapshot, rebuilt) == dict.fromkeys(TABLE_NAMES, True)
@@ -281,3 +322,4 @@ def test_verify_notices_a_tampered_snapshot(
     assert "catalog.parquet does not match its hash" in out
     assert "catalog: DIFFERS when rebuilt" in out
     assert "scores: rebuilt from raw, identical" in out
+    assert "revisions: rebuilt from raw, identical" in out

@@ -18,6 +18,7 @@ from llmsync.store.snapshots import (
     StoreError,
     StoreLockedError,
     new_snapshot_id,
+    schema_versions,
 )
 from tests.tables import snapshot_tables
 
@@ -46,13 +47,31 @@ def test_publish_writes_every_table_and_a_manifest(tmp_path: Path) -> None:
     )
     manifest = json.loads((snapshot.path / "manifest.json").read_text())
     assert manifest["tables"]["scores"]["rows"] == 8
+    assert manifest["tables"]["revisions"]["rows"] == 1
     assert manifest["tables"]["catalog"]["rows"] == 1
+    # Each table's shape is recorded, so a later version can tell an old one.
+    assert manifest["schema_versions"] == {
+        "catalog": 2,
+        "models": 1,
+        "scores": 2,
+        "revisions": 1,
+        "changes": 2,
+    }
+    assert schema_versions(manifest) == manifest["schema_versions"]
     assert store.verify(snapshot) == []
     scores = pq.read_table(snapshot.table_path("scores")).to_pandas()
     dolly = scores[(scores.model_name == "databricks/dolly-v2-12b") & (scores.benchmark == "arc")]
-    assert dolly.score.tolist() == [42.41]
+    assert dolly.value.tolist() == [42.41]
+    assert dolly.valid_to.isna().tolist() == [True]
     # Nothing is left aside once published.
     assert not any(store.staging.iterdir())
+
+
+def test_a_manifest_without_versions_holds_version_1_of_each_table() -> None:
+    # As an llmsync before schema versions wrote them: four tables, no versions.
+    old_tables = ("catalog", "models", "scores", "changes")
+    manifest = {"tables": {name: {"rows": 1} for name in old_tables}}
+    assert schema_versions(manifest) == {"catalog": 1, "models": 1, "scores": 1, "changes": 1}
 
 
 def test_ids_stay_increasing_within_one_second(tmp_path: Path) -> None:

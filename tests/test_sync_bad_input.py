@@ -262,12 +262,14 @@ def test_row_loss_is_refused_unless_allowed(
     before = snapshot_files(data_dir)
     rows_before = clean_sync.report.row_counts["scores"]
 
-    # Only the newest revision of each leaderboard: every older revision's rows go.
+    # Only the newest revision of each leaderboard: the history is built anew
+    # from those two, and every interval that had ended goes.
+    assert rows_before == 103_753
     refused = cli_sync(replay_hub.url, data_dir, "--max-revisions", "1")
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith(
-        f"llmsync: sync failed: scores would lose 27% of its rows ({rows_before} -> "
+        "llmsync: sync failed: scores would lose 21% of its rows (103753 -> 82215)"
     )
     assert "--allow-row-loss" in last
     _assert_failed_cleanly(data_dir, before, "scores would lose")
@@ -278,11 +280,16 @@ def test_row_loss_is_refused_unless_allowed(
     store = SnapshotStore(data_dir)
     assert len(store.snapshots()) == 2
     assert [run["status"] for run in store.runs()] == ["published", "failed", "published"]
-    scores = published_tables(data_dir)["scores"]
-    assert scores.num_rows < 0.9 * rows_before
+    tables = published_tables(data_dir)
+    assert tables["scores"].num_rows == 82_215
     # One revision per leaderboard now; the old snapshot is as it was.
-    revisions = scores.group_by("leaderboard").aggregate([("source_revision", "count_distinct")])
-    assert revisions.column("source_revision_count_distinct").to_pylist() == [1, 1]
+    assert tables["revisions"].column("leaderboard").to_pylist() == ["open_llm_v1", "open_llm_v2"]
+    starts = (
+        tables["scores"]
+        .group_by("leaderboard")
+        .aggregate([("valid_from_revision", "count_distinct")])
+    )
+    assert starts.column("valid_from_revision_count_distinct").to_pylist() == [1, 1]
     assert {k: v for k, v in snapshot_files(data_dir).items() if k in before} == before
 
 

@@ -46,7 +46,7 @@ def test_a_users_curated_file_builds_the_catalog_and_is_kept_for_verify(
     # The user's file goes away; the snapshot still rebuilds, offline, from raw.
     mine.unlink()
     same = compare_with_snapshot(snapshot, rebuild_from_raw(store, snapshot))
-    assert same == {"catalog": True, "models": True, "scores": True, "changes": True}
+    assert same == dict.fromkeys(("catalog", "models", "scores", "revisions", "changes"), True)
 
 
 def test_the_bundled_curated_file_is_named_as_such(tmp_path: Path, replay_hub: ReplayHub) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 import pytest
 
@@ -18,15 +20,15 @@ def _with_scores(table: pa.Table) -> dict[str, pa.Table]:
 def test_real_tables_pass_and_keep_their_values() -> None:
     checked = validate_tables(snapshot_tables())
     scores = checked["scores"].to_pandas()
-    assert scores.loc[scores.benchmark == "average", "score"].tolist() == [39.46, 40.1]
+    assert scores.loc[scores.benchmark == "average", "value"].tolist() == [39.46, 40.1]
 
 
 def test_score_outside_range_is_refused() -> None:
     scores = snapshot_tables()["scores"]
-    values = scores.column("score").to_pylist()
+    values = scores.column("value").to_pylist()
     values[0] = 139.46
-    broken = scores.set_column(scores.schema.get_field_index("score"), "score", pa.array(values))
-    with pytest.raises(ValidationError, match=r"column score .*outside 0-100"):
+    broken = scores.set_column(scores.schema.get_field_index("value"), "value", pa.array(values))
+    with pytest.raises(ValidationError, match=r"column value .*outside 0-100"):
         validate_tables(_with_scores(broken))
 
 
@@ -59,6 +61,40 @@ def test_unknown_benchmark_is_refused() -> None:
     broken = scores.set_column(index, scores.schema.field(index), pa.array(names))
     with pytest.raises(ValidationError, match="mmlu_redux"):
         validate_tables(_with_scores(broken))
+
+
+def test_an_interval_ending_before_it_starts_is_refused() -> None:
+    scores = snapshot_tables()["scores"]
+    ends = [dt.date(2024, 6, 18)] + [None] * (scores.num_rows - 1)
+    revisions = ["v1-earlier"] + [None] * (scores.num_rows - 1)
+    broken = scores.set_column(
+        scores.schema.get_field_index("valid_to"), "valid_to", pa.array(ends, pa.date32())
+    )
+    broken = broken.set_column(
+        broken.schema.get_field_index("valid_to_revision"), "valid_to_revision", pa.array(revisions)
+    )
+    with pytest.raises(ValidationError, match=r"1 interval\(s\) end before they start"):
+        validate_tables(_with_scores(broken))
+
+
+def test_an_interval_end_without_its_revision_is_refused() -> None:
+    scores = snapshot_tables()["scores"]
+    ends = [dt.date(2024, 7, 7)] + [None] * (scores.num_rows - 1)
+    broken = scores.set_column(
+        scores.schema.get_field_index("valid_to"), "valid_to", pa.array(ends, pa.date32())
+    )
+    with pytest.raises(ValidationError, match="only one of valid_to and valid_to_revision"):
+        validate_tables(_with_scores(broken))
+
+
+def test_unknown_revision_status_is_refused() -> None:
+    tables = snapshot_tables()
+    revisions = tables["revisions"]
+    tables["revisions"] = revisions.set_column(
+        revisions.schema.get_field_index("status"), "status", pa.array(["partial"])
+    )
+    with pytest.raises(ValidationError, match="revisions: unknown status partial"):
+        validate_tables(tables)
 
 
 def test_row_loss_guard() -> None:

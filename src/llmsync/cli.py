@@ -87,12 +87,16 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
         print("partial: yes (some models could not be fetched; see failures)")
     for name, rows in report.get("row_counts", {}).items():
         print(f"  {name}: {rows:,} rows")
+    if report.get("status") != "unchanged":
+        how = "extending the previous snapshot" if report.get("incremental") else "building anew"
+        print(f"leaderboard revisions parsed: {report.get('parsed_revisions', 0):,} ({how})")
     changes = report.get("change_counts") or {}
     if changes:
         print("changes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(changes.items())))
         for example in report.get("change_examples", [])[:5]:
             print(f"  {example}")
     sections = (
+        ("not_applied", "leaderboard revisions not applied"),
         ("failures", "models the Hub did not fully give"),
         ("conflicts", "curated vs Hub conflicts"),
         ("unmatched_aliases", "unmatched aliases"),
@@ -126,6 +130,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 max_revisions=args.max_revisions,
                 max_row_loss=args.max_row_loss,
                 allow_row_loss=args.allow_row_loss,
+                suspect_row_loss=args.suspect_row_loss,
             )
     except SyncFailed as exc:
         return _fail(f"sync failed: {exc}")
@@ -153,6 +158,7 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             max_revisions=args.max_revisions,
             max_row_loss=args.max_row_loss,
             allow_row_loss=args.allow_row_loss,
+            suspect_row_loss=args.suspect_row_loss,
         )
         report = run_sync(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
     return report.as_dict()
@@ -296,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--max-row-loss", type=_share, default=0.10)
     sync.add_argument("--allow-row-loss", action="store_true")
+    sync.add_argument(
+        "--suspect-row-loss",
+        type=_share,
+        default=0.5,
+        help="a leaderboard revision losing more than this share of the previous one's rows "
+        "is recorded as suspect and not applied (default 0.5)",
+    )
     sync.add_argument(
         "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"
     )

@@ -6,15 +6,15 @@ Importers use this package's names; the modules behind them are free to move.
 
 from llmsync.pipeline.rebuild import check_raw_objects, compare_with_snapshot, rebuild_from_raw
 from llmsync.pipeline.report import SyncFailed, SyncReport
+from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.run import StageRunner, run_plain, run_sync
+from llmsync.pipeline.scores import PriorScores, ScoresBuild, build_scores, read_prior
 from llmsync.pipeline.stages import (
     DEFAULT_CARD_MAX_BYTES,
     TRANSIENT_MODEL_STATUSES,
-    LeaderboardRevision,
     ModelFetch,
     SyncConfig,
     build_models,
-    build_scores,
     describe_raw_objects,
     describe_sources,
     fetch_leaderboards,
@@ -30,6 +30,8 @@ __all__ = [
     "TRANSIENT_MODEL_STATUSES",
     "LeaderboardRevision",
     "ModelFetch",
+    "PriorScores",
+    "ScoresBuild",
     "StageRunner",
     "SyncConfig",
     "SyncFailed",
@@ -44,6 +46,7 @@ __all__ = [
     "fetch_models",
     "fingerprint",
     "merge",
+    "read_prior",
     "rebuild_from_raw",
     "run_plain",
     "run_sync",

@@ -19,17 +19,15 @@ import pyarrow as pa
 
 from llmsync.hub.ids import is_commit_sha
 from llmsync.pipeline.report import SyncFailed
-from llmsync.pipeline.stages import (
-    LeaderboardRevision,
-    ModelFetch,
-    build_models,
-    build_scores,
-    merge,
-)
+from llmsync.pipeline.revision import LeaderboardRevision
+from llmsync.pipeline.scores import build_scores
+from llmsync.pipeline.stages import ModelFetch, build_models, merge
 from llmsync.store.raw import MissingObject, RawObjectError, RawStore
-from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.curated import Curated, load_curated
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
+from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
+from llmsync.tables.schemas import TABLES
 from llmsync.tables.validation import validate_tables
 
 # What llmsync before 0.2 landed a model's info as, overwritten by every sync.
@@ -89,9 +87,25 @@ def rebuild_from_raw(
 ) -> dict[str, pa.Table]:
     """A snapshot's tables made again from the raw objects its manifest names,
     with no network. SyncFailed (naming the object) when one is missing or no
-    longer has its sha256."""
+    longer has its sha256.
+
+    The scores are built from every revision at once, never by extending the
+    previous snapshot: a snapshot made by a chain of incremental syncs must
+    come out the same, or the chain went wrong somewhere.
+    """
     raw = RawStore(store.data_dir / "raw")
     manifest = snapshot.manifest
+    older = {
+        name: version
+        for name, version in schema_versions(manifest).items()
+        if name in TABLES and version != TABLES[name].version
+    }
+    if older:
+        shapes = ", ".join(f"{name} v{version}" for name, version in sorted(older.items()))
+        raise SyncFailed(
+            f"snapshot {snapshot.snapshot_id} was written in older table shapes ({shapes}); "
+            "this llmsync rebuilds only snapshots in its own"
+        )
     sources = manifest["sources"]
     curated = _curated_for(raw, sources["curated_sha256"], fallback=curated_path)
     objects = _index(raw_objects(snapshot, raw))
@@ -142,8 +156,17 @@ def rebuild_from_raw(
 
     previous_id = manifest.get("previous_snapshot")
     previous = next((s for s in store.snapshots() if s.snapshot_id == previous_id), None)
+    built = build_scores(
+        revisions,
+        prior=None,
+        suspect_row_loss=float(manifest.get("suspect_row_loss", DEFAULT_SUSPECT_ROW_LOSS)),
+    )
     merged = merge(
-        curated, scores=build_scores(revisions), models=build_models(fetches), previous=previous
+        curated,
+        scores=built.scores,
+        revisions=built.revisions,
+        models=build_models(fetches),
+        previous=previous,
     )
     return validate_tables(merged.tables)
 

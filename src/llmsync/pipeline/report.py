@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from llmsync.hub.secrets import redact
 
@@ -37,6 +38,12 @@ class SyncReport:
     unmatched_aliases: list[str] = field(default_factory=list)
     sources: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    # Leaderboard revisions parsed by this run (a later sync parses only new ones),
+    # and whether it extended the previous snapshot's intervals or rebuilt them.
+    parsed_revisions: int = 0
+    incremental: bool = False
+    # Revisions first seen by this run that were not applied to `scores`, and why.
+    not_applied: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -50,6 +57,9 @@ class SyncReport:
             lines.append(f"- reason: {self.reason}")
         if self.partial:
             lines.append("- **partial**: some models could not be fetched (see failures)")
+        if self.status != "unchanged":
+            how = "extending the previous snapshot" if self.incremental else "building anew"
+            lines.append(f"- leaderboard revisions parsed: {self.parsed_revisions:,} ({how})")
         if self.row_counts:
             lines += ["", "| table | rows |", "|---|---:|"]
             lines += [f"| {name} | {rows:,} |" for name, rows in self.row_counts.items()]
@@ -58,6 +68,7 @@ class SyncReport:
             lines += [f"| {kind} | {n:,} |" for kind, n in sorted(self.change_counts.items())]
             lines += ["", *[f"- {example}" for example in self.change_examples]]
         for title, items in (
+            ("Leaderboard revisions not applied", self.not_applied),
             ("Failures", self.failures),
             ("Curated vs Hub conflicts", self.conflicts),
             ("Unmatched aliases", self.unmatched_aliases),
@@ -76,18 +87,22 @@ def one_line(exc: BaseException) -> str:
 
 
 def summarise_changes(changes: pa.Table) -> tuple[dict[str, int], list[str]]:
-    counts: dict[str, int] = {}
-    for kind in changes.column("change_kind").to_pylist():
-        counts[kind] = counts.get(kind, 0) + 1
+    """Counts per kind, and up to ten examples: model changes first, then scores."""
+    counts = {
+        row["change_kind"]: row["count_all"]
+        for row in changes.group_by("change_kind").aggregate([([], "count_all")]).to_pylist()
+    }
     examples: list[str] = []
-    for row in changes.slice(0, 2000).to_pylist():
-        if len(examples) >= 10:
-            break
-        if row["change_kind"] == "score_changed" and row["repo_id"]:
-            examples.append(
-                f"{row['repo_id']} {row['leaderboard']} {row['benchmark']}: "
-                f"{row['old_score']} -> {row['new_score']}"
-            )
-        elif row["change_kind"] in {"model_added", "model_removed", "license_changed"}:
-            examples.append(f"{row['change_kind']}: {row['repo_id']} {row['new_value'] or ''}")
-    return counts, examples
+    for kind in ("model_added", "model_removed", "license_changed", "score_changed"):
+        rows = changes.filter(pc.equal(changes.column("change_kind"), kind))
+        if kind == "score_changed":
+            rows = rows.filter(pc.is_valid(rows.column("repo_id")))
+        for row in rows.slice(0, 10 - len(examples)).to_pylist():
+            if kind == "score_changed":
+                examples.append(
+                    f"{row['repo_id']} {row['leaderboard']} {row['benchmark']}: "
+                    f"{row['old_score']} -> {row['new_score']} ({row['date']})"
+                )
+            else:
+                examples.append(f"{kind}: {row['repo_id']} {row['new_value'] or ''}")
+    return dict(sorted(counts.items())), examples

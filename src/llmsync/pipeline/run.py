@@ -14,11 +14,11 @@ from typing import Any, Protocol, TypeVar
 
 from llmsync import __version__
 from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
+from llmsync.pipeline.scores import build_scores, read_prior
 from llmsync.pipeline.stages import (
     TRANSIENT_MODEL_STATUSES,
     SyncConfig,
     build_models,
-    build_scores,
     describe_raw_objects,
     describe_sources,
     fetch_leaderboards,
@@ -33,6 +33,7 @@ from llmsync.pipeline.stages import (
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, RunRecord, SnapshotStore
 from llmsync.tables.curated import load_curated
+from llmsync.tables.schemas import SCHEMA_VERSIONS
 from llmsync.tables.validation import RowLossGuard
 
 T = TypeVar("T")
@@ -117,7 +118,9 @@ def _run_stages(
     report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
     sources = describe_sources(revisions, fetches, curated_sha256=curated.sha256)
     report.sources = sources
-    sources_id = fingerprint(sources)
+    # The shapes the tables are written in count as a source: the first run of
+    # a version that writes them differently publishes, even if upstream is quiet.
+    sources_id = fingerprint({**sources, "schema_versions": SCHEMA_VERSIONS})
 
     if previous is not None and previous.sources_fingerprint == sources_id:
         report.status, report.snapshot = "unchanged", previous.snapshot_id
@@ -128,10 +131,26 @@ def _run_stages(
         return
 
     with _timed(report, "build tables", progress):
-        scores = run_stage("build scores", build_scores, revisions)
+        built = run_stage(
+            "build scores",
+            build_scores,
+            revisions,
+            prior=read_prior(previous),
+            suspect_row_loss=config.suspect_row_loss,
+        )
         models = run_stage("build models", build_models, fetches)
+    report.parsed_revisions, report.incremental = built.parsed, built.incremental
+    report.not_applied = list(built.not_applied)
     with _timed(report, "merge", progress):
-        merged = run_stage("merge", merge, curated, scores=scores, models=models, previous=previous)
+        merged = run_stage(
+            "merge",
+            merge,
+            curated,
+            scores=built.scores,
+            revisions=built.revisions,
+            models=models,
+            previous=previous,
+        )
     report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
     guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
     with _timed(report, "validate", progress):
@@ -158,6 +177,8 @@ def _run_stages(
         },
         # Every landed object the tables were built from: `verify` rebuilds from these.
         "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy),
+        # Needed to rebuild the revisions table's statuses from raw.
+        "suspect_row_loss": config.suspect_row_loss,
         "failures": report.failures,
         # Why each model lacks fields, so the tables can be rebuilt from raw alone.
         "model_details": {item.repo_id: item.detail for item in fetches if item.detail},

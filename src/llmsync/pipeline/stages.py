@@ -4,11 +4,11 @@ catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,20 +16,22 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from llmsync.hub.client import HubClient
-from llmsync.hub.errors import FileNotFound, Gated, HubError, RepoNotFound, TooLarge
+from llmsync.hub.errors import CommitRef, FileNotFound, Gated, HubError, RepoNotFound, TooLarge
 from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.hub.secrets import redact
 from llmsync.pipeline.report import SyncFailed
+from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.store.raw import RawStore
-from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.catalog import build_catalog
-from llmsync.tables.changes import diff_tables
+from llmsync.tables.changes import PreviousState, diff_snapshot
 from llmsync.tables.curated import Curated
-from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS, parse_leaderboard
+from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS
 from llmsync.tables.models import model_record, models_table
-from llmsync.tables.schemas import LEADERBOARDS, SCORES
+from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
+from llmsync.tables.schemas import LEADERBOARDS, TABLES
 from llmsync.tables.validation import RowLossGuard, ValidationError, validate_tables
 
 T = TypeVar("T")
@@ -55,21 +57,17 @@ class SyncConfig:
     max_revisions: int | None = None
     max_row_loss: float = 0.10
     allow_row_loss: bool = False
+    # A leaderboard revision that loses more than this share of the previous
+    # applied revision's rows is `suspect` and not applied (see tables.revisions).
+    suspect_row_loss: float = DEFAULT_SUSPECT_ROW_LOSS
+    # Leaderboard revisions downloaded at once on a backfill.
+    download_workers: int = 4
     card_max_bytes: int = DEFAULT_CARD_MAX_BYTES
     curated_path: Path | None = None
     # How the Hub client retries. Production keeps the default (which honours
     # `Retry-After` up to its cap); tests pass a policy with tiny delays so a
     # run through dozens of injected faults takes a second, not minutes.
     retry_policy: RetryPolicy = DEFAULT_POLICY
-
-
-@dataclass(frozen=True)
-class LeaderboardRevision:
-    leaderboard: str
-    repo_id: str
-    revision: str
-    date: dt.date
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -105,11 +103,12 @@ def make_client(config: SyncConfig) -> HubClient:
 def fetch_leaderboards(config: SyncConfig) -> list[LeaderboardRevision]:
     """Land every revision of each leaderboard's table (newest first).
 
-    Revisions are immutable, so one landed before is read from `data/raw/`.
-    A leaderboard that cannot be listed or fetched fails the run: a snapshot
-    without it would be a lie by omission.
+    Revisions are immutable, so one landed before is read from `data/raw/`
+    without asking the Hub. A leaderboard that cannot be listed or fetched
+    fails the run: a snapshot without it would be a lie by omission.
     """
     client = make_client(config)
+    raw = RawStore(config.data_dir / "raw")
     landed: list[LeaderboardRevision] = []
     for leaderboard in config.leaderboards:
         repo_id = LEADERBOARD_REPOS[leaderboard]
@@ -119,45 +118,66 @@ def fetch_leaderboards(config: SyncConfig) -> list[LeaderboardRevision]:
             raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) unavailable: {exc}") from exc
         if config.max_revisions is not None:
             commits = commits[: config.max_revisions]
-        for commit in commits:
-            try:
-                file = client.download(
-                    repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha
-                )
-            except FileNotFound:
-                # That commit predates the table (or dropped it): nothing to read there.
-                continue
-            except HubError as exc:
-                raise SyncFailed(
-                    f"leaderboard {leaderboard} at {commit.sha[:10]} unavailable: {exc}"
-                ) from exc
-            landed.append(
-                LeaderboardRevision(leaderboard, repo_id, commit.sha, commit.date.date(), file.path)
-            )
-        if not any(item.leaderboard == leaderboard for item in landed):
+        found = _land_all(
+            client, raw, leaderboard, repo_id, commits, workers=config.download_workers
+        )
+        if not found:
             raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) has no table to read")
+        landed.extend(found)
     return landed
 
 
-def build_scores(revisions: Sequence[LeaderboardRevision]) -> pa.Table:
-    tables = []
-    for item in revisions:
+def _land_all(
+    client: HubClient,
+    raw: RawStore,
+    leaderboard: str,
+    repo_id: str,
+    commits: Sequence[CommitRef],
+    *,
+    workers: int,
+) -> list[LeaderboardRevision]:
+    """Each commit's table, in the commits' order. The newest is fetched alone
+    first, so a Hub that refuses fails once, not once per worker; the rest go
+    `workers` at a time. On a failure the downloads not yet started are
+    dropped; every file that landed stays landed for the next run."""
+    if not commits:
+        return []
+    results: list[LeaderboardRevision | None] = [
+        _land_one(client, raw, leaderboard, repo_id, commits[0])
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures: list[Future[LeaderboardRevision | None]] = [
+            pool.submit(_land_one, client, raw, leaderboard, repo_id, commit)
+            for commit in commits[1:]
+        ]
         try:
-            tables.append(
-                parse_leaderboard(
-                    item.path.read_bytes(),
-                    leaderboard=item.leaderboard,
-                    source_revision=item.revision,
-                    source_date=item.date,
-                )
+            results.extend(future.result() for future in futures)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return [item for item in results if item is not None]
+
+
+def _land_one(
+    client: HubClient, raw: RawStore, leaderboard: str, repo_id: str, commit: CommitRef
+) -> LeaderboardRevision | None:
+    stored = raw.get(repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+    if stored is None:
+        try:
+            file = client.download(
+                repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha
             )
-        except ValueError as exc:
+        except FileNotFound:
+            # That commit predates the table (or dropped it): nothing to read there.
+            return None
+        except HubError as exc:
             raise SyncFailed(
-                f"leaderboard {item.leaderboard} at {item.revision[:10]} is malformed: {exc}"
+                f"leaderboard {leaderboard} at {commit.sha[:10]} unavailable: {exc}"
             ) from exc
-    if not tables:
-        return SCORES.schema.empty_table()
-    return pa.concat_tables(tables).cast(SCORES.schema)
+        stored = StoredObject(file.path, file.sha256, file.size)
+    date = commit.date.date()
+    return LeaderboardRevision(leaderboard, repo_id, commit.sha, date, stored.path, stored)
 
 
 def tracked_repos(curated: Curated, extra: Sequence[str] = ()) -> list[str]:
@@ -278,7 +298,7 @@ def describe_raw_objects(
     if curated is not None:
         add("curated", None, None, curated)
     for item in revisions:
-        add("leaderboard", item.repo_id, item.revision, raw.stored(item.path))
+        add("leaderboard", item.repo_id, item.revision, item.stored or raw.stored(item.path))
     for fetch in fetches:
         sha = _info_sha(fetch.info_json)
         revision = sha if isinstance(sha, str) else None
@@ -304,28 +324,42 @@ def fingerprint(sources: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).hexdigest()
 
 
-def read_previous(previous: Snapshot | None) -> dict[str, pa.Table] | None:
+def previous_state(previous: Snapshot | None) -> PreviousState | None:
+    """What `changes` compares with: the previous snapshot's models and the
+    revisions it had read (from its manifest, which every shape has)."""
     if previous is None:
         return None
-    return {name: previous.read_table(name) for name in ("models", "scores", "catalog")}
+    leaderboards = previous.manifest.get("sources", {}).get("leaderboards", {})
+    return PreviousState(
+        snapshot_id=previous.snapshot_id,
+        models=previous.read_table("models"),
+        revisions={
+            name: [item["revision"] for item in entry["revisions"]]
+            for name, entry in leaderboards.items()
+        },
+    )
 
 
 def merge(
     curated: Curated,
     *,
     scores: pa.Table,
+    revisions: pa.Table,
     models: pa.Table,
     previous: Snapshot | None,
 ) -> Merged:
-    result = build_catalog(curated, models=models, scores=scores)
-    current = {"models": models, "scores": scores, "catalog": result.table}
-    changes = diff_tables(
-        read_previous(previous),
-        current,
-        previous_snapshot=previous.snapshot_id if previous else None,
+    result = build_catalog(curated, models=models, scores=scores, revisions=revisions)
+    changes = diff_snapshot(
+        previous_state(previous), models=models, scores=scores, revisions=revisions
     )
     return Merged(
-        tables={**current, "changes": changes},
+        tables={
+            "catalog": result.table,
+            "models": models,
+            "scores": scores,
+            "revisions": revisions,
+            "changes": changes,
+        },
         conflicts=list(result.conflicts),
         unmatched_aliases=list(result.unmatched_aliases),
     )
@@ -339,9 +373,14 @@ def validate(
     if checked["scores"].num_rows == 0:
         raise ValidationError("scores: the table is empty")
     if previous is not None:
+        # A table written in another shape (an older llmsync's scores held one
+        # row per export and benchmark) has row counts that say nothing of loss.
+        versions = schema_versions(previous.manifest)
+        entries = previous.manifest.get("tables", {})
         previous_rows = {
-            name: int(entry.get("rows", 0))
-            for name, entry in previous.manifest.get("tables", {}).items()
+            name: int(entries[name].get("rows", 0))
+            for name in TABLE_NAMES  # data tables first: their loss is the one to name
+            if name in entries and versions.get(name) == TABLES[name].version
         }
         guard.check(
             previous_rows=previous_rows,

@@ -2,7 +2,8 @@
 
 Layout under the data directory::
 
-    processed/snapshot=<id>/catalog.parquet   one file per table
+    processed/snapshot=<id>/catalog.parquet   one file per table (catalog, models,
+                                              scores, revisions, changes)
     processed/snapshot=<id>/manifest.json     what the snapshot holds and came from
     processed/.staging/<id>/                  a snapshot being written (hidden from globs)
     runs/<run_id>.json                        one record per run, published or not
@@ -35,7 +36,7 @@ from llmsync.tables.schemas import TABLES
 
 SNAPSHOT_PREFIX = "snapshot="
 MANIFEST_NAME = "manifest.json"
-TABLE_NAMES: tuple[str, ...] = ("catalog", "models", "scores", "changes")
+TABLE_NAMES: tuple[str, ...] = ("catalog", "models", "scores", "revisions", "changes")
 _ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -45,6 +46,13 @@ class StoreError(RuntimeError):
 
 class StoreLockedError(StoreError):
     pass
+
+
+def schema_versions(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """The schema version of each table a manifest lists. Manifests written
+    before versions were recorded hold version 1 of every table."""
+    recorded = manifest.get("schema_versions") or {}
+    return {name: int(recorded.get(name, 1)) for name in manifest.get("tables", {})}
 
 
 def default_data_dir() -> Path:
@@ -299,6 +307,7 @@ class SnapshotStore:
             **manifest,
             "snapshot_id": snapshot_id,
             "tables": table_entries,
+            "schema_versions": {name: TABLES[name].version for name in TABLE_NAMES},
         }
         write_json_atomic(aside / MANIFEST_NAME, full_manifest)
         _fsync_dir(aside)

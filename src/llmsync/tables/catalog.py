@@ -2,7 +2,8 @@
 
 Curated facts are copied as the article states them and never overwritten;
 where the Hub disagrees the row lists a conflict instead. Each leaderboard's
-columns hold the repo's latest score on that leaderboard (see `_pick_variant`).
+columns hold the repo's latest score on that leaderboard, read from the score
+intervals (see `latest_scores`), and the date it first appeared there.
 """
 
 from __future__ import annotations
@@ -51,12 +52,14 @@ class CatalogResult:
     unmatched_aliases: list[str]
 
 
-def build_catalog(curated: Curated, *, models: pa.Table, scores: pa.Table) -> CatalogResult:
+def build_catalog(
+    curated: Curated, *, models: pa.Table, scores: pa.Table, revisions: pa.Table
+) -> CatalogResult:
     """The CATALOG table: every curated repo present, scored or not."""
     wanted = {repo_id for _, repo_id, _ in curated.repos()}
     hub = _models_by_repo(models, wanted)
     shas = {repo_id: row.get("sha") for repo_id, row in hub.items()}
-    latest = latest_scores(curated, scores=scores, model_shas=shas)
+    latest = latest_scores(curated, scores=scores, revisions=revisions, model_shas=shas)
 
     rows: list[dict[str, Any]] = []
     all_conflicts: list[str] = []
@@ -86,54 +89,80 @@ def build_catalog(curated: Curated, *, models: pa.Table, scores: pa.Table) -> Ca
 
 _SCORE_FIELDS = (
     "leaderboard",
-    "source_revision",
-    "source_date",
-    "row_index",
     "model_name",
     "repo_id",
-    "benchmark",
-    "score",
     "precision",
     "model_sha",
-    "submitted_on",
+    "occurrence",
+    "benchmark",
+    "value",
+    "valid_from",
+    "valid_to",
+    "valid_to_revision",
 )
+_VARIANT = ("model_name", "precision", "model_sha", "occurrence")
 
 
 def latest_scores(
-    curated: Curated, *, scores: pa.Table, model_shas: Mapping[str, str | None]
+    curated: Curated,
+    *,
+    scores: pa.Table,
+    revisions: pa.Table,
+    model_shas: Mapping[str, str | None],
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """(leaderboard, repo_id) -> the chosen variant's revision, date, precision, sha and scores.
+    """(leaderboard, repo_id) -> the chosen variant's precision, sha and scores,
+    the revision and date they were last listed at, and when the repo first was.
 
-    The newest upstream revision in which the repo appears wins, even if a newer
-    revision dropped it (falcon-40b-instruct left the final v1 table); within
-    that revision, `_pick_variant` chooses among the repo's rows.
+    The values are those of the newest applied export that lists the repo, even
+    if a newer one dropped it (falcon-40b-instruct left the v1 table before its
+    final export); among the repo's rows there, `_pick_variant` chooses.
     """
-    rows = _rows_for_curated(curated, scores)
+    applied = _applied_revisions(revisions)
     by_repo: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
+    for row in _rows_for_curated(curated, scores):
         by_repo[(row["leaderboard"], row["target_repo"])].append(row)
 
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for (leaderboard, repo_id), group in by_repo.items():
-        newest = max(group, key=lambda row: (row["source_date"], row["source_revision"]))
-        in_revision = [r for r in group if r["source_revision"] == newest["source_revision"]]
-        chosen = _pick_variant(in_revision, sha=model_shas.get(repo_id))
-        variant_rows = [r for r in in_revision if r["row_index"] == chosen["row_index"]]
+        sequence = applied[leaderboard]
+        position = {revision: index for index, (revision, _) in enumerate(sequence)}
+        alive = [row for row in group if row["valid_to"] is None]
+        if alive:
+            last_seen = sequence[-1]
+        else:
+            # Rows listed by the repo's last export all close at the next one.
+            end = max(position[row["valid_to_revision"]] for row in group)
+            alive = [row for row in group if position[row["valid_to_revision"]] == end]
+            last_seen = sequence[end - 1]
+        entered: dict[tuple[Any, ...], date] = {}
+        for row in group:
+            variant = tuple(row[name] for name in _VARIANT)
+            entered[variant] = min(entered.get(variant, row["valid_from"]), row["valid_from"])
+        chosen = _pick_variant(alive, sha=model_shas.get(repo_id), entered=entered)
         latest[(leaderboard, repo_id)] = {
-            "revision": chosen["source_revision"],
-            "date": chosen["source_date"],
-            "precision": chosen["precision"],
-            "model_sha": chosen["model_sha"],
-            "scores": {r["benchmark"]: r["score"] for r in variant_rows},
+            "revision": last_seen[0],
+            "date": last_seen[1],
+            "precision": chosen[0]["precision"],
+            "model_sha": chosen[0]["model_sha"],
+            "first_seen": min(row["valid_from"] for row in group),
+            "scores": {row["benchmark"]: row["value"] for row in chosen},
         }
     return latest
 
 
-def _rows_for_curated(curated: Curated, scores: pa.Table) -> list[dict[str, Any]]:
-    """Score rows of curated repos, plus alias rows credited to their model's primary repo.
+def _applied_revisions(revisions: pa.Table) -> dict[str, list[tuple[str, date]]]:
+    """Per leaderboard, the revisions applied to `scores` (status ok), oldest first."""
+    applied: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    ok = revisions.filter(pc.equal(revisions.column("status"), "ok"))
+    for row in ok.select(["leaderboard", "revision", "date"]).to_pylist():
+        applied[row["leaderboard"]].append((row["revision"], row["date"]))
+    return applied
 
-    Filtering in Arrow first keeps this cheap on a full leaderboard history.
-    """
+
+def _rows_for_curated(curated: Curated, scores: pa.Table) -> list[dict[str, Any]]:
+    """Score intervals of curated repos, plus alias rows credited to their
+    model's primary repo. Filtering in Arrow first keeps this cheap on a full
+    leaderboard history."""
     repo_ids = pa.array(sorted({repo_id for _, repo_id, _ in curated.repos()}), pa.string())
     alias_names = pa.array(sorted(curated.aliases), pa.string())
     by_repo = pc.is_in(scores.column("repo_id"), value_set=repo_ids)
@@ -151,21 +180,29 @@ def _rows_for_curated(curated: Curated, scores: pa.Table) -> list[dict[str, Any]
     return selected
 
 
-def _pick_variant(rows: list[dict[str, Any]], *, sha: str | None) -> dict[str, Any]:
-    """The row (of one upstream revision) that stands for the repo.
+def _pick_variant(
+    rows: list[dict[str, Any]], *, sha: str | None, entered: Mapping[tuple[Any, ...], date]
+) -> list[dict[str, Any]]:
+    """The rows (one per benchmark) of the variant that stands for the repo.
 
-    A repo can be listed several times (precisions, commits, chat template). Prefer
-    the commit the models table fetched; else the latest submission; else the row
-    listed first upstream.
+    A repo can be listed several times in one export (precisions, commits, and
+    in the 2023 scrapes plain repeats). Prefer the commit the models table
+    fetched; else the variant that entered the leaderboard last (the newest
+    submission); else the one with the higher average (listed first upstream).
     """
+    variants: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        variants[tuple(row[name] for name in _VARIANT)].append(row)
 
-    def rank(row: dict[str, Any]) -> tuple[int, int, int]:
-        sha_rank = 0 if sha is not None and row["model_sha"] == sha else 1
-        submitted: date | None = row["submitted_on"]
-        recency = -submitted.toordinal() if submitted is not None else 0
-        return sha_rank, recency, row["row_index"]
+    def rank(variant: tuple[Any, ...]) -> tuple[Any, ...]:
+        name, precision, model_sha, occurrence = variant
+        sha_rank = 0 if sha is not None and model_sha == sha else 1
+        averages = [r["value"] for r in variants[variant] if r["benchmark"] == "average"]
+        average = averages[0] if averages else float("-inf")
+        newest_first = -entered[variant].toordinal()
+        return sha_rank, newest_first, -average, name, precision or "", model_sha or "", occurrence
 
-    return min(rows, key=rank)
+    return variants[min(variants, key=rank)]
 
 
 def _score_columns(
@@ -178,6 +215,7 @@ def _score_columns(
         columns[f"{leaderboard}_date"] = found["date"] if found else None
         columns[f"{leaderboard}_precision"] = found["precision"] if found else None
         columns[f"{leaderboard}_model_sha"] = found["model_sha"] if found else None
+        columns[f"{leaderboard}_first_seen"] = found["first_seen"] if found else None
         for benchmark in benchmarks:
             value = found["scores"].get(benchmark) if found else None
             columns[catalog_score_column(leaderboard, benchmark)] = value

@@ -1,22 +1,23 @@
-"""Previous snapshot vs new tables -> `changes`.
+"""`changes`: what a snapshot holds that the previous one did not, in Arrow.
 
-Scores are compared per variant (leaderboard, model name, precision, commit,
-chat template, benchmark), each at its latest upstream revision: a leaderboard
-export that merely re-lists a model with the same score is not a change.
+Score changes come from the intervals: every interval that a revision new to
+this snapshot closed or opened is an event at that revision. A key closed and
+opened again at one revision with another value is `score_changed` (old and
+new value); closed alone, `score_removed`; opened alone, `score_added`. A key
+whose displayed value stayed while its raw value moved is no change of score.
+Model changes compare the previous snapshot's `models` with this one's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from llmsync.tables.schemas import CHANGE_KINDS, CHANGES, MODELS, SCORES, TableSpec
-
-# Scores are displayed values rounded to 2 decimals; a smaller gap is float noise
-# between exports (1.96374622356495 shown as 1.96), not a change.
-SCORE_TOLERANCE = 0.005
+from llmsync.tables.intervals import key_column
+from llmsync.tables.schemas import CHANGE_KINDS, CHANGES
 
 # Models columns whose change is reported, and the kind reported for each.
 _MODEL_FIELDS: dict[str, str] = {
@@ -29,178 +30,226 @@ _MODEL_FIELDS: dict[str, str] = {
 }
 # Counts, compared as numbers and reported as whole numbers.
 _COUNT_FIELDS = frozenset({"likes", "downloads"})
+_IDENTITY = ("repo_id", "model_name", "leaderboard", "benchmark", "precision", "model_sha")
+# Which revision and date an interval's closing (old) or opening (new) names.
+_SIDES = {"old": ("valid_to_revision", "valid_to"), "new": ("valid_from_revision", "valid_from")}
+_SORT = (
+    "leaderboard",
+    "repo_id",
+    "model_name",
+    "benchmark",
+    "precision",
+    "model_sha",
+    "date",
+    "revision",
+    "old_value",
+    "new_value",
+    "old_score",
+    "new_score",
+)
 
-_VARIANT_KEY = ["leaderboard", "model_name", "precision", "model_sha", "chat_template", "benchmark"]
 
-# Stands in for null inside join keys, so that null matches null on both sides.
-_NULL_KEY = "\x00null"
+@dataclass(frozen=True)
+class PreviousState:
+    """What `changes` needs of the previous snapshot."""
+
+    snapshot_id: str
+    models: pa.Table
+    # leaderboard -> the revisions it had read, newest first (its manifest's sources).
+    revisions: Mapping[str, Sequence[str]]
 
 
-def diff_tables(
-    previous: Mapping[str, pa.Table] | None,
-    current: Mapping[str, pa.Table],
-    *,
-    previous_snapshot: str | None,
+def diff_snapshot(
+    previous: PreviousState | None, *, models: pa.Table, scores: pa.Table, revisions: pa.Table
 ) -> pa.Table:
-    """The CHANGES table between two snapshots' tables; empty when there is no previous."""
+    """The CHANGES table against `previous`; empty when there is none."""
     if previous is None:
         return CHANGES.schema.empty_table()
-    frames = [
-        _model_changes(_frame(previous, MODELS), _frame(current, MODELS)),
-        _score_changes(_frame(previous, SCORES), _frame(current, SCORES)),
-        _revision_changes(_frame(previous, SCORES), _frame(current, SCORES)),
-    ]
-    non_empty = [frame for frame in frames if not frame.empty]
-    if not non_empty:
-        return CHANGES.schema.empty_table()
-    changes = pd.concat(non_empty, ignore_index=True)
-    changes["previous_snapshot"] = previous_snapshot
-    changes = _sorted(changes.reindex(columns=CHANGES.schema.names))
-    return pa.Table.from_pandas(changes, schema=CHANGES.schema, preserve_index=False)
+    seen = pa.array(
+        sorted({r for items in previous.revisions.values() for r in items}), pa.string()
+    )
+    changes = pa.concat_tables(
+        [
+            _model_changes(previous.models, models),
+            _score_changes(scores, revisions, seen=seen),
+            _revision_changes(previous.revisions, revisions),
+        ]
+    )
+    changes = changes.set_column(
+        changes.schema.get_field_index("previous_snapshot"),
+        CHANGES.schema.field("previous_snapshot"),
+        pa.repeat(pa.scalar(previous.snapshot_id, pa.string()), changes.num_rows),
+    )
+    return _sorted(changes)
 
 
-def _frame(tables: Mapping[str, pa.Table], spec: TableSpec) -> pd.DataFrame:
-    table = tables.get(spec.name)
-    if table is None:
-        table = spec.schema.empty_table()
-    return table.select(spec.schema.names).to_pandas()
+def _table(kind: str, n: int, **columns: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """A CHANGES-shaped table of `n` rows of one kind; unnamed columns are null."""
+    data = {
+        name: columns[name] if name in columns else pa.nulls(n, CHANGES.schema.field(name).type)
+        for name in CHANGES.columns
+    }
+    data["change_kind"] = pa.repeat(pa.scalar(kind, pa.string()), n)
+    return pa.table(data, schema=CHANGES.schema)
+
+
+def _differs(old: pa.ChunkedArray, new: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Null-aware inequality: null vs value is a change, null vs null is not."""
+    same = pc.fill_null(pc.equal(old, new), False)
+    both_null = pc.and_(pc.is_null(old), pc.is_null(new))
+    return pc.invert(pc.or_(same, both_null))
 
 
 # Models.
 
 
-def _model_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+def _model_changes(before: pa.Table, after: pa.Table) -> pa.Table:
     columns = ["repo_id", *_MODEL_FIELDS]
-    before, after = _counts_as_text(before[columns]), _counts_as_text(after[columns])
-    merged = before.merge(
-        after, on="repo_id", how="outer", suffixes=("_old", "_new"), indicator=True
+    old = _counts_as_text(before.select(columns))
+    new = _counts_as_text(after.select(columns))
+    old = old.append_column("_old", pa.repeat(True, old.num_rows))
+    new = new.append_column("_new", pa.repeat(True, new.num_rows))
+    joined = old.join(
+        new, keys="repo_id", join_type="full outer", left_suffix="_old", right_suffix="_new"
     )
+    in_old, in_new = pc.is_valid(joined.column("_old")), pc.is_valid(joined.column("_new"))
+    added = joined.filter(pc.invert(in_old))
+    removed = joined.filter(pc.invert(in_new))
     parts = [
-        _with_kind(merged.loc[merged["_merge"] == "right_only", ["repo_id"]], "model_added"),
-        _with_kind(merged.loc[merged["_merge"] == "left_only", ["repo_id"]], "model_removed"),
+        _table("model_added", added.num_rows, repo_id=added.column("repo_id")),
+        _table("model_removed", removed.num_rows, repo_id=removed.column("repo_id")),
     ]
-    both = merged[merged["_merge"] == "both"]
-    for field, kind in _MODEL_FIELDS.items():
-        old, new = both[f"{field}_old"], both[f"{field}_new"]
-        changed = both[_differs(old, new)]
-        part = pd.DataFrame(
-            {
-                "repo_id": changed["repo_id"],
-                "old_value": changed[f"{field}_old"],
-                "new_value": changed[f"{field}_new"],
-            }
+    both = joined.filter(pc.and_(in_old, in_new))
+    for name, kind in _MODEL_FIELDS.items():
+        changed = both.filter(_differs(both.column(f"{name}_old"), both.column(f"{name}_new")))
+        parts.append(
+            _table(
+                kind,
+                changed.num_rows,
+                repo_id=changed.column("repo_id"),
+                old_value=changed.column(f"{name}_old"),
+                new_value=changed.column(f"{name}_new"),
+            )
         )
-        parts.append(_with_kind(part, kind))
-    return pd.concat(parts, ignore_index=True)
+    return pa.concat_tables(parts)
 
 
-def _counts_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+def _counts_as_text(table: pa.Table) -> pa.Table:
     """Counts as their decimal text (null stays null): the changes table holds
-    old and new values as strings, and `1955` must not read `1955.0`."""
-    converted = {
-        name: frame[name]
-        .astype("Int64")
-        .astype("string")
-        .astype(object)
-        .where(frame[name].notna(), None)
-        for name in _COUNT_FIELDS
-    }
-    return frame.assign(**converted)
-
-
-def _differs(old: pd.Series, new: pd.Series) -> pd.Series:
-    """Null-aware inequality: null vs value is a change, null vs null is not."""
-    old_null, new_null = old.isna(), new.isna()
-    return (old_null != new_null) | (~old_null & ~new_null & (old != new))
+    old and new values as strings, and `1955` must not read `1955.0`. Equal
+    whole numbers have equal text, so comparing the text compares the counts."""
+    for name in _COUNT_FIELDS:
+        index = table.schema.get_field_index(name)
+        text = table.column(name).cast(pa.int64()).cast(pa.string())
+        table = table.set_column(index, name, text)
+    return table
 
 
 # Scores.
 
 
-def _latest_per_variant(scores: pd.DataFrame) -> pd.DataFrame:
-    """Each variant's row from the newest upstream revision that lists it."""
-    keyed = scores.assign(**{f"key_{name}": _key(scores[name]) for name in _VARIANT_KEY})
-    ordered = keyed.sort_values(
-        ["source_date", "source_revision", "row_index"], ascending=[False, False, True]
+def _events(scores: pa.Table, *, side: str, new_revisions: pa.Array) -> pa.Table:
+    """The intervals new revisions closed (`old`) or opened (`new`), one row each."""
+    revision, date = _SIDES[side]
+    hit = scores.filter(pc.fill_null(pc.is_in(scores.column(revision), new_revisions), False))
+    columns = {
+        "leaderboard": hit.column("leaderboard"),
+        "_key": key_column(hit),
+        "revision": hit.column(revision),
+        "date": hit.column(date),
+        f"{side}_score": hit.column("value"),
+        f"_{side}": pa.repeat(True, hit.num_rows),
+    }
+    columns.update(
+        {f"{name}_{side}": hit.column(name) for name in _IDENTITY if name != "leaderboard"}
     )
-    return ordered.drop_duplicates([f"key_{name}" for name in _VARIANT_KEY], keep="first")
+    return pa.table(columns)
 
 
-def _key(column: pd.Series) -> pd.Series:
-    return column.astype(object).where(column.notna(), _NULL_KEY).astype(str)
-
-
-def _score_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    keys = [f"key_{name}" for name in _VARIANT_KEY]
-    kept = [*keys, *_VARIANT_KEY, "repo_id", "score"]
-    old = _latest_per_variant(before)[kept]
-    new = _latest_per_variant(after)[kept]
-    merged = old.merge(new, on=keys, how="outer", suffixes=("_old", "_new"), indicator=True)
-    # Identity columns come from whichever side has the variant.
-    for name in [*_VARIANT_KEY, "repo_id"]:
-        merged[name] = merged[f"{name}_new"].where(
-            merged["_merge"] != "left_only", merged[f"{name}_old"]
+def _score_changes(scores: pa.Table, revisions: pa.Table, *, seen: pa.Array) -> pa.Table:
+    applied = pc.equal(revisions.column("status"), "ok")
+    unseen = pc.invert(pc.is_in(revisions.column("revision"), seen))
+    new_revisions = revisions.filter(pc.and_(applied, unseen)).column("revision")
+    if len(new_revisions) == 0:
+        return CHANGES.schema.empty_table()
+    new_revisions = new_revisions.combine_chunks()
+    closed = _events(scores, side="old", new_revisions=new_revisions)
+    opened = _events(scores, side="new", new_revisions=new_revisions)
+    joined = closed.join(
+        opened, keys=["leaderboard", "_key", "revision", "date"], join_type="full outer"
+    )
+    was, now = pc.is_valid(joined.column("_old")), pc.is_valid(joined.column("_new"))
+    identity = {
+        name: pc.coalesce(joined.column(f"{name}_new"), joined.column(f"{name}_old"))
+        for name in _IDENTITY
+        if name != "leaderboard"
+    }
+    joined = joined.append_column("_kind", _kinds(joined, was=was, now=now))
+    for name, column in identity.items():
+        joined = joined.append_column(name, column)
+    parts = []
+    for kind in ("score_added", "score_removed", "score_changed"):
+        rows = joined.filter(pc.equal(joined.column("_kind"), kind))
+        parts.append(
+            _table(
+                kind,
+                rows.num_rows,
+                **{name: rows.column(name) for name in _IDENTITY},
+                revision=rows.column("revision"),
+                date=rows.column("date"),
+                old_score=rows.column("old_score"),
+                new_score=rows.column("new_score"),
+            )
         )
-    merged = merged.rename(columns={"score_old": "old_score", "score_new": "new_score"})
-    changed = (merged["_merge"] == "both") & (
-        (merged["old_score"] - merged["new_score"]).abs() >= SCORE_TOLERANCE
+    return pa.concat_tables(parts)
+
+
+def _kinds(joined: pa.Table, *, was: pa.ChunkedArray, now: pa.ChunkedArray) -> pa.ChunkedArray:
+    changed = pc.and_(
+        pc.and_(was, now),
+        pc.fill_null(pc.not_equal(joined.column("old_score"), joined.column("new_score")), False),
     )
-    identity = ["repo_id", "model_name", "leaderboard", "benchmark", "precision", "model_sha"]
-    return pd.concat(
-        [
-            _with_kind(
-                merged.loc[merged["_merge"] == "right_only", [*identity, "new_score"]],
-                "score_added",
-            ),
-            _with_kind(
-                merged.loc[merged["_merge"] == "left_only", [*identity, "old_score"]],
-                "score_removed",
-            ),
-            _with_kind(merged.loc[changed, [*identity, "old_score", "new_score"]], "score_changed"),
-        ],
-        ignore_index=True,
+    none = pa.scalar(None, pa.string())
+    return pc.if_else(
+        pc.invert(was),
+        pa.scalar("score_added"),
+        pc.if_else(
+            pc.invert(now), pa.scalar("score_removed"), pc.if_else(changed, "score_changed", none)
+        ),
     )
 
 
-def _revision_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    old, new = _newest_revisions(before), _newest_revisions(after)
-    merged = old.merge(new, on="leaderboard", how="outer", suffixes=("_old", "_new"))
-    changed = merged[_differs(merged["source_revision_old"], merged["source_revision_new"])]
-    part = pd.DataFrame(
-        {
-            "leaderboard": changed["leaderboard"],
-            "old_value": changed["source_revision_old"],
-            "new_value": changed["source_revision_new"],
-        }
-    )
-    return _with_kind(part, "source_revision_changed")
+# Revisions.
 
 
-def _newest_revisions(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per leaderboard, the revision with the newest source date."""
-    ordered = scores.sort_values(["source_date", "source_revision"], ascending=[False, False])
-    newest = ordered.drop_duplicates("leaderboard", keep="first")
-    return newest[["leaderboard", "source_revision"]]
+def _revision_changes(before: Mapping[str, Sequence[str]], revisions: pa.Table) -> pa.Table:
+    newest: dict[str, dict[str, object]] = {}
+    for row in revisions.select(["leaderboard", "revision", "date"]).to_pylist():
+        newest[row["leaderboard"]] = row  # oldest first: the last one wins
+    rows = []
+    for leaderboard in sorted(set(before) | set(newest)):
+        old = before[leaderboard][0] if before.get(leaderboard) else None
+        new = newest.get(leaderboard, {})
+        if old != new.get("revision"):
+            rows.append(
+                {
+                    "change_kind": "source_revision_changed",
+                    "leaderboard": leaderboard,
+                    "old_value": old,
+                    "new_value": new.get("revision"),
+                    "revision": new.get("revision"),
+                    "date": new.get("date"),
+                }
+            )
+    return pa.Table.from_pylist(rows, schema=CHANGES.schema)
 
 
 # Output.
 
 
-def _with_kind(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    return frame.assign(change_kind=kind)
-
-
-def _sorted(changes: pd.DataFrame) -> pd.DataFrame:
-    kind_order = {kind: position for position, kind in enumerate(CHANGE_KINDS)}
-    changes = changes.assign(_kind_order=changes["change_kind"].map(kind_order))
-    by = [
-        "_kind_order",
-        "leaderboard",
-        "repo_id",
-        "model_name",
-        "benchmark",
-        "precision",
-        "model_sha",
-    ]
-    changes = changes.sort_values(by, na_position="first", kind="stable")
-    return changes.drop(columns="_kind_order").reset_index(drop=True)
+def _sorted(changes: pa.Table) -> pa.Table:
+    """Kinds in CHANGE_KINDS order, then every column: one order for equal tables."""
+    order = pc.index_in(changes.column("change_kind"), value_set=pa.array(CHANGE_KINDS))
+    keyed = changes.append_column("_kind_order", order)
+    sort_keys = [("_kind_order", "ascending"), *((name, "ascending") for name in _SORT)]
+    return changes.take(pc.sort_indices(keyed, sort_keys))

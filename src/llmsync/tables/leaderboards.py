@@ -1,4 +1,4 @@
-"""Leaderboard Parquet (display column names) -> `scores` rows.
+"""Leaderboard Parquet (display column names) -> one export's score rows.
 
 One table is one export of the Open LLM Leaderboard's `contents` dataset. The
 exports changed shape over the years (four benchmarks with "ARC (25-shot)"
@@ -9,16 +9,16 @@ that matches the table best is the one it must satisfy completely.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from llmsync.hub.ids import is_valid_repo_id
-from llmsync.tables.schemas import BENCHMARKS, SCORES
+from llmsync.tables.schemas import BENCHMARKS, EXPORT_SCORES
 
 LEADERBOARD_REPOS: dict[str, str] = {
     "open_llm_v1": "open-llm-leaderboard-old/contents",
@@ -29,10 +29,6 @@ LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
 # Optional columns, the same display names in every export that has them.
 _PRECISION = "Precision"
 _MODEL_SHA = "Model sha"
-_CHAT_TEMPLATE = "Chat Template"
-# v2's submission date; v1's final table calls it `date` (the eval request's
-# submission time, an ISO timestamp).
-_SUBMITTED = ("Submission Date", "date")
 
 
 class LeaderboardFormatError(ValueError):
@@ -120,14 +116,16 @@ _LAYOUTS: dict[str, tuple[_Layout, ...]] = {
 }
 
 
-def parse_leaderboard(
-    data: bytes | pa.Table,
-    *,
-    leaderboard: str,
-    source_revision: str,
-    source_date: datetime.date,
-) -> pa.Table:
-    """One export's table as `scores` rows: one per (upstream row, benchmark).
+@dataclass(frozen=True)
+class ParsedExport:
+    """One export's `EXPORT_SCORES` rows, and how many rows its table has."""
+
+    rows: pa.Table
+    upstream_rows: int
+
+
+def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExport:
+    """One export's table as `EXPORT_SCORES` rows: one per (upstream row, benchmark).
 
     A benchmark the row has no value for (an empty cell) gives no row. Raises
     `LeaderboardFormatError` naming the column for a missing column, a score
@@ -148,50 +146,81 @@ def parse_leaderboard(
             column=name_column,
         )
     per_row = {
-        "row_index": pa.array(range(table.num_rows), pa.int32()),
         "model_name": names,
         "repo_id": _repo_ids(names),
         "precision": _optional_strings(table, _PRECISION),
         "model_sha": _optional_strings(table, _MODEL_SHA),
-        "chat_template": _optional_bools(table, _CHAT_TEMPLATE),
-        "submitted_on": _submitted_on(table),
     }
-
-    order = BENCHMARKS[leaderboard]
-    pieces: list[pa.Table] = []
+    values: dict[str, tuple[pa.Array, pa.Array]] = {}
     for benchmark, column in layout.scores.items():
-        scores = _scores(table, column, round_to=layout.round_to)
         raw_column = layout.raw_scores.get(benchmark)
         raw = (
             _numbers(table, raw_column)
             if raw_column is not None and raw_column in table.column_names
             else pa.nulls(table.num_rows, pa.float64())
         )
+        values[benchmark] = (_scores(table, column, round_to=layout.round_to), raw)
+    per_row["occurrence"] = _occurrences(per_row, values)
+
+    order = BENCHMARKS[leaderboard]
+    pieces: list[pa.Table] = []
+    for benchmark, (scores, raw) in values.items():
         piece = pa.table(
             {
                 **per_row,
+                "row": pa.array(range(table.num_rows), pa.int32()),
                 "benchmark": pa.array([benchmark] * table.num_rows, pa.string()),
                 "benchmark_order": pa.array([order.index(benchmark)] * table.num_rows, pa.int8()),
-                "score": scores,
-                "raw_score": raw,
+                "value": scores,
+                "raw_value": raw,
             }
         )
-        pieces.append(piece.filter(pc.is_valid(piece["score"])))
+        pieces.append(piece.filter(pc.is_valid(piece["value"])))
 
     rows = pa.concat_tables(pieces)
+    # Upstream order, each row's benchmarks in display order: easy to read.
     rows = rows.take(
-        pc.sort_indices(rows, [("row_index", "ascending"), ("benchmark_order", "ascending")])
+        pc.sort_indices(rows, [("row", "ascending"), ("benchmark_order", "ascending")])
     )
-    n = rows.num_rows
-    columns = {
-        "leaderboard": pa.array([leaderboard] * n, pa.string()),
-        "source_revision": pa.array([source_revision] * n, pa.string()),
-        "source_date": pa.array([source_date] * n, pa.date32()),
-    }
-    return pa.table(
-        [columns[name] if name in columns else rows[name] for name in SCORES.columns],
-        schema=SCORES.schema,
+    columns = {"leaderboard": pa.array([leaderboard] * rows.num_rows, pa.string())}
+    parsed = pa.table(
+        [columns[name] if name in columns else rows[name] for name in EXPORT_SCORES.columns],
+        schema=EXPORT_SCORES.schema,
     )
+    return ParsedExport(parsed, table.num_rows)
+
+
+def _occurrences(
+    per_row: Mapping[str, pa.Array], values: Mapping[str, tuple[pa.Array, pa.Array]]
+) -> pa.Array:
+    """Each row's rank among the export's rows of the same (model_name,
+    precision, model_sha), ranked by the row's values, highest first."""
+    identity = pa.table({name: per_row[name] for name in ("model_name", "precision", "model_sha")})
+    counts = identity.group_by(identity.column_names).aggregate([([], "count_all")])
+    if pc.max(counts.column("count_all")).as_py() == 1:
+        return pa.array(np.zeros(identity.num_rows, dtype=np.int32))
+    ranked = identity
+    sort_keys: list[tuple[str, str]] = [(name, "ascending") for name in identity.column_names]
+    for benchmark, (scores, raw) in values.items():
+        ranked = ranked.append_column(f"v_{benchmark}", scores).append_column(f"r_{benchmark}", raw)
+        sort_keys += [(f"v_{benchmark}", "descending"), (f"r_{benchmark}", "descending")]
+    order = pc.sort_indices(ranked, sort_keys).to_numpy()
+    sorted_identity = identity.take(order)
+    # A row starts a new group where any identity column differs from the row before.
+    starts = np.zeros(len(order), dtype=bool)
+    starts[0] = True
+    for name in identity.column_names:
+        column = sorted_identity.column(name).combine_chunks()
+        same = pc.fill_null(pc.equal(column[1:], column[:-1]), False).to_numpy(zero_copy_only=False)
+        both_null = pc.and_(pc.is_null(column[1:]), pc.is_null(column[:-1])).to_numpy(
+            zero_copy_only=False
+        )
+        starts[1:] |= ~(same | both_null)
+    positions = np.arange(len(order))
+    group_start = np.maximum.accumulate(np.where(starts, positions, 0))
+    occurrence = np.empty(len(order), dtype=np.int32)
+    occurrence[order] = positions - group_start
+    return pa.array(occurrence)
 
 
 def _read(data: bytes | pa.Table) -> pa.Table:
@@ -240,21 +269,6 @@ def _optional_strings(table: pa.Table, name: str) -> pa.Array:
     if name not in table.column_names:
         return pa.nulls(table.num_rows, pa.string())
     return _strings(table, name)
-
-
-def _optional_bools(table: pa.Table, name: str) -> pa.Array:
-    if name not in table.column_names:
-        return pa.nulls(table.num_rows, pa.bool_())
-    column = _column(table, name)
-    if pa.types.is_boolean(column.type):
-        return column
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        # A CSV-born table may spell booleans as text ("True", "TRUE").
-        lowered = pc.utf8_lower(column)
-        flags = pc.equal(lowered, "true")
-        known = pc.or_(flags, pc.equal(lowered, "false"))
-        return pc.if_else(known, flags, pa.nulls(len(column), pa.bool_()))
-    raise LeaderboardFormatError(f"column {name!r} is not boolean ({column.type})", column=name)
 
 
 def _numbers(table: pa.Table, name: str) -> pa.Array:
@@ -317,20 +331,3 @@ def _repo_ids(names: pa.Array) -> pa.Array:
     )
     keep = pc.take(valid, pc.index_in(names, value_set=distinct))
     return pc.if_else(keep, names, pa.nulls(len(names), pa.string()))
-
-
-def _submitted_on(table: pa.Table) -> pa.Array:
-    name = next((c for c in _SUBMITTED if c in table.column_names), None)
-    if name is None:
-        return pa.nulls(table.num_rows, pa.date32())
-    column = _column(table, name)
-    if pa.types.is_date(column.type):
-        return column.cast(pa.date32())
-    if pa.types.is_timestamp(column.type):
-        return column.cast(pa.timestamp("us")).cast(pa.date32())
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return pa.nulls(table.num_rows, pa.date32())
-    # "2024-09-24" or "2024-05-05T12:22:44Z": the date is the first ten characters.
-    day = pc.utf8_slice_codeunits(column.cast(pa.string()), start=0, stop=10)
-    parsed = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
-    return parsed.cast(pa.date32())

@@ -80,36 +80,102 @@ class TableSpec:
     name: str
     schema: pa.Schema
     key: tuple[str, ...]
+    # Raised whenever the table's shape changes; each manifest records the
+    # versions it was written with, so readers and the row-loss guard can tell
+    # an old shape from a shrunken table.
+    version: int = 1
 
     @property
     def columns(self) -> list[str]:
         return list(self.schema.names)
 
 
+# The identity of one score: which leaderboard row and which benchmark. Rows are
+# not unique by model: a model is listed once per precision and commit, and the
+# 2023 scrapes (which lost the precision column) list some models twice with
+# different values, sometimes as exact duplicate rows. `occurrence` tells the
+# rows of one (model_name, precision, model_sha) in one export apart: 0 for the
+# first, 1 for the second, ranked by the row's values (highest average first, the
+# leaderboard's own order), never by position, so an export that merely
+# reorders its rows gives the same keys. A row's benchmarks share its occurrence.
+# `repo_id` is derived from `model_name` and so is not part of the key.
+_SCORE_IDENTITY = [
+    pa.field("leaderboard", pa.string(), nullable=False),
+    # As displayed (the export's `fullname`, or `Model` in the 2023 scrapes).
+    pa.field("model_name", pa.string(), nullable=False),
+    # Null where the name is no Hub repo id with a namespace (a bare `llama-7b`): never guessed.
+    pa.field("repo_id", pa.string()),
+    # Null where the export has no such column (the 2023 scrapes).
+    pa.field("precision", pa.string()),
+    pa.field("model_sha", pa.string()),
+    pa.field("occurrence", pa.int32(), nullable=False),
+    pa.field("benchmark", pa.string(), nullable=False),
+]
+_SCORE_KEY = ("leaderboard", "model_name", "precision", "model_sha", "occurrence", "benchmark")
+_SCORE_VALUE = [
+    # The score as the leaderboard displays it (0-100; v2's rounded to 2 decimals).
+    pa.field("value", pa.float64(), nullable=False),
+    # v2's raw 0-1 value, exactly as the export holds it; null for v1 and averages.
+    pa.field("raw_value", pa.float64()),
+]
+
+# One export's rows as parsed: the state of a leaderboard at one revision. Not a
+# published table; it is what `scores` gives back as of a date, and what each
+# new export is compared with.
+EXPORT_SCORES = TableSpec(
+    name="export_scores",
+    schema=pa.schema([*_SCORE_IDENTITY, *_SCORE_VALUE]),
+    key=_SCORE_KEY,
+)
+
+# `scores` holds every value every export of each leaderboard held, as intervals:
+# one row per run of an unchanged (value, raw_value) of one key. A leaderboard's
+# state as of a date D is the rows with
+#     valid_from <= D AND (valid_to IS NULL OR valid_to > D)
+# and it equals, as a multiset, the rows of the newest `ok` export on or before D
+# (see `revisions`: suspect and malformed exports end no interval).
 SCORES = TableSpec(
     name="scores",
     schema=pa.schema(
         [
-            pa.field("leaderboard", pa.string(), nullable=False),
-            pa.field("source_revision", pa.string(), nullable=False),
-            pa.field("source_date", pa.date32(), nullable=False),
-            # Position of the row in the upstream table: rows are not unique by
-            # model (precision, sha and chat template variants), so the row's
-            # position is what tells two of them apart.
-            pa.field("row_index", pa.int32(), nullable=False),
-            pa.field("model_name", pa.string(), nullable=False),
-            # Null where the row names no Hub repo (a bare `llama-7b`): never guessed.
-            pa.field("repo_id", pa.string()),
-            pa.field("benchmark", pa.string(), nullable=False),
-            pa.field("score", pa.float64(), nullable=False),
-            pa.field("raw_score", pa.float64()),
-            pa.field("precision", pa.string()),
-            pa.field("model_sha", pa.string()),
-            pa.field("chat_template", pa.bool_()),
-            pa.field("submitted_on", pa.date32()),
+            *_SCORE_IDENTITY,
+            *_SCORE_VALUE,
+            # Date and commit of the first export that holds this value.
+            pa.field("valid_from", pa.date32(), nullable=False),
+            pa.field("valid_from_revision", pa.string(), nullable=False),
+            # Date and commit of the first later export that no longer holds it
+            # (the value changed or the row left); null while it still holds.
+            pa.field("valid_to", pa.date32()),
+            pa.field("valid_to_revision", pa.string()),
         ]
     ),
-    key=("leaderboard", "source_revision", "row_index", "benchmark"),
+    # A key opens at most one interval per revision.
+    key=(*_SCORE_KEY, "valid_from_revision"),
+    version=2,
+)
+
+REVISION_STATUSES: tuple[str, ...] = (
+    "ok",  # parsed and applied to `scores`
+    "suspect",  # parsed, but lost too many of the previous ok export's rows: not applied
+    "malformed",  # could not be parsed (an older revision; a malformed newest one fails the run)
+)
+
+# Every leaderboard revision a sync has seen, oldest first per leaderboard.
+REVISIONS = TableSpec(
+    name="revisions",
+    schema=pa.schema(
+        [
+            pa.field("leaderboard", pa.string(), nullable=False),
+            pa.field("revision", pa.string(), nullable=False),
+            pa.field("date", pa.date32(), nullable=False),
+            # Rows of the export's table (upstream rows, not rows x benchmarks);
+            # null where it could not be read.
+            pa.field("rows", pa.int64()),
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("reason", pa.string()),
+        ]
+    ),
+    key=("leaderboard", "revision"),
 )
 
 MODELS = TableSpec(
@@ -154,6 +220,8 @@ def _score_columns() -> list[pa.Field]:
         fields.append(pa.field(f"{leaderboard}_date", pa.date32()))
         fields.append(pa.field(f"{leaderboard}_precision", pa.string()))
         fields.append(pa.field(f"{leaderboard}_model_sha", pa.string()))
+        # The date of the first export of this leaderboard that listed the repo.
+        fields.append(pa.field(f"{leaderboard}_first_seen", pa.date32()))
         fields.extend(
             pa.field(f"{leaderboard}_{benchmark}", pa.float64())
             for benchmark in BENCHMARKS[leaderboard]
@@ -198,6 +266,7 @@ CATALOG = TableSpec(
         ]
     ),
     key=("article_model", "repo_id"),
+    version=2,
 )
 
 CHANGES = TableSpec(
@@ -211,6 +280,10 @@ CHANGES = TableSpec(
             pa.field("benchmark", pa.string()),
             pa.field("precision", pa.string()),
             pa.field("model_sha", pa.string()),
+            # The leaderboard revision (and its date) where a score changed;
+            # for `source_revision_changed`, the new newest revision.
+            pa.field("revision", pa.string()),
+            pa.field("date", pa.date32()),
             pa.field("old_value", pa.string()),
             pa.field("new_value", pa.string()),
             pa.field("old_score", pa.float64()),
@@ -219,6 +292,12 @@ CHANGES = TableSpec(
         ]
     ),
     key=(),
+    version=2,
 )
 
-TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (CATALOG, MODELS, SCORES, CHANGES)}
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec for spec in (CATALOG, MODELS, SCORES, REVISIONS, CHANGES)
+}
+
+# What each manifest records as `schema_versions`.
+SCHEMA_VERSIONS: dict[str, int] = {name: spec.version for name, spec in TABLES.items()}

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmsync.tables.schemas import BENCHMARKS, LEADERBOARDS, MODEL_STATUSES, TABLES, TableSpec
+from llmsync.tables.schemas import (
+    BENCHMARKS,
+    EXPORT_SCORES,
+    LEADERBOARDS,
+    MODEL_STATUSES,
+    REVISION_STATUSES,
+    TABLES,
+    TableSpec,
+)
 
 
 class ValidationError(ValueError):
@@ -105,6 +113,22 @@ def _check_score_range(table: pa.Table, column_name: str, table_name: str) -> No
         )
 
 
+def _check_intervals(scores: pa.Table) -> None:
+    """Each interval ends after it starts, names the revision that ends it, and
+    no key has two open intervals."""
+    valid_to = scores.column("valid_to")
+    backwards = pc.sum(pc.less(valid_to, scores.column("valid_from"))).as_py() or 0
+    if backwards:
+        raise ValidationError(f"scores: {backwards} interval(s) end before they start")
+    unnamed = pc.sum(pc.xor(pc.is_null(valid_to), pc.is_null(scores["valid_to_revision"]))).as_py()
+    if unnamed:
+        raise ValidationError(
+            f"scores: {unnamed} interval(s) with only one of valid_to and valid_to_revision"
+        )
+    open_spec = TableSpec("scores (open intervals)", scores.schema, EXPORT_SCORES.key)
+    _check_unique_key(open_spec, scores.filter(pc.is_null(valid_to)))
+
+
 def validate_tables(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     """Check every table against its schema; return them cast to it."""
     checked: dict[str, pa.Table] = {}
@@ -116,11 +140,14 @@ def validate_tables(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         checked[name] = table
 
     scores = checked["scores"]
-    _check_score_range(scores, "score", "scores")
+    _check_score_range(scores, "value", "scores")
+    _check_intervals(scores)
     _check_allowed("scores", scores.column("leaderboard"), set(LEADERBOARDS), "leaderboard(s)")
     all_benchmarks = {b for names in BENCHMARKS.values() for b in names}
     _check_allowed("scores", scores.column("benchmark"), all_benchmarks, "benchmark(s)")
     _check_allowed("models", checked["models"].column("status"), set(MODEL_STATUSES), "status")
+    revisions = checked["revisions"]
+    _check_allowed("revisions", revisions.column("status"), set(REVISION_STATUSES), "status")
     catalog = checked["catalog"]
     for leaderboard in LEADERBOARDS:
         for benchmark in BENCHMARKS[leaderboard]:

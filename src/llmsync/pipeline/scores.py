@@ -1,0 +1,152 @@
+"""The build-scores stage: parse the leaderboard revisions the previous snapshot
+has not seen, and extend its intervals with them.
+
+A sync reads every revision only once: the previous snapshot's `revisions`
+table says which it has read, and its `scores` holds their intervals. When
+the previous snapshot cannot be extended (there is none, it was written in an
+older shape, or upstream history no longer begins with what it read), the
+intervals are built anew from every listed revision in the raw landing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from llmsync.pipeline.report import SyncFailed
+from llmsync.pipeline.revision import LeaderboardRevision
+from llmsync.store.snapshots import Snapshot, schema_versions
+from llmsync.tables.intervals import Export, empty_scores, extend
+from llmsync.tables.leaderboards import parse_leaderboard
+from llmsync.tables.revisions import (
+    RevisionRecord,
+    classify,
+    last_ok,
+    revision_records,
+    revisions_table,
+)
+from llmsync.tables.schemas import REVISIONS, SCORES
+
+
+@dataclass(frozen=True)
+class PriorScores:
+    """What the previous snapshot read, in today's shape."""
+
+    scores: pa.Table
+    revisions: pa.Table
+
+
+@dataclass(frozen=True)
+class ScoresBuild:
+    scores: pa.Table
+    revisions: pa.Table
+    # How many leaderboard revisions this build parsed.
+    parsed: int
+    # Whether it extended the previous snapshot's intervals (else it rebuilt them).
+    incremental: bool
+    # The revisions first seen by this build that were not applied, and why.
+    not_applied: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_prior(previous: Snapshot | None) -> PriorScores | None:
+    """The previous snapshot's intervals and revisions; None when there is no
+    previous snapshot or it holds them in another shape (an older llmsync's)."""
+    if previous is None:
+        return None
+    versions = schema_versions(previous.manifest)
+    if versions.get("scores") != SCORES.version or versions.get("revisions") != REVISIONS.version:
+        return None
+    return PriorScores(previous.read_table("scores"), previous.read_table("revisions"))
+
+
+def build_scores(
+    revisions: Sequence[LeaderboardRevision],
+    *,
+    prior: PriorScores | None,
+    suspect_row_loss: float,
+) -> ScoresBuild:
+    """Intervals and revisions table for the listed `revisions` (newest first per
+    leaderboard, as listed upstream), parsing only what `prior` lacks."""
+    listed: dict[str, list[LeaderboardRevision]] = {}
+    for item in revisions:
+        listed.setdefault(item.leaderboard, []).append(item)
+    for items in listed.values():
+        items.reverse()  # oldest first: the order they are applied in
+
+    records: list[RevisionRecord] = []
+    start = empty_scores()
+    incremental = prior is not None and _extends(revision_records(prior.revisions), listed)
+    if prior is not None and incremental:
+        records = revision_records(prior.revisions)
+        start = prior.scores
+    known = {record.revision for record in records}
+    to_parse = [item for items in listed.values() for item in items if item.revision not in known]
+    newest = {items[-1].revision for items in listed.values()}
+
+    first_seen: list[RevisionRecord] = []
+    exports = _exports(to_parse, records, first_seen, newest=newest, max_loss=suspect_row_loss)
+    scores = extend(start, exports)
+    position = {item.revision: i for items in listed.values() for i, item in enumerate(items)}
+    ordered = sorted(records, key=lambda r: (r.leaderboard, position[r.revision]))
+    return ScoresBuild(
+        scores=scores,
+        revisions=revisions_table(ordered),
+        parsed=len(to_parse),
+        incremental=incremental,
+        not_applied=tuple(r.describe() for r in first_seen if r.status != "ok"),
+    )
+
+
+def _extends(
+    previous: Sequence[RevisionRecord], listed: dict[str, list[LeaderboardRevision]]
+) -> bool:
+    """Whether each leaderboard's listed history begins with what was read before."""
+    before: dict[str, list[str]] = {}
+    for record in previous:
+        before.setdefault(record.leaderboard, []).append(record.revision)
+    if set(before) != set(listed):
+        return False
+    return all(
+        [item.revision for item in listed[name][: len(seen)]] == seen
+        for name, seen in before.items()
+    )
+
+
+def _exports(
+    to_parse: Sequence[LeaderboardRevision],
+    records: list[RevisionRecord],
+    first_seen: list[RevisionRecord],
+    *,
+    newest: set[str],
+    max_loss: float,
+) -> Iterator[Export]:
+    """Parse each revision in turn (one in memory at a time), record it, and
+    yield the ones to apply."""
+    for item in to_parse:
+        try:
+            parsed = parse_leaderboard(item.path.read_bytes(), leaderboard=item.leaderboard)
+        except ValueError as exc:
+            reason = f"leaderboard {item.leaderboard} at {item.revision[:10]} is malformed: {exc}"
+            # The newest table is what the snapshot presents as current: no
+            # stand-in for it is acceptable. An older one is history, kept aside.
+            if item.revision in newest:
+                raise SyncFailed(reason) from exc
+            record = RevisionRecord(
+                item.leaderboard, item.revision, item.date, None, "malformed", str(exc)
+            )
+        else:
+            previous_ok = last_ok(records, item.leaderboard)
+            status, why = classify(
+                parsed.upstream_rows,
+                previous_ok_rows=previous_ok.rows if previous_ok else None,
+                max_loss=max_loss,
+            )
+            record = RevisionRecord(
+                item.leaderboard, item.revision, item.date, parsed.upstream_rows, status, why
+            )
+        records.append(record)
+        first_seen.append(record)
+        if record.status == "ok":
+            yield Export(item.leaderboard, item.revision, item.date, parsed.rows)
