@@ -29,13 +29,12 @@ from llmsync.tables.revisions import classify
 from tests.conftest import FAST_RETRIES, V1, V2, CleanSync
 from tests.recorded import recorded, recorded_exports, revision_of
 from tests.recording_edits import (
-    added_commit,
-    csv_as_parquet,
     edited_recordings,
     parquet_bytes,
     recorded_file,
 )
-from tests.tables import FIXTURES, published_tables
+from tests.tables import published_tables
+
 
 def _canonical(table: pa.Table) -> pa.Table:
     return table.sort_by([(name, "ascending") for name in table.column_names])
