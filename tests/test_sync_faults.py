@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 
 from llmsync.cli import main
@@ -268,7 +269,7 @@ def test_latest_skips_a_partial_snapshot(
 
     # The README's recipes read the complete one too.
     monkeypatch.chdir(tmp_path)
-    (sql_lang, sql), (_, polars_code), (_, pandas_code) = _readme_recipes()
+    (sql_lang, sql), (_, polars_code), (_, pandas_code), (_, history_code) = _readme_recipes()
     assert sql_lang == "sql"
     rows = duckdb.sql(sql).fetchall()
     assert sorted(row[1] for row in rows) == sorted(ARTICLE_PRIMARIES)
@@ -279,6 +280,31 @@ def test_latest_skips_a_partial_snapshot(
     pandas_names: dict[str, Any] = {}
     exec(pandas_code, pandas_names)
     assert pandas_names["latest"].name == f"snapshot={complete.snapshot}"
+    # As of 2024-11-10: v1's final table (7,169 rows x 7) and v2's export of
+    # 2024-11-09 (1,793 rows x 7), as the bundle's commits count them.
+    as_of = pandas_names["as_of"]
+    assert as_of.groupby("leaderboard").size().to_dict() == {
+        "open_llm_v1": 50_183,
+        "open_llm_v2": 12_551,
+    }
+    exec(history_code, pandas_names)
+    falcon = pandas_names["falcon"]
+    runs = [
+        (r.leaderboard, r.benchmark, r.value, str(r.valid_from), r.valid_to)
+        for r in falcon.itertuples()
+    ]
+    # Read from the upstream CSVs: v1 MMLU 54.1 until 2023-07-14 (the last scrape
+    # with it is of 2023-06-29), 55.4 from then until the 2024 tables, which no
+    # longer list the model; v2 MMLU-PRO 14.02 in every export up to 2024-12-10,
+    # then 14.0163268321513 (the JSON API's exports carry it unrounded).
+    assert [
+        (lb, b, v, start, None if pd.isna(end) else str(end)) for lb, b, v, start, end in runs
+    ] == [
+        ("open_llm_v1", "mmlu", 54.1, "2023-05-31", "2023-07-14"),
+        ("open_llm_v1", "mmlu", 55.4, "2023-07-14", "2024-06-19"),
+        ("open_llm_v2", "mmlu_pro", 14.02, "2024-07-13", "2024-12-11"),
+        ("open_llm_v2", "mmlu_pro", 14.0163268321513, "2024-12-11", None),
+    ]
 
 
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
