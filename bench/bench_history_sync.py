@@ -1,81 +1,69 @@
-"""Prints what whole syncs cost over the full leaderboard history.
+"""Prints what whole syncs cost over the leaderboards' full history (issue 8).
 
-    .venv/bin/python bench/bench_history_sync.py --bundle PATH/leaderboard-history.bundle
+    .venv/bin/python bench/bench_history_sync.py [--latency-ms 50]
 
-Builds a recordings folder in a temporary directory: the bundled recordings
-with both leaderboards' commits replaced by the bundle's 210 real exports
-(converted to the display-named Parquet the replay hub serves; see
-`bundle_exports`). Then, each in its own process against a replay hub in
-another: a backfill of the Hub as of 2025-03-20 (209 exports), the nightly sync
-that finds the one export of 2025-03-21, an unchanged sync, and `llmsync
-verify` of the last snapshot (a rebuild of all 210 from raw). Prints wall time,
-peak resident memory, revisions parsed and table sizes. Figures, not assertions.
+Against the replay hub (the bundled recordings: 17 v1 and 190 v2 exports) on
+loopback, each request delayed by `--latency-ms`, each sync in a process of its
+own (`llmsync sync --no-prefect`, so Prefect's start is not counted): a cold
+backfill of every revision but the newest (the Hub as of 2025-03-20), a sync
+that finds the one new export of 2025-03-21, and an unchanged sync. Prints wall
+time, peak resident memory, revisions parsed, and the snapshot's table sizes.
+
+Beside them, the same figures for storing every export's rows (the layout
+before intervals: one row per export row and benchmark): the time and peak
+memory of parsing every landed export and writing them all to one Parquet file
+in a process of its own, and that file's size. Figures, not assertions.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
-import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from llmsync.store.snapshots import SnapshotStore
+
+# Run in a child process: every landed export parsed and written as one table.
+_PER_EXPORT = """
+import sys
+from pathlib import Path
+
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-# Run as a script: its own folder is on the path, so its sibling imports as is.
-from bundle_exports import bundle_exports
-
-from llmsync.replay.recordings import default_recordings_dir
+from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import SnapshotStore
-from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS
+from llmsync.tables.leaderboards import LEADERBOARD_FILE, parse_leaderboard
 
-
-def _parquet(table: object) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    return buffer.getvalue()
-
-
-def build_recordings(bundle: Path, target: Path) -> int:
-    """The bundled recordings with the bundle's exports as the leaderboards' commits."""
-    shutil.copytree(default_recordings_dir(), target)
-    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    commits: dict[str, list[dict[str, object]]] = {name: [] for name in LEADERBOARD_REPOS}
-    for export in bundle_exports(bundle):
-        data = _parquet(export.table)
-        digest = hashlib.sha256(data).hexdigest()
-        (target / "blobs" / digest).write_bytes(data)
-        repo_id = LEADERBOARD_REPOS[export.leaderboard]
-        content = f"dataset/{repo_id}\n{export.date}\n{LEADERBOARD_FILE} {digest}\n"
-        commits[export.leaderboard].append(
-            {
-                "sha": hashlib.sha1(content.encode()).hexdigest(),
-                "date": f"{export.date}T00:00:00Z",
-                "title": f"Leaderboard export of {export.date} (history bundle, benchmark)",
-                "files": {LEADERBOARD_FILE: digest},
-                "api_info": None,
-                "source": "leaderboard history bundle, converted for a benchmark",
-            }
+data_dir, out = Path(sys.argv[1]), Path(sys.argv[2])
+latest = SnapshotStore(data_dir).latest()
+raw = RawStore(data_dir / "raw")
+parts = []
+for leaderboard, entry in latest.manifest["sources"]["leaderboards"].items():
+    for item in entry["revisions"]:
+        landed = raw.get(
+            entry["repo_id"], LEADERBOARD_FILE, repo_type="dataset", revision=item["revision"]
         )
-    for repo in manifest["repos"]:
-        for leaderboard, repo_id in LEADERBOARD_REPOS.items():
-            if repo["repo_id"] == repo_id:
-                repo["commits"] = commits[leaderboard]
-    (target / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return sum(len(items) for items in commits.values())
+        rows = parse_leaderboard(landed.path.read_bytes(), leaderboard=leaderboard).rows
+        n = rows.num_rows
+        rows = rows.append_column("revision", pa.array([item["revision"]] * n, pa.string()))
+        parts.append(rows)
+table = pa.concat_tables(parts)
+pq.write_table(table, out, compression="zstd")
+print(f"rows {table.num_rows}")
+"""
 
 
 class _Hub:
-    """`python -m llmsync.replay.server` in a process of its own."""
+    """`llmsync replay-hub` in a process of its own."""
 
-    def __init__(self, recordings: Path, as_of: str | None) -> None:
-        command = [sys.executable, "-m", "llmsync.replay.server", "--recordings", str(recordings)]
+    def __init__(self, *, as_of: str | None, latency_ms: float) -> None:
+        command = [sys.executable, "-m", "llmsync.cli", "replay-hub", "--port", "0"]
+        command += ["--latency-ms", str(latency_ms)]
         if as_of:
             command += ["--as-of", as_of]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -102,44 +90,56 @@ def _measured(command: list[str]) -> tuple[float, float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args()
+    print(f"replay hub on loopback, {args.latency_ms:g} ms per request")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        started = time.perf_counter()
-        count = build_recordings(args.bundle, root / "recordings")
-        print(f"recordings with {count} exports built in {time.perf_counter() - started:.0f}s")
         data_dir = root / "data"
         sync = [sys.executable, "-m", "llmsync.cli", "sync", "--no-prefect"]
         runs = (
-            ("backfill (Hub as of 2025-03-20)", "2025-03-20"),
-            ("nightly (one new export)", None),
+            ("cold backfill (Hub as of 2025-03-20)", "2025-03-20"),
+            ("one new export (2025-03-21)", None),
+            ("unchanged", None),
         )
-        for label, as_of in (*runs, ("unchanged", None)):
-            hub = _Hub(root / "recordings", as_of)
+        peaks = []
+        for label, as_of in runs:
+            hub = _Hub(as_of=as_of, latency_ms=args.latency_ms)
             try:
                 seconds, peak, out = _measured(
                     [*sync, "--hub", hub.url, "--data-dir", str(data_dir)]
                 )
             finally:
                 hub.stop()
+            peaks.append(peak)
             parsed = re.search(r"leaderboard revisions parsed: ([\d,]+)", out)
             status = re.search(r"status: (\w+)", out)
             print(
-                f"{label:<34} {seconds:6.1f}s  peak {peak:5.0f} MiB  "
+                f"{label:<38} {seconds:6.1f}s  peak {peak:5.0f} MiB  "
                 f"{status.group(1) if status else '?'}, "
                 f"parsed {parsed.group(1) if parsed else 0}"
             )
         latest = SnapshotStore(data_dir).latest()
         assert latest is not None
+        print(f"peak RSS of the syncs: {max(peaks):.0f} MiB")
         for name, entry in latest.manifest["tables"].items():
             print(f"  {name:<10} {entry['rows']:>9,} rows  {entry['bytes'] / 1e6:6.2f} MB")
-        verify = [sys.executable, "-m", "llmsync.cli", "verify", "--data-dir", str(data_dir)]
-        seconds, peak, out = _measured(verify)
-        same = out.count("identical")
+        intervals = latest.manifest["tables"]["scores"]
+
+        out_file = root / "every_export.parquet"
+        seconds, peak, out = _measured(
+            [sys.executable, "-c", _PER_EXPORT, str(data_dir), str(out_file)]
+        )
+        rows = int(out.split()[-1])
+        size = out_file.stat().st_size
+        print("every export's rows (the layout before intervals):")
         print(
-            f"{'verify (rebuild all from raw)':<34} {seconds:6.1f}s  peak {peak:5.0f} MiB  "
-            f"{same} of {len(latest.manifest['tables'])} tables identical"
+            f"  parse all and write: {seconds:6.1f}s  peak {peak:5.0f} MiB  "
+            f"{rows:,} rows  {size / 1e6:6.2f} MB"
+        )
+        print(
+            f"  ratio to intervals: {rows / intervals['rows']:.1f}x rows, "
+            f"{size / intervals['bytes']:.1f}x bytes"
         )
 
 

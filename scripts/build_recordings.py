@@ -3,12 +3,20 @@
 
     python scripts/build_recordings.py [--source DIR] [--out DIR]
 
-`--source` is a folder holding the exports listed in `SOURCES` below, byte for byte
-as their upstream repositories have them (default: `../shared/hub-data` next to
-the repository). Nothing here invents a value: every table cell, card and API
-body comes from those files; the only things made up are the replay hub's own
-commit ids of the dataset repos, and they are derived from content (see
-`synthetic_sha`).
+`--source` is a folder holding the files listed in `SOURCES` and `API_SOURCES`
+below and `history/leaderboard-history.bundle` (the leaderboards' real exports,
+one git commit each), byte for byte as their upstream repositories have them
+(default: `../shared/hub-data` next to the repository). Nothing here invents a
+value: every table cell, card and API body comes from those files; the only
+things made up are the replay hub's own commit ids of the dataset repos, and
+they are derived from content (see `synthetic_sha`).
+
+Every export of both leaderboards is a commit of its `contents` dataset, except
+the partial captures (`leaderboard_history.PARTIAL_CAPTURES`), kept apart. The
+exports are stored as one row store per leaderboard (each distinct row once) and
+per export its row ids; the replay hub rebuilds each export's Parquet from them
+(`llmsync.replay.rowstore`), and this script records the sha256 and size of
+those files, built here by the same code.
 
 The output is deterministic: the same input gives the same bytes, so re-running
 the script leaves no diff (fixed Parquet writer options, sorted keys, no build
@@ -18,22 +26,29 @@ timestamps).
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
-import re
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 import yaml
+
+# The builder and the replay hub must write an export's Parquet with the same
+# code: use this repository's `llmsync`, whatever is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import leaderboard_history as history
+
+from llmsync.replay import rowstore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = Path("..") / "shared" / "hub-data"  # relative to the repository root
@@ -42,7 +57,7 @@ DEFAULT_OUT = REPO_ROOT / "src" / "llmsync" / "replay" / "recordings"
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
 
 
-# -- where every source file came from (copied from SOURCES.md) --------------
+# -- where every card and API body came from (copied from SOURCES.md) ----------
 
 
 @dataclass(frozen=True)
@@ -54,46 +69,6 @@ class Upstream:
 
 
 SOURCES: dict[str, Upstream] = {
-    "open_llm_leaderboard_v1_4bench_2023-06-10.csv": Upstream(
-        "dsdanielpark/open-llm-leaderboard-report",
-        "assets/20230610/20230610.csv",
-        "9276ca6332282390cda17e449c74a1b310fa6ed7",
-        "scrape of the v1 leaderboard's table in its four-benchmark era",
-    ),
-    "open_llm_leaderboard_v1_4bench_2023-09-04.csv": Upstream(
-        "dsdanielpark/open-llm-leaderboard-report",
-        "assets/20230904/20230904.csv",
-        "5fd2662ab69d8b49cd25865b4fe1d85370e9ef58",
-        "scrape of the v1 leaderboard's table in its four-benchmark era",
-    ),
-    "open_llm_leaderboard_v1.csv": Upstream(
-        "fboulnois/llm-leaderboard-csv",
-        "csv/huggingface_v1.csv (was csv/huggingface.csv)",
-        "0f4e5c69c6fb6515afa31ae61f4d699649bc9503 (blob a4f571e8 unchanged since 3792cf00, "
-        "2024-06-19)",
-        "final v1 table read from the leaderboard Space's gradio config; headers lower-cased "
-        "and snake_cased by the exporter",
-    ),
-    "open_llm_leaderboard_v2_gradio_2024-10-09_with_T_Model.csv": Upstream(
-        "pimpale/foo",
-        "python/scaling_law/data_models/cache/open_llm_leaderboard_20241009.csv",
-        "0f1294d980134a43c660f50031653abf209e8a6b (2024-10-22 commit; data 2024-10-09)",
-        "v2 table via the gradio API `/get_latest_data_leaderboard`, display headers",
-    ),
-    "open_llm_leaderboard_v2_gradio_2024-11-10.csv": Upstream(
-        "pimpale/foo",
-        "python/scaling_law/data_models/cache_new/open_llm_leaderboard.csv",
-        "6abf7180bf324e65a94c2fc75ee8045d8e2d4d33 (2024-11-10)",
-        "v2 table via the gradio API `/get_latest_data_leaderboard`, display headers "
-        "(`T` and `Model` dropped by that author)",
-    ),
-    "open_llm_leaderboard_v2_2025-03-21.csv": Upstream(
-        "fboulnois/llm-leaderboard-csv",
-        "csv/huggingface_v2.csv",
-        "0f4e5c69c6fb6515afa31ae61f4d699649bc9503 (2025-03-21, last commit before the file "
-        "was deleted in f922d45)",
-        "final v2 table flattened from the leaderboard's formatted JSON API (snake_case)",
-    ),
     "modelcard_tiiuae__falcon-40b-instruct.md": Upstream(
         "alta3/llm-the-alta3-way",
         "model/falcon-40b-instruct/README_tiiuae.md",
@@ -205,208 +180,7 @@ API_SOURCES: dict[str, Upstream] = {
 REDIRECTS: dict[str, str] = {"model/bert-base-uncased": "google-bert/bert-base-uncased"}
 
 
-# -- leaderboard exports -------------------------------------------------------
-
-# The final v1 CSV's exporter lower-cased and snake_cased the Space's headers
-# ("Average ⬆️" -> average, "Hub ❤️" -> hub_hearts, "#Params (B)" -> params_b) and
-# split the HTML `Model` cell into its link text (`model`) and its href (`url`).
-# Display names checked against open-llm-leaderboard-old/contents' dataset card.
-V1_FINAL_COLUMNS: dict[str, str] = {
-    "t": "T",
-    "model": "Model",
-    "average": "Average ⬆️",
-    "arc": "ARC",
-    "hellaswag": "HellaSwag",
-    "mmlu": "MMLU",
-    "truthfulqa": "TruthfulQA",
-    "winogrande": "Winogrande",
-    "gsm8k": "GSM8K",
-    "type": "Type",
-    "architecture": "Architecture",
-    "weight_type": "Weight type",
-    "precision": "Precision",
-    "merged": "Merged",
-    "hub_license": "Hub License",
-    "params_b": "#Params (B)",
-    "hub_hearts": "Hub ❤️",
-    "available_on_the_hub": "Available on the hub",
-    "model_sha": "Model sha",
-    "flagged": "Flagged",
-    "moe": "MoE",
-    "date": "date",
-    "fullname": "fullname",
-    # The exporter's own column (the href it took out of `Model`): no display twin.
-    "url": "url",
-}
-
-# The final v2 CSV flattens the leaderboard's JSON API. `_normalized_score` is the
-# displayed 0-100 score, `_value` the raw 0-1 one. The `features_*` and
-# `metadata_*` fields are read by the leaderboard backend from the contents
-# columns named here; their values agree with the 2024-11-10 export's columns
-# row for row, so these are their display names (see PROVENANCE.md).
-V2_FINAL_COLUMNS: dict[str, str] = {
-    # `{fullname}_{precision}_{sha}_{chat template}`: not `eval_name`, no display twin.
-    "id": "id",
-    "model_name": "fullname",
-    "model_sha": "Model sha",
-    "model_precision": "Precision",
-    # Same column, but the API strips the emoji and spaces ("chatmodels").
-    "model_type": "Type",
-    "model_weight_type": "Weight type",
-    "model_architecture": "Architecture",
-    "model_average_score": "Average ⬆️",
-    "model_has_chat_template": "Chat Template",
-    # The benchmark's label as the API spells it, a constant: no display twin.
-    "evaluations_ifeval_name": "evaluations_ifeval_name",
-    "evaluations_ifeval_value": "IFEval Raw",
-    "evaluations_ifeval_normalized_score": "IFEval",
-    "evaluations_bbh_name": "evaluations_bbh_name",
-    "evaluations_bbh_value": "BBH Raw",
-    "evaluations_bbh_normalized_score": "BBH",
-    "evaluations_math_name": "evaluations_math_name",
-    "evaluations_math_value": "MATH Lvl 5 Raw",
-    "evaluations_math_normalized_score": "MATH Lvl 5",
-    "evaluations_gpqa_name": "evaluations_gpqa_name",
-    "evaluations_gpqa_value": "GPQA Raw",
-    "evaluations_gpqa_normalized_score": "GPQA",
-    "evaluations_musr_name": "evaluations_musr_name",
-    "evaluations_musr_value": "MUSR Raw",
-    "evaluations_musr_normalized_score": "MUSR",
-    "evaluations_mmlu_pro_name": "evaluations_mmlu_pro_name",
-    "evaluations_mmlu_pro_value": "MMLU-PRO Raw",
-    "evaluations_mmlu_pro_normalized_score": "MMLU-PRO",
-    # Misnamed by the API: the backend fills it from "Available on the hub", and
-    # its values match that column (true for ~97% of the rows both exports share).
-    "features_is_not_available_on_hub": "Available on the hub",
-    "features_is_merged": "Merged",
-    "features_is_moe": "MoE",
-    "features_is_flagged": "Flagged",
-    "features_is_official_provider": "Official Providers",
-    "metadata_upload_date": "Upload To Hub Date",
-    "metadata_submission_date": "Submission Date",
-    "metadata_generation": "Generation",
-    "metadata_base_model": "Base Model",
-    "metadata_hub_license": "Hub License",
-    "metadata_hub_hearts": "Hub ❤️",
-    "metadata_params_billions": "#Params (B)",
-    "metadata_co2_cost": "CO₂ cost (kg)",
-}
-
-# Score columns are numbers even where every value happens to be whole.
-SCORE_COLUMNS = frozenset(
-    {
-        "Average",
-        "Average ⬆️",
-        "ARC (25-shot)",
-        "HellaSwag (10-shot)",
-        "MMLU (5-shot)",
-        "TruthfulQA (0-shot)",
-        "ARC(25-shot)",
-        "HellaSwag(10-shot)",
-        "MMLU(5-shot)",
-        "TruthfulQA(0-shot)",
-        "ARC",
-        "HellaSwag",
-        "MMLU",
-        "TruthfulQA",
-        "Winogrande",
-        "GSM8K",
-        *(
-            f"{name}{suffix}"
-            for name in ("IFEval", "BBH", "MATH Lvl 5", "GPQA", "MUSR", "MMLU-PRO")
-            for suffix in ("", " Raw")
-        ),
-    }
-)
-# Text even where a value looks like a number (a sha made of digits, a date).
-STRING_COLUMNS = frozenset(
-    {
-        "T",
-        "Model",
-        "fullname",
-        "id",
-        "Model sha",
-        "Precision",
-        "Type",
-        "Weight type",
-        "Architecture",
-        "Hub License",
-        "Base Model",
-        "date",
-        "Submission Date",
-        "Upload To Hub Date",
-        "url",
-        "URL",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Export:
-    repo_id: str
-    date: str  # YYYY-MM-DD
-    source: str
-    rename: Mapping[str, str] | None  # None: the headers are display names already
-    description: str
-
-
-EXPORTS: tuple[Export, ...] = (
-    Export(
-        "open-llm-leaderboard-old/contents",
-        "2023-06-10",
-        "open_llm_leaderboard_v1_4bench_2023-06-10.csv",
-        None,
-        "The v1 leaderboard's table as scraped on 2023-06-10, in its four-benchmark era "
-        "(ARC, HellaSwag, MMLU, TruthfulQA). Headers are kept as written; the file's UTF-8 "
-        "BOM is removed. `Parameters` is not a parameter count.",
-    ),
-    Export(
-        "open-llm-leaderboard-old/contents",
-        "2023-09-04",
-        "open_llm_leaderboard_v1_4bench_2023-09-04.csv",
-        None,
-        "The v1 leaderboard's table as scraped on 2023-09-04, still with four benchmarks. "
-        "Headers are kept as written; the file's UTF-8 BOM is removed. `Parameters` is not "
-        "a parameter count.",
-    ),
-    Export(
-        "open-llm-leaderboard-old/contents",
-        "2024-06-19",
-        "open_llm_leaderboard_v1.csv",
-        V1_FINAL_COLUMNS,
-        "The archived v1 leaderboard's final table (six benchmarks and their average). "
-        "The exporter's snake_case headers are mapped back to the leaderboard's display "
-        "names; `Model` holds the link text the exporter took out of the HTML cell and "
-        "`url` its href.",
-    ),
-    Export(
-        "open-llm-leaderboard/contents",
-        "2024-10-09",
-        "open_llm_leaderboard_v2_gradio_2024-10-09_with_T_Model.csv",
-        None,
-        "The v2 leaderboard's table of 2024-10-09 from its gradio API, display headers as "
-        "served, including `T` (type emoji) and `Model` (HTML links).",
-    ),
-    Export(
-        "open-llm-leaderboard/contents",
-        "2024-11-10",
-        "open_llm_leaderboard_v2_gradio_2024-11-10.csv",
-        None,
-        "The v2 leaderboard's table of 2024-11-10 from its gradio API, display headers as "
-        "served (the exporter dropped `T` and `Model`).",
-    ),
-    Export(
-        "open-llm-leaderboard/contents",
-        "2025-03-21",
-        "open_llm_leaderboard_v2_2025-03-21.csv",
-        V2_FINAL_COLUMNS,
-        "The v2 leaderboard's final table, flattened from its formatted JSON API. The "
-        "snake_case headers are mapped back to display names where the column has one; "
-        "scores are unrounded (the leaderboard displayed them to 2 decimals).",
-    ),
-)
-
-# Which column of a table names the model and which holds its sha, per shape.
+# Which column of a table names the model, per shape.
 _NAME_COLUMNS = ("fullname", "Model")
 
 
@@ -454,72 +228,6 @@ def synthetic_sha(repo_type: str, repo_id: str, date: str, files: Mapping[str, s
         f"{path} {blob}\n" for path, blob in sorted(files.items())
     )
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-_INT = re.compile(r"-?\d+")
-_FLOAT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_BOOLS = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
-
-
-def typed_column(name: str, values: list[str]) -> pa.Array:
-    """One CSV column as Arrow values of the type the export meant.
-
-    An empty cell is a missing value (null). Booleans, integers and floats are
-    recognised only when every present value has that shape.
-    """
-    present = [value for value in values if value != ""]
-    if name in SCORE_COLUMNS:
-        bad = next((value for value in present if not _FLOAT.fullmatch(value)), None)
-        if bad is not None:
-            raise BuildError(f"score column {name!r} holds a non-number: {bad!r}")
-        return pa.array([float(v) if v != "" else None for v in values], pa.float64())
-    if name in STRING_COLUMNS or not present:
-        return pa.array([v if v != "" else None for v in values], pa.string())
-    if all(value in _BOOLS for value in present):
-        return pa.array([_BOOLS[v] if v != "" else None for v in values], pa.bool_())
-    if all(_INT.fullmatch(value) for value in present):
-        return pa.array([int(v) if v != "" else None for v in values], pa.int64())
-    if all(_FLOAT.fullmatch(value) for value in present):
-        return pa.array([float(v) if v != "" else None for v in values], pa.float64())
-    return pa.array([v if v != "" else None for v in values], pa.string())
-
-
-def read_export(path: Path, rename: Mapping[str, str] | None) -> pa.Table:
-    # utf-8-sig drops the BOM the 2023 scrapes start with.
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    header, body = rows[0], rows[1:]
-    if any(len(row) != len(header) for row in body):
-        raise BuildError(f"{path.name}: ragged rows")
-    if rename is not None:
-        unknown = [column for column in header if column not in rename]
-        if unknown:
-            raise BuildError(f"{path.name}: no mapping for columns {unknown}")
-        names = [rename[column] for column in header]
-    else:
-        names = list(header)
-    if len(set(names)) != len(names):
-        raise BuildError(f"{path.name}: duplicate column names after mapping")
-    columns = [typed_column(name, [row[i] for row in body]) for i, name in enumerate(names)]
-    return pa.table(columns, names=names)
-
-
-def parquet_bytes(table: pa.Table) -> bytes:
-    """Parquet with every writer option pinned, so equal tables give equal bytes."""
-    sink = io.BytesIO()
-    pq.write_table(
-        table,
-        sink,
-        version="2.6",
-        data_page_version="1.0",
-        compression="zstd",
-        compression_level=9,
-        use_dictionary=True,
-        write_statistics=True,
-        row_group_size=1 << 20,
-        store_schema=True,
-    )
-    return sink.getvalue()
 
 
 def front_matter(card: bytes) -> dict[str, Any]:
@@ -616,12 +324,26 @@ class Repo:
         }
 
 
+@dataclass(frozen=True)
+class ServedExport:
+    """One export as a commit of its dataset repo (or a partial capture)."""
+
+    repo_id: str
+    item: history.ParsedExport
+    layout: str
+    commit: Commit
+    table: pa.Table
+
+
 class Builder:
     def __init__(self, source: Path) -> None:
         self.source = source
         self.blobs: dict[str, bytes] = {}
-        self.tables: dict[tuple[str, str], pa.Table] = {}
-        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.histories: list[history.LeaderboardHistory] = []
+        self.stores: dict[str, rowstore.RowStore] = {}
+        self.exports: list[ServedExport] = []
+        self.row_stores: dict[str, dict[str, Any]] = {}
+        self.built_files: dict[str, dict[str, Any]] = {}
         self.notes: list[str] = []
         self.api_notes: list[str] = []
 
@@ -639,28 +361,68 @@ class Builder:
     # datasets
 
     def dataset_repos(self) -> list[Repo]:
-        repos: dict[str, Repo] = {}
-        for export in EXPORTS:
-            self.read_source(export.source)  # fail early with a clear message
-            table = read_export(self.source / export.source, export.rename)
-            self.tables[(export.repo_id, export.date)] = table
-            upstream = SOURCES[export.source]
-            card = dataset_card(export, upstream, table)
-            files = {
-                LEADERBOARD_FILE: self.add_blob(parquet_bytes(table)),
-                "README.md": self.add_blob(card.encode("utf-8")),
+        try:
+            self.histories = history.read_histories(self.source)
+        except history.HistoryError as exc:
+            raise BuildError(str(exc)) from exc
+        repos = []
+        for board in self.histories:
+            rows_blob = rowstore.parquet_bytes(board.rows, compression_level=19)
+            index_blob = rowstore.index_bytes(board.index)
+            # Decoded from the stored bytes, exactly as the replay hub will.
+            store = rowstore.RowStore.from_bytes(rows_blob, index_blob)
+            self.stores[board.repo_id] = store
+            layouts: dict[tuple[str, ...], str] = {}
+            for item in board.exports:
+                layouts.setdefault(item.columns, f"{item.format.key}/{item.export.date}")
+            self.row_stores[board.repo_id] = {
+                "rows": self.add_blob(rows_blob),
+                "index": self.add_blob(index_blob),
+                "distinct_rows": board.rows.num_rows,
+                "layouts": {name: list(columns) for columns, name in layouts.items()},
             }
-            commit = Commit(
-                sha=synthetic_sha("dataset", export.repo_id, export.date, files),
-                date=export.date,
-                title=f"Leaderboard export of {export.date}",
-                files=files,
-                api_info=None,
-                source=f"{export.source} from {upstream.repo}@{upstream.commit[:7]}",
-            )
-            repo = repos.setdefault(export.repo_id, Repo("dataset", export.repo_id, [], {}))
-            repo.commits.append(commit)
-        return list(repos.values())
+            commits, partial = [], []
+            for item in board.exports:
+                served = self.served_export(board.repo_id, store, item, layouts[item.columns])
+                self.exports.append(served)
+                if item.partial is None:
+                    commits.append(served.commit)
+                else:
+                    partial.append({**served.commit.to_json(), "reason": item.partial})
+            extra = {"partial_captures": partial} if partial else {}
+            repos.append(Repo("dataset", board.repo_id, commits, extra))
+        return repos
+
+    def served_export(
+        self, repo_id: str, store: rowstore.RowStore, item: history.ParsedExport, layout: str
+    ) -> ServedExport:
+        export = item.export
+        table = store.export_table(item.key, item.columns)
+        if table.num_rows != export.rows or tuple(table.column_names) != item.columns:
+            raise BuildError(f"{export.file} of {export.date}: the row store lost rows")
+        data = store.export_file(item.key, item.columns)
+        digest = sha256_hex(data)
+        self.built_files[digest] = {
+            "size": len(data),
+            "row_store": repo_id,
+            "export": item.key,
+            "layout": layout,
+        }
+        card = dataset_card(repo_id, item, table)
+        files = {LEADERBOARD_FILE: digest, "README.md": self.add_blob(card.encode("utf-8"))}
+        commit = Commit(
+            sha=synthetic_sha("dataset", repo_id, export.date, files),
+            date=export.date,
+            title=f"Leaderboard export of {export.date}"
+            + (" (partial capture)" if item.partial else ""),
+            files=files,
+            api_info=None,
+            source=(
+                f"{export.file} of bundle commit {export.bundle_commit[:12]}; upstream "
+                f"{export.upstream_repo}@{export.upstream_commit[:7]} {export.upstream_path}"
+            ),
+        )
+        return ServedExport(repo_id=repo_id, item=item, layout=layout, commit=commit, table=table)
 
     # models recorded from the Hub API
 
@@ -707,25 +469,25 @@ class Builder:
 
     def newest_row(self, repo_id: str) -> tuple[str, dict[str, Any]] | None:
         """The row naming `repo_id` in the newest export that has one (its latest submission)."""
-        for export in sorted(EXPORTS, key=lambda e: e.date, reverse=True):
-            key = (export.repo_id, export.date)
-            table = self.tables[key]
+        served = [export for export in self.exports if export.item.partial is None]
+        for export in sorted(served, key=lambda e: e.item.export.date, reverse=True):
+            table = export.table
             name_column = next(c for c in _NAME_COLUMNS if c in table.column_names)
-            if key not in self._rows:
-                self._rows[key] = table.to_pylist()
-            rows = [row for row in self._rows[key] if row[name_column] == repo_id]
-            if rows:
+            found = table.filter(pc.equal(table.column(name_column), repo_id))
+            if found.num_rows:
                 # Variants (precision, chat template) share the repo: the latest
                 # submission is the newest look at it; ties keep table order.
                 best = max(
-                    enumerate(rows),
+                    enumerate(found.to_pylist()),
                     key=lambda item: (item[1].get("Submission Date") or "", -item[0]),
                 )[1]
-                return export.date, best
+                return export.item.export.date, best
         return None
 
     def article_repos(self) -> list[Repo]:
-        newest_export = max(export.date for export in EXPORTS)
+        newest_export = max(
+            export.item.export.date for export in self.exports if export.item.partial is None
+        )
         repos = []
         for model in ARTICLE_MODELS:
             found = self.newest_row(model.repo_id)
@@ -791,41 +553,42 @@ class Builder:
         if len(set(ids)) != len(ids):
             raise BuildError("a repo is recorded twice")
         manifest = {
-            "format": 1,
+            "format": 2,
+            # Built files are written by this pyarrow; another version may write
+            # other bytes, and the replay hub then computes their digests itself.
+            "built_with": {"pyarrow": pa.__version__},
+            "row_stores": self.row_stores,
+            "built_files": dict(sorted(self.built_files.items())),
             "repos": [repo.to_json() for repo in repos],
             "redirects": dict(sorted(REDIRECTS.items())),
         }
-        return manifest, provenance(manifest, self.tables, self.notes, self.api_notes)
+        return manifest, provenance(manifest, self.exports, self.notes, self.api_notes)
 
 
-def dataset_card(export: Export, upstream: Upstream, table: pa.Table) -> str:
-    mapping = ""
-    if export.rename is not None:
-        pairs = [f"`{src}` → `{dst}`" for src, dst in export.rename.items() if src != dst]
-        kept = [f"`{src}`" for src, dst in export.rename.items() if src == dst]
-        mapping = "\nColumns renamed from the export: " + ", ".join(pairs) + "."
-        mapping += "\nKept under the export's own name (no display twin): " + ", ".join(kept)
-        mapping += ".\n"
+def dataset_card(repo_id: str, item: history.ParsedExport, table: pa.Table) -> str:
+    export = item.export
+    partial = f"\n**Not an ordinary revision.** This is a {item.partial}.\n" if item.partial else ""
     return (
         "---\n"
-        f"pretty_name: {export.repo_id} (export of {export.date})\n"
+        f"pretty_name: {repo_id} (export of {export.date})\n"
         "configs:\n"
         "- config_name: default\n"
         "  data_files:\n"
         "  - split: train\n"
         "    path: data/train-*\n"
         "---\n\n"
-        f"# {export.repo_id}: export of {export.date}\n\n"
+        f"# {repo_id}: export of {export.date}\n\n"
         "A recording for llmsync's replay hub, not the Hugging Face dataset itself: one\n"
-        "real export of the Open LLM Leaderboard's table, stored as Parquet.\n\n"
-        f"{export.description}\n\n"
-        f"- Source file: `{export.source}`\n"
-        f"- Upstream: `{upstream.repo}`, `{upstream.path}`, commit {upstream.commit}\n"
-        f"- Upstream says: {upstream.what}\n"
-        f"- Rows: {table.num_rows}; columns: {table.num_columns}\n"
+        "real export of the Open LLM Leaderboard's table, stored as Parquet under the\n"
+        "leaderboard's display column names.\n"
+        f"{partial}\n"
+        f"{item.format.note}\n\n"
+        f"- Upstream: `{export.upstream_repo}`, `{export.upstream_path}`, "
+        f"commit {export.upstream_commit}\n"
+        f"- Export file: `{export.file}` of bundle commit {export.bundle_commit}\n"
+        f"- Rows: {table.num_rows}; columns: {table.num_columns} ({item.format.label})\n"
         "- Values are as the export had them (numbers as numbers, booleans as booleans,\n"
         "  empty cells as nulls); nothing is rounded or recomputed.\n"
-        f"{mapping}"
     )
 
 
@@ -845,79 +608,141 @@ POPULATION_NOTE = [
 
 def provenance(
     manifest: Mapping[str, Any],
-    tables: Mapping[Any, pa.Table],
+    exports: list[ServedExport],
     notes: list[str],
     api_notes: list[str],
 ) -> str:
+    served = [export for export in exports if export.item.partial is None]
+    partial = [export for export in exports if export.item.partial is not None]
     lines = [
         "# Provenance of the replay hub's recordings",
         "",
         "Built by `scripts/build_recordings.py` from real public files (each copied byte",
         "for byte from the public GitHub repository and commit named below). Re-run",
         "`python scripts/build_recordings.py --source <folder with those files>` to rebuild;",
-        "the output is byte-identical for the same input.",
+        "the output is byte-identical for the same input and pyarrow version.",
         "",
-        "## Commit ids",
+        "## Commit ids and dates (generated)",
         "",
-        "- Dataset commits carry synthetic ids of the replay hub: sha1 of the UTF-8 text",
-        "  `{repo_type}/{repo_id}\\n{date}\\n` followed by `{path} {sha256}\\n` for each file,",
-        "  sorted by path. They are stable but are not the Hub's real commit ids.",
+        "- Dataset commit ids are **generated** by the replay hub, they are not the Hub's:",
+        "  sha1 of the UTF-8 text `{repo_type}/{repo_id}\\n{date}\\n` followed by",
+        "  `{path} {sha256}\\n` for each file, sorted by path (for the Parquet file, the",
+        "  sha256 of the bytes the replay hub builds, below). Stable, derived from content.",
         "- Model commits carry the real model sha from the data (the recorded API body's",
         "  `sha`, or the leaderboard row's `Model sha`). Where the data has none the id is",
-        "  synthetic, as above, and marked so below.",
-        "- Dates are `T00:00:00Z` of a day: the export's date, or the recording's date.",
+        "  generated, as above, and marked *synthetic* below.",
+        "- Dates are `T00:00:00Z` of a day: the export's date (its bundle commit's date),",
+        "  or the recording's date.",
         "",
         "## Leaderboard datasets",
         "",
-        "Each commit holds `data/train-00000-of-00001.parquet` (the export's table under",
-        "the leaderboard's display column names) and a `README.md` dataset card. Empty CSV",
-        "cells are nulls; numbers, booleans and strings are kept as the export wrote them.",
+        f"Source: `{history.BUNDLE.as_posix()}`, a git bundle of {len(exports)} real exports of",
+        "the Open LLM Leaderboard, one commit each: the commit replaces",
+        "`open_llm_leaderboard_v1.csv` or `open_llm_leaderboard_v2.csv` with the export's",
+        "bytes as its upstream repository stored them; the commit date is the export's",
+        "date and the commit body names the upstream `repo@commit path`.",
         "",
-        "| repo | date | source file | upstream repo | upstream path | upstream commit | rows |",
-        "|---|---|---|---|---|---|---|",
+        f"Every export is a commit of its `contents` dataset, in date order ({len(served)}",
+        f"commits), except {len(partial)} partial captures (below). Each commit holds",
+        "`data/train-00000-of-00001.parquet` (the export's table under the leaderboard's",
+        "display column names, its rows in upstream order, every row kept, exact",
+        "duplicates too) and a `README.md` dataset card. Empty CSV cells are nulls;",
+        "numbers, booleans and strings are the export's text read as such, nothing rounded",
+        "or recomputed. A column has one type over a leaderboard's whole history (a",
+        "column that is whole in one export and fractional in another is a float in both).",
+        "",
+        "### How the exports are stored",
+        "",
+        "Each distinct row is stored once: per leaderboard a *row store* (`row_stores` in",
+        "`manifest.json`: a Parquet table over the union of all the exports' columns) and",
+        "a *row index* (one row per export, keyed by its bundle commit: its row ids in",
+        "upstream order). The replay hub rebuilds an export's Parquet as",
+        "`rows.take(row_ids).select(columns)` written with pinned options",
+        "(`llmsync.replay.rowstore.parquet_bytes`: format 2.6, data pages v1, zstd level",
+        "3, dictionaries, statistics, one row group, no timestamps): the same bytes on",
+        "every request and in every process. `built_files` gives each built file's sha256",
+        "and size, as written by pyarrow "
+        + f"{manifest['built_with']['pyarrow']}; under another pyarrow",
+        "version the replay hub builds every file once at start and announces the digests",
+        "of what it built.",
+        "",
+        "| repo | commits | partial captures | distinct rows | rows over all exports |",
+        "|---|---|---|---|---|",
     ]
-    for export in EXPORTS:
-        up = SOURCES[export.source]
-        rows = tables[(export.repo_id, export.date)].num_rows
+    for repo_id, store in manifest["row_stores"].items():
+        mine = [export for export in exports if export.repo_id == repo_id]
         lines.append(
-            f"| `{export.repo_id}` | {export.date} | `{export.source}` | {up.repo} | "
-            f"`{up.path}` | {up.commit} | {rows} |"
+            f"| `{repo_id}` | {sum(1 for e in mine if e.item.partial is None)} | "
+            f"{sum(1 for e in mine if e.item.partial is not None)} | "
+            f"{store['distinct_rows']} | {sum(e.table.num_rows for e in mine)} |"
         )
+    lines += ["", "### Formats and column mapping", ""]
+    for fmt in history.FORMATS:
+        mine = [export for export in exports if export.item.format is fmt]
+        if not mine:
+            continue
+        dates = f"{mine[0].item.export.date} .. {mine[-1].item.export.date}"
+        lines += [f"**{fmt.label}** ({len(mine)} exports, {dates}). {fmt.note}", ""]
+        if fmt.rename is not None:
+            used = {name for export in mine for name in export.item.columns}
+            pairs = [
+                f"`{src}` → `{dst}`"
+                for src, dst in fmt.rename.items()
+                if src != dst and dst in used
+            ]
+            kept = [f"`{src}`" for src, dst in fmt.rename.items() if src == dst and dst in used]
+            lines.append("- Renamed: " + ", ".join(pairs) + ".")
+            if kept:
+                lines.append("- Kept under the export's own name: " + ", ".join(kept) + ".")
+        for layout in dict.fromkeys(export.layout for export in mine):
+            first = next(export for export in mine if export.layout == layout)
+            count = sum(1 for export in mine if export.layout == layout)
+            lines.append(
+                f"- Layout `{layout}` ({count} exports): "
+                + ", ".join(f"`{name}`" for name in first.item.columns)
+            )
+        lines.append("")
     lines += [
-        "",
-        "Columns per export:",
-        "",
-    ]
-    for export in EXPORTS:
-        names = tables[(export.repo_id, export.date)].column_names
-        lines.append(f"- {export.date}: " + ", ".join(f"`{name}`" for name in names))
-    lines += [
-        "",
         "Mapping notes:",
         "",
-        "- 2023-06-10 and 2023-09-04: headers as written, UTF-8 BOM removed (both files",
-        "  start with one). A few 2023-06-10 rows have an empty `TruthfulQA (0-shot)`: null.",
-        "- 2024-06-19 (v1 final): the exporter (fboulnois/llm-leaderboard-csv, huggingface.R)",
-        "  lower-cased and snake_cased the Space's headers; mapped back to the names in",
-        "  open-llm-leaderboard-old/contents' dataset card (`Average ⬆️`, `Hub ❤️`,",
-        "  `#Params (B)`, `Weight type`, `Model sha`, `Merged`, `MoE`, `Flagged`, `date`).",
-        "  `date` is the eval request's submission time. `Model` is the link text the",
-        "  exporter took out of the HTML cell, `url` its href (kept under its own name).",
+        "- v1 archive: display names as in open-llm-leaderboard-old/contents' dataset card.",
         "  Observed, not changed: `Merged` is false for most 🤝 merge rows and `MoE` true",
         "  for most dense models, as the leaderboard served them.",
-        "- 2024-10-09 and 2024-11-10: display headers as served by the gradio API.",
-        "- 2025-03-21 (v2 final): the JSON API's snake_case fields mapped back to the",
-        "  contents dataset's display names: `_normalized_score` → the displayed 0–100",
-        "  column (`IFEval` ...), `_value` → its `Raw` column, `model_name` → `fullname`,",
-        "  `model_average_score` → `Average ⬆️` (unrounded), `metadata_*` → `Upload To Hub",
-        "  Date`, `Submission Date`, `Generation`, `Base Model`, `Hub License`, `Hub ❤️`,",
-        "  `#Params (B)`, `CO₂ cost (kg)`; `features_is_merged/moe/flagged/official_provider`",
-        "  → `Merged`, `MoE`, `Flagged`, `Official Providers`. `features_is_not_available_on_hub`",
-        "  is misnamed by the API: the backend fills it from `Available on the hub` and on the",
-        "  1,789 rows it shares with the 2024-11-10 export it equals that column in 1,745",
-        "  (true for 1,468 of them), so it is stored as `Available on the hub`. `model_type`",
-        "  → `Type` keeps the API's spelling (`chatmodels`, no emoji). `id` and",
-        "  `evaluations_*_name` have no display twin and keep their names.",
+        "- v2 display columns: `Not_Merged` and `Maintainer's Highlight` are the display",
+        "  columns of 2024 (the v2 contents dataset's card and the Space's gradio API of",
+        "  2024-10 and 2024-11 name them so); they are kept, not inverted or renamed.",
+        "- v2 JSON API: `features_is_not_available_on_hub` is misnamed by the API: the",
+        "  backend fills it from `Available on the hub`, so it is stored under that name. "
+        + availability_note(exports),
+        "",
+        "### Exports",
+        "",
+        "| repo | date | rows | layout | upstream repo | upstream commit | upstream path | "
+        "bundle commit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for export in served:
+        lines.append(export_line(export))
+    lines += [
+        "",
+        "### Partial captures (not served unless asked for)",
+        "",
+        "Top-of-page scrapes, not the whole table: served as ordinary revisions they would",
+        "look like the leaderboard losing 94% of its rows. They are a real example of a bad",
+        "upstream day, kept under `partial_captures` of their repo in `manifest.json` (same",
+        "shape as a commit, plus `reason`). The replay hub serves them as ordinary commits,",
+        "in date order, only when asked: `ReplayHub(serve_partial_captures=True)`,",
+        "`RecordingStore.load(..., serve_partial_captures=True)`, `--serve-partial-captures`",
+        "of `python -m llmsync.replay.server` and `llmsync replay-hub`, or",
+        "`partial_captures: true` in a fault plan.",
+        "",
+        "| repo | date | rows | layout | upstream repo | upstream commit | upstream path | "
+        "bundle commit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for export in partial:
+        lines.append(export_line(export))
+    lines += [
         "",
         "## Model repos recorded from the Hub API",
         "",
@@ -985,6 +810,39 @@ def provenance(
     return "\n".join(lines) + "\n"
 
 
+def export_line(export: ServedExport) -> str:
+    up = export.item.export
+    return (
+        f"| `{export.repo_id}` | {up.date} | {export.table.num_rows} | `{export.layout}` | "
+        f"{up.upstream_repo} | {up.upstream_commit} | `{up.upstream_path}` | {up.bundle_commit} |"
+    )
+
+
+def availability_note(exports: list[ServedExport]) -> str:
+    """How often the API's `features_is_not_available_on_hub` equals the display
+    export's `Available on the hub`, on the rows the last display export and the
+    first API export share (same fullname, precision and sha)."""
+    display = [e for e in exports if e.item.format is history.V2_DISPLAY]
+    api = [e for e in exports if e.item.format is history.V2_API]
+    if not display or not api:
+        return ""
+    key = ("fullname", "Precision", "Model sha")
+
+    def flags(table: pa.Table) -> dict[tuple[Any, ...], Any]:
+        rows = table.select([*key, "Available on the hub"]).to_pylist()
+        return {tuple(row[k] for k in key): row["Available on the hub"] for row in rows}
+
+    before, after = flags(display[-1].table), flags(api[0].table)
+    shared = sorted(set(before) & set(after), key=repr)
+    equal = sum(1 for k in shared if before[k] == after[k])
+    true = sum(1 for k in shared if after[k] is True)
+    return (
+        f"On the {len(shared):,} rows the {display[-1].item.export.date} display export and "
+        f"the {api[0].item.export.date} API export share (same `fullname`, `Precision` and "
+        f"`Model sha`) the two agree on {equal:,} (the API field is true for {true:,})."
+    )
+
+
 def write_output(
     out: Path, manifest: Mapping[str, Any], blobs: Mapping[str, bytes], prov: str
 ) -> None:
@@ -1002,9 +860,14 @@ def write_output(
 
 
 def referenced_blobs(manifest: Mapping[str, Any]) -> Iterable[str]:
+    """The blobs the recordings need on disk (built files are not among them)."""
+    built = manifest.get("built_files", {})
+    for store in manifest.get("row_stores", {}).values():
+        yield store["rows"]
+        yield store["index"]
     for repo in manifest["repos"]:
-        for commit in repo["commits"]:
-            yield from commit["files"].values()
+        for commit in [*repo["commits"], *repo.get("partial_captures", [])]:
+            yield from (digest for digest in commit["files"].values() if digest not in built)
             if commit["api_info"]:
                 yield commit["api_info"]
         for item in repo.get("partial_api_info", []):
@@ -1022,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="recordings folder")
     args = parser.parse_args(argv)
     source = args.source if args.source.is_absolute() else REPO_ROOT / args.source
+    started = time.perf_counter()
     try:
         builder = Builder(source)
         manifest, prov = builder.build()
@@ -1032,7 +896,14 @@ def main(argv: list[str] | None = None) -> int:
     blobs = {digest: data for digest, data in builder.blobs.items() if digest in used}
     write_output(args.out, manifest, blobs, prov)
     size = sum(len(data) for data in blobs.values())
-    print(f"{len(manifest['repos'])} repos, {len(blobs)} blobs, {size:,} bytes -> {args.out}")
+    total = size + sum(
+        len(path.read_bytes()) for path in (args.out / "manifest.json", args.out / "PROVENANCE.md")
+    )
+    print(
+        f"{len(manifest['repos'])} repos, {len(blobs)} blobs, {len(manifest['built_files'])} "
+        f"built files; {total:,} bytes in all -> {args.out} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

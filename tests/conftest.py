@@ -4,6 +4,7 @@ one clean sync to compare faulted runs with, and the CLI in a child process."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -31,9 +32,21 @@ BUNDLED = default_recordings_dir()
 
 V2 = "open-llm-leaderboard/contents"
 V1 = "open-llm-leaderboard-old/contents"
-V2_DATES = ("2024-10-09", "2024-11-10", "2025-03-21")
-V1_DATES = ("2023-06-10", "2023-09-04", "2024-06-19")
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+
+
+def _served_dates(repo_id: str) -> tuple[str, ...]:
+    """The dates of the bundled recordings' commits of `repo_id`, oldest first
+    (their number and range are checked against the real history in
+    test_recordings.py)."""
+    manifest = json.loads((BUNDLED / "manifest.json").read_text(encoding="utf-8"))
+    repo = next(r for r in manifest["repos"] if r["repo_id"] == repo_id)
+    return tuple(commit["date"][:10] for commit in repo["commits"])
+
+
+# The commits of the recordings the `recordings_dir` fixture serves.
+V2_DATES = _served_dates(V2)
+V1_DATES = _served_dates(V1)
 
 # The production retry logic with (almost) no waiting: end-to-end fault tests
 # go through dozens of retries, and `Retry-After` is capped to this max_delay.

@@ -3,10 +3,10 @@
 Starts the replay hub as a subprocess (`llmsync replay-hub`, or
 `python -m llmsync.replay.server` while the console script is not installed),
 reads its URL from the first stdout line, points HF_ENDPOINT at it and checks
-commits, files, tables, cards and errors at main, at each commit and with
-`--as-of`, then the whole population (`--population` with rate limits, a fast
-Hub clock and small listing pages). Exits 0 and prints "all checks passed" on
-success.
+commits, files, tables, cards and errors at main, at each commit (tables: a
+sample of commits) and with `--as-of`, then the whole population (`--population`
+with rate limits, a fast Hub clock and small listing pages). Exits 0 and prints
+"all checks passed" on success.
 
     python tests/hub_script_check.py [--recordings DIR] [--no-population]
 """
@@ -30,8 +30,15 @@ TABLE = "data/train-00000-of-00001.parquet"
 DOLLY = "databricks/dolly-v2-12b"
 ALPACA = "chavinlo/alpaca-native"
 YI = "01-ai/Yi-1.5-34B"
-V2_DATES = ["2025-03-21", "2024-11-10", "2024-10-09"]
-V1_DATES = ["2024-06-19", "2023-09-04", "2023-06-10"]
+NEWEST_V2 = "2025-03-21"
+# (commits, newest, oldest) of each leaderboard's real history, today and as of
+# 2024-11-10 (the newest v2 export on or before that day is of 2024-11-09).
+HISTORY = {
+    None: {V2: (190, "2025-03-21", "2024-07-13"), V1: (17, "2024-07-07", "2023-05-23")},
+    "2024-11-10": {V2: (78, "2024-11-09", "2024-07-13"), V1: (17, "2024-07-07", "2023-05-23")},
+}
+# Tables downloaded: every this many commits, and the oldest.
+EVERY = 25
 
 
 @contextlib.contextmanager
@@ -86,39 +93,40 @@ def check_hub(url: str, *, as_of: str | None, cache: Path) -> None:
     )
 
     api = HfApi(endpoint=url, token=False)
-    v2_dates = [d for d in V2_DATES if as_of is None or d <= as_of]
-    v1_dates = [d for d in V1_DATES if as_of is None or d <= as_of]
     label = f"as of {as_of}" if as_of else "today"
 
-    for repo_id, dates in ((V2, v2_dates), (V1, v1_dates)):
-        if not dates:
-            expect_raises(
-                RepositoryNotFoundError,
-                lambda repo_id=repo_id: api.dataset_info(repo_id),  # type: ignore[misc]
-                f"{label}: {repo_id} does not exist yet",
-            )
-            continue
+    for repo_id, (count, newest, oldest) in HISTORY[as_of].items():
         commits = api.list_repo_commits(repo_id, repo_type="dataset")
         got = [c.created_at.date().isoformat() for c in commits]
-        expect(got == dates, f"{label}: {repo_id} commits {got}")
+        expect(
+            (len(got), got[0], got[-1]) == (count, newest, oldest)
+            and got == sorted(set(got), reverse=True),
+            f"{label}: {repo_id} has {count} commits, newest first, {newest} .. {oldest}",
+        )
         info = api.dataset_info(repo_id)
         expect(info.sha == commits[0].commit_id, f"{label}: {repo_id} main is the newest commit")
+        announced = {}
         for commit in commits:
             files = api.list_repo_files(repo_id, repo_type="dataset", revision=commit.commit_id)
-            expect(TABLE in files, f"{label}: {repo_id}@{commit.commit_id[:8]} has the table")
             (entry,) = api.get_paths_info(
                 repo_id, [TABLE], repo_type="dataset", revision=commit.commit_id
             )
+            lfs = getattr(entry, "lfs", None)
+            if TABLE in files and lfs is not None:
+                announced[commit.commit_id] = lfs.sha256
+        expect(
+            len(announced) == len(commits),
+            f"{label}: every {repo_id} commit has the table, an LFS file",
+        )
+        for commit in [*commits[::EVERY], commits[-1]]:
             path = hf_hub_download(
                 repo_id, TABLE, repo_type="dataset", revision=commit.commit_id, cache_dir=cache
             )
             data = Path(path).read_bytes()
-            lfs = getattr(entry, "lfs", None)
             expect(
                 data[:4] == b"PAR1"
                 and data[-4:] == b"PAR1"
-                and lfs is not None
-                and hashlib.sha256(data).hexdigest() == lfs.sha256,
+                and hashlib.sha256(data).hexdigest() == announced[commit.commit_id],
                 f"{label}: {repo_id}@{commit.commit_id[:8]} table is a parquet file of the "
                 "announced sha256",
             )
@@ -171,7 +179,7 @@ def check_population(url: str, *, cache: Path) -> None:
     expect("llmsync_replay_generated" in card, f"population: {YI}'s card says it is generated")
     newest = next(iter(api.list_models(sort="last_modified", limit=1, expand=["lastModified"])))
     expect(
-        newest.last_modified is not None and newest.last_modified.date().isoformat() == V2_DATES[0],
+        newest.last_modified is not None and newest.last_modified.date().isoformat() == NEWEST_V2,
         "population: the newest lastModified is the v2 final export's day",
     )
     response = get_session().get(f"{url}/api/models/{YI}")

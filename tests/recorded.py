@@ -1,20 +1,19 @@
 """The replay hub's recorded leaderboard exports (real data), parsed, and score
 intervals built from them, for tests of the tables that read `scores`.
 
-An export is named by a label, `v1-2024-06-19` (leaderboard and date); its
+An export is named by a label, `v1-2024-07-07` (leaderboard and date); its
 revision is the recordings' commit id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from functools import cache
 
 import pyarrow as pa
 
-from llmsync.replay.recordings import default_recordings_dir
+from llmsync.replay.recordings import RecordingStore, default_recordings_dir
 from llmsync.tables.intervals import Export, empty_scores, extend
 from llmsync.tables.leaderboards import (
     LEADERBOARD_FILE,
@@ -47,22 +46,21 @@ class RecordedExport:
 @cache
 def recorded_exports() -> tuple[RecordedExport, ...]:
     """Every recorded export of both leaderboards, v1 then v2, oldest first."""
-    manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
+    store = RecordingStore.load(RECORDINGS)
     found = []
     for leaderboard, repo_id in LEADERBOARD_REPOS.items():
-        repo = next(r for r in manifest["repos"] if r["repo_id"] == repo_id)
-        for commit in repo["commits"]:
-            if LEADERBOARD_FILE not in commit["files"]:
+        for commit in store.repos[f"dataset/{repo_id}"].commits:
+            if LEADERBOARD_FILE not in commit.files:
                 continue
-            data = (RECORDINGS / "blobs" / commit["files"][LEADERBOARD_FILE]).read_bytes()
-            date = dt.date.fromisoformat(commit["date"][:10])
+            data = store.file_bytes(commit.files[LEADERBOARD_FILE])
+            date = commit.date.date()
             short = leaderboard.removeprefix("open_llm_")
             found.append(
                 RecordedExport(
                     label=f"{short}-{date}",
                     leaderboard=leaderboard,
                     date=date,
-                    revision=commit["sha"],
+                    revision=commit.sha,
                     parsed=parse_leaderboard(data, leaderboard=leaderboard),
                 )
             )

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from llmsync.replay.recordings import RecordingStore
 from tests.conftest import LEADERBOARD_FILE, V2
 
 
@@ -115,10 +116,11 @@ def csv_as_parquet(data: bytes) -> bytes:
 
 
 def recorded_file(source: Path, *, repo_id: str, path: str, date: str | None = None) -> bytes:
-    """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest)."""
+    """The bytes of `path` in `repo_id`'s commit of `date` (None: the newest),
+    as the replay hub serves them (a leaderboard export is built, not stored)."""
     manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
     digest: str = _commit(manifest, repo_id, date)["files"][path]
-    return (source / "blobs" / digest).read_bytes()
+    return RecordingStore.load(source).blob_bytes(digest)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

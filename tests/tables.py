@@ -34,7 +34,7 @@ from llmsync.tables.schemas import (
     SCORES,
 )
 
-V1_FINAL_DATE = dt.date(2024, 6, 19)
+V1_FINAL_DATE = dt.date(2024, 7, 7)
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # The article's models and the Hub repo each one means (data/curated).
@@ -95,9 +95,9 @@ FIXTURE_SCHEMA = pa.schema(
 FIXTURE_EXPORTS = {
     "v1-2023-06-10": 132,
     "v1-2023-09-04": 1291,
-    "v1-2024-06-19": 7169,
-    "v2-2024-10-09": 1445,
-    "v2-2024-11-10": 1793,
+    "v1-2024-07-07": 7169,
+    "v2-2024-10-09": 1436,
+    "v2-2024-11-09": 1793,
     "v2-2025-03-21": 4576,
 }
 

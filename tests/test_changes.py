@@ -17,14 +17,14 @@ from llmsync.tables.changes import PreviousState, diff_snapshot
 from llmsync.tables.intervals import Export, extend
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import RevisionRecord, revisions_table
-from llmsync.tables.schemas import CHANGES, MODELS, SCORES
+from llmsync.tables.schemas import BENCHMARKS, CHANGES, MODELS, SCORES
 from tests.recorded import recorded_scores, revision_of
 from tests.tables import FIXTURE_EXPORTS, FIXTURES, fixture_rows, fixture_scores
 
 EMPTY_MODELS = MODELS.schema.empty_table()
 FALCON = "tiiuae/falcon-40b-instruct"
 LABELS = tuple(FIXTURE_EXPORTS)
-# The article's repos listed in both the 2024-11-10 and 2025-03-21 v2 exports
+# The article's repos listed in both the 2024-11-09 and 2025-03-21 v2 exports
 # (all but chavinlo/alpaca-native and tatsu-lab/alpaca-7b-wdiff).
 V2_REPOS = {
     "tiiuae/falcon-40b-instruct",
@@ -90,7 +90,7 @@ def test_no_new_revision_is_no_changes() -> None:
     assert diff(LABELS) == []
 
 
-def test_v2_2024_11_10_to_2025_03_21() -> None:
+def test_v2_2024_11_09_to_2025_03_21() -> None:
     before = tuple(label for label in LABELS if label != "v2-2025-03-21")
     changes = diff(before)
     falcon_math = [
@@ -112,64 +112,80 @@ def test_v2_2024_11_10_to_2025_03_21() -> None:
             "old_value": None,
             "new_value": None,
             "old_score": 1.66,
-            "new_score": 1.96,
+            # Exactly as the 2025 export holds it (upstream text 1.96374622356495).
+            "new_score": 1.96374622356495,
             "previous_snapshot": "20241110T000000Z",
         }
     ]
-    # The 2025 export re-scored MATH (and so the average); the other benchmarks held.
-    # All 14 of the fixture's repos in the 2024-11-10 export are in the 2025 one,
-    # and each one's MATH and average moved (README.md of the fixture).
+    # The 2025 export re-scored MATH (and so the average), and it carries every value
+    # unrounded where the 2024 one had 2 decimals: compared exactly, 92 of the 98
+    # values of the fixture's 14 repos listed in both differ. Only the six GPQA
+    # values of 0.0 are equal (counted from the fixture's upstream text).
     changed = {(c["repo_id"], c["benchmark"]) for c in of_kind(changes, "score_changed")}
-    assert {benchmark for _, benchmark in changed} == {"average", "math_lvl5"}
     assert {repo for repo, _ in changed} == V2_REPOS
-    assert len(changed) == 28
+    assert len(changed) == 92
+    assert {(repo, b) for repo in V2_REPOS for b in BENCHMARKS["open_llm_v2"]} - changed == {
+        (repo, "gpqa")
+        for repo in (
+            "EleutherAI/gpt-j-6b",
+            "EleutherAI/pythia-12b",
+            "databricks/dolly-v2-12b",
+            "lmsys/vicuna-7b-v1.3",
+            "tiiuae/falcon-40b-instruct",
+            "tiiuae/falcon-7b-instruct",
+        )
+    }
     assert of_kind(changes, "score_added") == of_kind(changes, "score_removed") == []
     assert {(c["revision"], c["date"]) for c in changes} == {
         ("v2-2025-03-21", dt.date(2025, 3, 21))
     }
     assert [(c["leaderboard"], c["old_value"], c["new_value"]) for c in changes[-1:]] == [
-        ("open_llm_v2", "v2-2024-11-10", "v2-2025-03-21")
+        ("open_llm_v2", "v2-2024-11-09", "v2-2025-03-21")
     ]
     assert changes[-1]["change_kind"] == "source_revision_changed"
 
 
-def test_whole_leaderboard_2024_11_10_to_2025_03_21() -> None:
-    scores, revisions = recorded_scores()
-    before = tuple(label for label in LABELS if label != "v2-2025-03-21")
+def test_whole_leaderboard_2024_11_09_to_2025_03_21() -> None:
+    scores, revisions = recorded_scores("v2-2024-11-09", "v2-2025-03-21")
     table = diff_snapshot(
-        PreviousState("s", EMPTY_MODELS, seen(*before, name=revision_of)),
+        PreviousState("s", EMPTY_MODELS, seen("v2-2024-11-09", name=revision_of)),
         models=EMPTY_MODELS,
         scores=scores,
         revisions=revisions,
     )
     kinds = table.group_by("change_kind").aggregate([([], "count_all")]).to_pylist()
-    # 2,787 new rows of 7 benchmarks, 3,333 values moved, and the 4 rows of
-    # meta-llama/Meta-Llama-3.1-* gone (renamed upstream to meta-llama/Llama-3.1-*,
-    # among the new rows).
+    # Counted from the two upstream CSVs with the csv module, comparing exact values:
+    # 2,787 new rows of 7 benchmarks, the 4 rows of meta-llama/Meta-Llama-3.1-* gone
+    # (renamed upstream to meta-llama/Llama-3.1-*, among the new rows), and 12,335 of
+    # the 12,523 values both hold differ: the 2025 export is unrounded, the 2024 one
+    # was rounded to 2 decimals, so 9,002 of them differ only by that rounding.
     assert {row["change_kind"]: row["count_all"] for row in kinds} == {
         "score_added": 19_509,
         "score_removed": 28,
-        "score_changed": 3_333,
+        "score_changed": 12_335,
         "source_revision_changed": 1,
     }
 
 
 def test_each_change_names_the_revision_it_happened_at() -> None:
     # A snapshot that had read only v2's first export: two v2 revisions are new.
-    before = ("v1-2023-06-10", "v1-2023-09-04", "v1-2024-06-19", "v2-2024-10-09")
+    before = ("v1-2023-06-10", "v1-2023-09-04", "v1-2024-07-07", "v2-2024-10-09")
     falcon = [
         (c["date"], c["old_score"], c["new_score"])
         for c in of_kind(diff(before), "score_changed")
         if (c["repo_id"], c["benchmark"]) == (FALCON, "math_lvl5")
     ]
     # MATH moved at both: one change each, each at its own revision.
-    assert falcon == [(dt.date(2024, 11, 10), 1.51, 1.66), (dt.date(2025, 3, 21), 1.66, 1.96)]
+    assert falcon == [
+        (dt.date(2024, 11, 9), 1.51, 1.66),
+        (dt.date(2025, 3, 21), 1.66, 1.96374622356495),
+    ]
     changed_at = {c["date"] for c in of_kind(diff(before), "score_changed")}
-    assert changed_at == {dt.date(2024, 11, 10), dt.date(2025, 3, 21)}
+    assert changed_at == {dt.date(2024, 11, 9), dt.date(2025, 3, 21)}
 
 
 def test_bare_names_change_too() -> None:
-    before = ("v1-2023-06-10", "v2-2024-10-09", "v2-2024-11-10", "v2-2025-03-21")
+    before = ("v1-2023-06-10", "v2-2024-10-09", "v2-2024-11-09", "v2-2025-03-21")
     scores, revisions = fixture_scores("v1-2023-06-10", "v1-2023-09-04")
     llama = [
         c

@@ -49,6 +49,16 @@ def test_plan_from_json_and_yaml(tmp_path: Path) -> None:
     assert FaultPlan.load(json_file).rules[0].status == 503
     rule = FaultPlan.load(yaml_file).rules[0]
     assert (rule.method, rule.action, rule.times, rule.fraction) == ("GET", "truncate", 1, 0.5)
+    assert not FaultPlan.load(yaml_file).partial_captures
+
+
+def test_plan_can_ask_for_the_partial_captures(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text("faults: []\npartial_captures: true\n")
+    plan = FaultPlan.load(plan_file)
+    assert plan.partial_captures and len(plan) == 0
+    with pytest.raises(ValueError, match="partial_captures"):
+        FaultPlan.from_data({"faults": [], "partial_captures": "yes"})
 
 
 @pytest.mark.parametrize(

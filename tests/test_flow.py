@@ -100,15 +100,17 @@ def test_cli_scenario_two_snapshots_three_runs(
     assert "status: published" in first.stdout
     second = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
     assert second.returncode == 0, second.stderr
-    # Today's v2 export re-scored MATH and added 2,787 rows of 7 scores; the
-    # four Llama 3.1 rows left under their old names (meta-llama/Meta-Llama-3.1-*),
-    # 28 scores, and came back among the new rows under the new ones.
+    # The 112 v2 exports since 2024-11-09, counted from the upstream CSVs with the
+    # csv module, each export against the one before it, values compared exactly:
+    # rows came and went (19,565 scores added, 84 removed: among them the four Llama
+    # 3.1 rows renamed upstream), values were re-scored, and 2024-12-11's switch to
+    # the JSON API's unrounded values moved 14,938 that had been rounded.
     changes = next(line for line in second.stdout.splitlines() if line.startswith("changes: "))
     assert changes == (
-        "changes: score_added 19,509, score_changed 3,333, score_removed 28, "
+        "changes: score_added 19,565, score_changed 22,643, score_removed 84, "
         "source_revision_changed 1"
     )
-    assert "leaderboard revisions parsed: 1 (extending the previous snapshot)" in second.stdout
+    assert "leaderboard revisions parsed: 112 (extending the previous snapshot)" in second.stdout
     third = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
     assert "status: unchanged" in third.stdout
 

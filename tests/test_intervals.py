@@ -31,19 +31,23 @@ def of_leaderboard(scores: pa.Table, leaderboard: str) -> pa.Table:
 def test_as_of_each_export_date_gives_that_export_back() -> None:
     scores, _ = recorded_scores()
     assert scores.schema.equals(SCORES.schema)
-    assert len(recorded_exports()) == 6
+    # Every served export: 17 of v1 and 190 of v2.
+    assert len(recorded_exports()) == 17 + 190
     for item in recorded_exports():
         state = as_of(of_leaderboard(scores, item.leaderboard), item.date)
         assert canonical(state).equals(canonical(item.parsed.rows)), item.label
     # Before its first export, a leaderboard has no rows.
-    assert as_of(scores, dt.date(2023, 6, 9)).num_rows == 0
+    assert as_of(scores, dt.date(2023, 5, 22)).num_rows == 0
 
 
 def test_sizes_of_the_recorded_history() -> None:
     scores, _ = recorded_scores()
-    # 6 exports hold 111,995 rows x benchmarks; unchanged values are stored once.
-    assert sum(item.parsed.rows.num_rows for item in recorded_exports()) == 111_995
-    assert scores.num_rows == 103_753
+    # 207 exports hold 454,224 rows and 3,165,429 (row, benchmark) values (3,030,447
+    # of them in v2's 190); unchanged values are stored once: 116,993 intervals.
+    exports = recorded_exports()
+    assert sum(item.parsed.upstream_rows for item in exports) == 454_224
+    assert sum(item.parsed.rows.num_rows for item in exports) == 3_165_429
+    assert scores.num_rows == 116_993
     # The open intervals are the two newest exports: 7,169 x 7 and 4,576 x 7.
     assert scores.column("valid_to").null_count == 50_183 + 32_032
 
@@ -59,22 +63,26 @@ def test_one_interval_per_run_of_an_unchanged_value() -> None:
     runs = sorted(
         (r["benchmark"], r["value"], r["valid_from"], r["valid_to"]) for r in falcon.to_pylist()
     )
-    june, september, final = dt.date(2023, 6, 10), dt.date(2023, 9, 4), dt.date(2024, 6, 19)
-    # ARC held 61.6 in both 2023 scrapes: one interval. MMLU went 54.1 -> 55.4.
-    # The final v1 table no longer lists the model: every interval ends there.
+    # Read from the 2023 scrapes with the csv module: listed from 2023-05-31 to
+    # 2023-09-15, absent from the 2024 tables (the first is of 2024-06-19).
+    first, july, august = dt.date(2023, 5, 31), dt.date(2023, 7, 14), dt.date(2023, 8, 9)
+    gone = dt.date(2024, 6, 19)
+    # ARC held 61.6 in every scrape: one interval. MMLU went 54.1 -> 55.4 on 2023-07-14.
+    # The 2024 v1 tables no longer list the model: every interval ends there.
     assert runs == [
-        ("arc", 61.6, june, final),
-        ("average", 63.2, june, september),
-        ("average", 63.47, september, final),
-        ("hellaswag", 84.3, september, final),
-        ("hellaswag", 84.4, june, september),
-        ("mmlu", 54.1, june, september),
-        ("mmlu", 55.4, september, final),
-        ("truthfulqa", 52.5, june, final),
+        ("arc", 61.6, first, gone),
+        ("average", 63.2, first, july),
+        ("average", 63.4, july, august),
+        ("average", 63.47, august, gone),
+        ("hellaswag", 84.3, july, gone),
+        ("hellaswag", 84.4, first, july),
+        ("mmlu", 54.1, first, july),
+        ("mmlu", 55.4, july, gone),
+        ("truthfulqa", 52.5, first, gone),
     ]
     mmlu = next(r for r in falcon.to_pylist() if r["value"] == 54.1)
-    assert mmlu["valid_from_revision"] == revision_of("v1-2023-06-10")
-    assert mmlu["valid_to_revision"] == revision_of("v1-2023-09-04")
+    assert mmlu["valid_from_revision"] == revision_of("v1-2023-05-31")
+    assert mmlu["valid_to_revision"] == revision_of("v1-2023-07-14")
 
 
 def test_repeated_rows_of_one_export_are_all_kept() -> None:

@@ -1,12 +1,11 @@
 """Parsing the recorded leaderboard exports into one export's score rows.
 
 Every value checked here is read from the recordings shipped in
-`src/llmsync/recordings/` (real exports), not typed in from elsewhere.
+`src/llmsync/replay/recordings/` (real exports), not typed in from elsewhere.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from functools import cache
 from pathlib import Path
@@ -17,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from llmsync.replay.recordings import RecordingStore
 from llmsync.tables.leaderboards import (
     LEADERBOARD_FILE,
     LEADERBOARD_REPOS,
@@ -31,12 +31,16 @@ RECORDINGS = Path(__file__).resolve().parents[1] / "src" / "llmsync" / "replay" 
 
 
 @cache
+def _store() -> RecordingStore:
+    return RecordingStore.load(RECORDINGS)
+
+
+@cache
 def _commit(leaderboard: str, date: str) -> tuple[str, bytes]:
     """(commit sha, table bytes) of a leaderboard's recorded commit of that day."""
-    manifest = json.loads((RECORDINGS / "manifest.json").read_text(encoding="utf-8"))
-    repo = next(r for r in manifest["repos"] if r["repo_id"] == LEADERBOARD_REPOS[leaderboard])
-    commit = next(c for c in repo["commits"] if c["date"].startswith(date))
-    return commit["sha"], (RECORDINGS / "blobs" / commit["files"][LEADERBOARD_FILE]).read_bytes()
+    repo = _store().repos[f"dataset/{LEADERBOARD_REPOS[leaderboard]}"]
+    commit = next(c for c in repo.commits if c.date.date().isoformat() == date)
+    return commit.sha, _store().file_bytes(commit.files[LEADERBOARD_FILE])
 
 
 def _parsed(leaderboard: str, date: str, data: bytes | pa.Table | None = None) -> ParsedExport:
@@ -64,15 +68,16 @@ def _table(leaderboard: str, date: str) -> pa.Table:
 
 
 def test_row_counts_of_v1_exports() -> None:
-    assert _parsed("open_llm_v1", "2024-06-19").upstream_rows == 7169
+    assert _parsed("open_llm_v1", "2024-07-07").upstream_rows == 7169
+    assert _parsed("open_llm_v1", "2024-06-19").upstream_rows == 7065
     assert _parsed("open_llm_v1", "2023-06-10").upstream_rows == 132
     # Every row has the average, and each (name, precision, sha, occurrence) is one row.
-    final = _parse("open_llm_v1", "2024-06-19")
+    final = _parse("open_llm_v1", "2024-07-07")
     assert len(final[final.benchmark == "average"]) == 7169
 
 
 def test_v1_final_scores_of_article_models() -> None:
-    scores = _parse("open_llm_v1", "2024-06-19")
+    scores = _parse("open_llm_v1", "2024-07-07")
     assert _score(scores, "databricks/dolly-v2-12b", "average") == 39.46
     assert _score(scores, "databricks/dolly-v2-12b", "arc") == 42.41
     assert _score(scores, "EleutherAI/gpt-j-6b", "average") == 40.10
@@ -102,9 +107,9 @@ def test_rows_of_the_article_models_match_the_upstream_csv(revision: str) -> Non
 
 def test_falcon_math_moves_between_v2_exports() -> None:
     falcon = "tiiuae/falcon-40b-instruct"
-    assert _score(_parse("open_llm_v2", "2024-11-10"), falcon, "math_lvl5") == 1.66
-    # The 2025 export holds 1.9637...; the leaderboard displayed it as 1.96.
-    assert _score(_parse("open_llm_v2", "2025-03-21"), falcon, "math_lvl5") == 1.96
+    assert _score(_parse("open_llm_v2", "2024-11-09"), falcon, "math_lvl5") == 1.66
+    # Exactly as the 2025 export holds it (the leaderboard displayed it as 1.96).
+    assert _score(_parse("open_llm_v2", "2025-03-21"), falcon, "math_lvl5") == 1.96374622356495
 
 
 def test_v2_final_has_every_benchmark_for_every_row() -> None:
@@ -123,13 +128,15 @@ def test_v2_final_has_every_benchmark_for_every_row() -> None:
     assert scores.raw_value.dropna().between(0, 1).all()
 
 
-def test_v2_raw_scores_are_not_rounded() -> None:
+def test_v2_scores_are_not_rounded() -> None:
     scores = _parse("open_llm_v2", "2025-03-21")
     table = _table("open_llm_v2", "2025-03-21")
     name = table.column("fullname")[0].as_py()
     first = scores[(scores.model_name == name) & (scores.benchmark == "ifeval")].iloc[0]
     assert first.raw_value == table.column("IFEval Raw")[0].as_py()
-    assert first.value == round(table.column("IFEval")[0].as_py(), 2)
+    assert first.value == table.column("IFEval")[0].as_py()
+    average = scores[(scores.model_name == name) & (scores.benchmark == "average")].iloc[0]
+    assert average.value == table.column("Average ⬆️")[0].as_py()
 
 
 def test_bare_model_names_get_no_repo_id() -> None:
@@ -156,7 +163,7 @@ def test_an_empty_cell_gives_no_row() -> None:
 
 
 def test_variants_of_one_model_are_all_kept() -> None:
-    scores = _parse("open_llm_v1", "2024-06-19")
+    scores = _parse("open_llm_v1", "2024-07-07")
     vicuna = scores[(scores.model_name == "lmsys/vicuna-7b-v1.5") & (scores.benchmark == "average")]
     assert sorted(zip(vicuna.precision, vicuna.value, strict=True)) == [
         ("bfloat16", 51.99),
@@ -191,14 +198,15 @@ def test_occurrences_do_not_depend_on_row_order() -> None:
 
 
 # (leaderboard, date) -> (rows, non-empty score cells) of the upstream CSV the
-# recording was built from (tests/fixtures/catalog/README.md names each file), counted
-# with the csv module: 2023-06-10 has one empty TruthfulQA cell, the others none.
+# recording was built from (tests/fixtures/catalog/README.md names each file; the
+# 2024 v2 ones are the history bundle's), counted with the csv module: 2023-06-10
+# has one empty TruthfulQA cell, the others none.
 UPSTREAM_COUNTS = {
     ("open_llm_v1", "2023-06-10"): (132, 659),
     ("open_llm_v1", "2023-09-04"): (1291, 6455),
-    ("open_llm_v1", "2024-06-19"): (7169, 50183),
-    ("open_llm_v2", "2024-10-09"): (1445, 10115),
-    ("open_llm_v2", "2024-11-10"): (1793, 12551),
+    ("open_llm_v1", "2024-07-07"): (7169, 50183),
+    ("open_llm_v2", "2024-10-09"): (1436, 10052),
+    ("open_llm_v2", "2024-11-09"): (1793, 12551),
     ("open_llm_v2", "2025-03-21"): (4576, 32032),
 }
 
@@ -221,13 +229,13 @@ def test_the_2024_10_09_export_takes_names_from_fullname() -> None:
 
 
 def test_table_and_bytes_give_the_same_rows() -> None:
-    from_bytes = _parse("open_llm_v2", "2024-11-10")
-    from_table = _parse("open_llm_v2", "2024-11-10", _table("open_llm_v2", "2024-11-10"))
+    from_bytes = _parse("open_llm_v2", "2024-11-09")
+    from_table = _parse("open_llm_v2", "2024-11-09", _table("open_llm_v2", "2024-11-09"))
     pd.testing.assert_frame_equal(from_bytes, from_table)
 
 
 def test_parsing_is_vectorised() -> None:
-    _, raw = _commit("open_llm_v1", "2024-06-19")
+    _, raw = _commit("open_llm_v1", "2024-07-07")
     start = time.perf_counter()
     parse_leaderboard(raw, leaderboard="open_llm_v1")
     # 7,169 rows x 7 benchmarks; a per-row Python loop takes far longer.
@@ -248,17 +256,17 @@ def _error(leaderboard: str, date: str, table: pa.Table) -> LeaderboardFormatErr
 
 
 def test_renamed_score_column_is_named() -> None:
-    table = _table("open_llm_v1", "2024-06-19")
+    table = _table("open_llm_v1", "2024-07-07")
     renamed = table.rename_columns(["ARC score" if c == "ARC" else c for c in table.column_names])
-    error = _error("open_llm_v1", "2024-06-19", renamed)
+    error = _error("open_llm_v1", "2024-07-07", renamed)
     assert error.column == "ARC"
     assert "'ARC'" in str(error)
 
 
 def test_renamed_name_column_is_named() -> None:
-    table = _table("open_llm_v2", "2024-11-10")
+    table = _table("open_llm_v2", "2024-11-09")
     names = ["model_id" if c == "fullname" else c for c in table.column_names]
-    error = _error("open_llm_v2", "2024-11-10", table.rename_columns(names))
+    error = _error("open_llm_v2", "2024-11-09", table.rename_columns(names))
     assert error.column == "fullname"
 
 
@@ -269,26 +277,26 @@ def test_missing_column_in_2023_shape_is_named() -> None:
 
 
 def test_non_numeric_score_is_named() -> None:
-    table = _table("open_llm_v1", "2024-06-19")
+    table = _table("open_llm_v1", "2024-07-07")
     text = pc.cast(table.column("GSM8K"), pa.string()).combine_chunks().to_pylist()
     text[3] = "n/a"
-    error = _error("open_llm_v1", "2024-06-19", _replace(table, "GSM8K", pa.array(text)))
+    error = _error("open_llm_v1", "2024-07-07", _replace(table, "GSM8K", pa.array(text)))
     assert error.column == "GSM8K"
     assert "n/a" in str(error)
 
 
 def test_numeric_text_scores_are_accepted() -> None:
-    table = _table("open_llm_v1", "2024-06-19")
+    table = _table("open_llm_v1", "2024-07-07")
     text = pc.cast(table.column("GSM8K"), pa.string())
-    scores = _parse("open_llm_v1", "2024-06-19", _replace(table, "GSM8K", text))
+    scores = _parse("open_llm_v1", "2024-07-07", _replace(table, "GSM8K", text))
     assert _score(scores, "databricks/dolly-v2-12b", "arc") == 42.41
 
 
 def test_score_above_100_is_named() -> None:
-    table = _table("open_llm_v2", "2024-11-10")
+    table = _table("open_llm_v2", "2024-11-09")
     values = table.column("BBH").to_pylist()
     values[10] = 101.0
-    error = _error("open_llm_v2", "2024-11-10", _replace(table, "BBH", pa.array(values)))
+    error = _error("open_llm_v2", "2024-11-09", _replace(table, "BBH", pa.array(values)))
     assert error.column == "BBH"
     assert "101.0" in str(error)
 

@@ -66,10 +66,10 @@ def test_two_snapshots_and_three_runs(synced_twice: dict[str, Any]) -> None:
     data_dir = synced_twice["data_dir"]
     first, second, third = synced_twice["reports"]
     assert (first.status, second.status, third.status) == ("published", "published", "unchanged")
-    # The first run parses the 5 exports of 2024-11-10; the second only the one
-    # export since (v2's of 2025-03-21), extending the first's intervals; the
-    # third has nothing to parse.
-    assert [r.parsed_revisions for r in (first, second, third)] == [5, 1, 0]
+    # The first run parses the 95 exports served as of 2024-11-10 (17 of v1, 78 of
+    # v2); the second only the 112 v2 exports since, extending the first's
+    # intervals; the third has nothing to parse.
+    assert [r.parsed_revisions for r in (first, second, third)] == [95, 112, 0]
     assert [r.incremental for r in (first, second)] == [False, True]
     assert third.snapshot == second.snapshot
     folders = sorted(p.name for p in (data_dir / "processed").glob("snapshot=*"))
@@ -99,8 +99,10 @@ def test_catalog_has_the_six_article_models_with_v1_scores(synced_twice: dict[st
     # Falcon-40B-Instruct left the v1 table before its final export: its
     # latest v1 score is the 2023-09-04 one.
     assert primaries.loc["Falcon-40B-Instruct", "open_llm_v1_average"] == 63.47
-    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v2_math_lvl5"] == 1.96
-    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v1_first_seen"] == dt.date(2023, 6, 10)
+    # Exactly as the 2025 export holds it (upstream text 1.96374622356495).
+    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v2_math_lvl5"] == 1.96374622356495
+    # First listed by the 2023-05-31 scrape (not by those of 2023-05-23 and -26).
+    assert primaries.loc["Falcon-40B-Instruct", "open_llm_v1_first_seen"] == dt.date(2023, 5, 31)
     assert primaries.loc["Dolly", "hub_license"] == "mit"
 
 
@@ -124,17 +126,38 @@ def test_scores_as_of_each_export_give_that_export_back(synced_twice: dict[str, 
             state = as_of(mine, dt.date.fromisoformat(item["date"]))
             assert _canonical(state).equals(_canonical(rows)), (leaderboard, item["date"])
             served += 1
-    assert served == 6
-    assert scores.num_rows == 103_753
+    assert served == 17 + 190
+    assert scores.num_rows == 116_993
     revisions = pq.read_table(latest.table_path("revisions")).to_pylist()
-    assert [(r["leaderboard"], str(r["date"]), r["rows"], r["status"]) for r in revisions] == [
-        ("open_llm_v1", "2023-06-10", 132, "ok"),
-        ("open_llm_v1", "2023-09-04", 1291, "ok"),
-        ("open_llm_v1", "2024-06-19", 7169, "ok"),
-        ("open_llm_v2", "2024-10-09", 1445, "ok"),
-        ("open_llm_v2", "2024-11-10", 1793, "ok"),
-        ("open_llm_v2", "2025-03-21", 4576, "ok"),
-    ]
+    seen = [(r["leaderboard"], str(r["date"]), r["rows"], r["status"]) for r in revisions]
+    # Dates and row counts as the history bundle's commits name them.
+    assert seen[:17] == [("open_llm_v1", date, rows, "ok") for date, rows in V1_EXPORTS]
+    v2 = seen[17:]
+    assert {(leaderboard, status) for leaderboard, _, _, status in v2} == {("open_llm_v2", "ok")}
+    assert (len(v2), sum(rows for _, _, rows, _ in v2)) == (190, 432_921)
+    assert (v2[0][1:3], v2[-1][1:3]) == (("2024-07-13", 237), ("2025-03-21", 4576))
+
+
+# v1's served exports (the three partial October 2023 captures are not served).
+V1_EXPORTS = [
+    ("2023-05-23", 49),
+    ("2023-05-26", 58),
+    ("2023-05-31", 84),
+    ("2023-06-10", 132),
+    ("2023-06-19", 142),
+    ("2023-06-29", 142),
+    ("2023-07-14", 150),
+    ("2023-07-24", 384),
+    ("2023-07-28", 472),
+    ("2023-08-01", 501),
+    ("2023-08-09", 542),
+    ("2023-08-17", 813),
+    ("2023-08-25", 1069),
+    ("2023-09-04", 1291),
+    ("2023-09-15", 1240),
+    ("2024-06-19", 7065),
+    ("2024-07-07", 7169),
+]
 
 
 def _canonical(table: pa.Table) -> pa.Table:
@@ -150,13 +173,17 @@ def test_changes_show_falcon_math_going_up(synced_twice: dict[str, Any]) -> None
     ]
     newest_v2 = SnapshotStore(synced_twice["data_dir"]).latest()
     assert newest_v2 is not None
-    revision = newest_v2.manifest["sources"]["leaderboards"]["open_llm_v2"]["revisions"][0]
-    assert revision["date"] == "2025-03-21"
-    # One change, named by the revision (and date) of the export that made it.
+    revisions = newest_v2.manifest["sources"]["leaderboards"]["open_llm_v2"]["revisions"]
+    by_date = {item["date"]: item["revision"] for item in revisions}
+    # Since 2024-11-10, two changes, each named by the revision (and date) of the
+    # export that made it (values read from the upstream CSVs): 2024-12-11 is the
+    # first export of the JSON API, unrounded (1.66 was 1.66163141993958 rounded);
+    # 2025-02-14 re-scored MATH.
     assert falcon[["old_score", "new_score", "revision"]].to_numpy().tolist() == [
-        [1.66, 1.96, revision["revision"]]
+        [1.66, 1.66163141993958, by_date["2024-12-11"]],
+        [1.66163141993958, 1.96374622356495, by_date["2025-02-14"]],
     ]
-    assert falcon["date"].tolist() == [dt.date(2025, 3, 21)]
+    assert falcon["date"].tolist() == [dt.date(2024, 12, 11), dt.date(2025, 2, 14)]
 
 
 # The curated file's repos that the recordings hold no repo for (of its 16 repos,
@@ -209,7 +236,12 @@ def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> No
     assert latest is not None
     manifest = json.loads((latest.path / "manifest.json").read_text())
     v2 = manifest["sources"]["leaderboards"]["open_llm_v2"]
-    assert [r["date"] for r in v2["revisions"]] == ["2025-03-21", "2024-11-10", "2024-10-09"]
+    dates = [r["date"] for r in v2["revisions"]]
+    assert (len(dates), dates[:3], dates[-1]) == (
+        190,
+        ["2025-03-21", "2025-03-20", "2025-03-19"],
+        "2024-07-13",
+    )
     assert manifest["sources"]["models"]["databricks/dolly-v2-12b"]["sha"] == (
         "19308160448536e378e3db21a73a751579ee7fdd"
     )
@@ -220,7 +252,7 @@ def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> No
     # and each model's info body and card, by path under data/raw and sha256.
     objects = manifest["raw_objects"]
     kinds = collections.Counter(entry["kind"] for entry in objects)
-    assert kinds == {"leaderboard": 6, "model_info": 7, "model_card": 5, "curated": 1}
+    assert kinds == {"leaderboard": 207, "model_info": 7, "model_card": 5, "curated": 1}
     dolly = {e["kind"]: e for e in objects if e["repo_id"] == "databricks/dolly-v2-12b"}
     sha = "19308160448536e378e3db21a73a751579ee7fdd"
     assert dolly["model_card"]["path"] == f"models/databricks/dolly-v2-12b/{sha}/README.md"
@@ -243,7 +275,7 @@ def test_duckdb_and_polars_read_across_snapshots(synced_twice: dict[str, Any]) -
         "hive_partitioning = true) WHERE repo_id = 'tiiuae/falcon-40b-instruct' "
         "ORDER BY snapshot"
     ).fetchall()
-    assert [value for _, value in rows] == [1.66, 1.96]
+    assert [value for _, value in rows] == [1.66, 1.96374622356495]
     frame = pl.scan_parquet(pattern, hive_partitioning=True).collect()
     assert frame.get_column("snapshot").n_unique() == 2
 
@@ -251,7 +283,7 @@ def test_duckdb_and_polars_read_across_snapshots(synced_twice: dict[str, Any]) -
 def test_missing_leaderboard_publishes_nothing(
     tmp_path: Path, replay_hub_factory: Callable[..., Any]
 ) -> None:
-    # Before 2023-06-10 neither leaderboard existed on the replay hub.
+    # Before 2023-05-23 neither leaderboard existed on the replay hub.
     hub = replay_hub_factory(as_of=dt.date(2023, 1, 1))
     with pytest.raises(SyncFailed, match="leaderboard open_llm_v1"):
         run_sync(SyncConfig(data_dir=tmp_path, endpoint=hub.url))
@@ -261,8 +293,8 @@ def test_missing_leaderboard_publishes_nothing(
 
 def test_every_snapshot_rebuilds_from_raw_alone(synced_twice: dict[str, Any]) -> None:
     store = SnapshotStore(synced_twice["data_dir"])
-    # The second snapshot's scores extend the first's (one export parsed); the
-    # rebuild makes them from all six raw exports at once: the same table.
+    # The second snapshot's scores extend the first's (112 exports parsed); the
+    # rebuild makes them from all 207 raw exports at once: the same table.
     assert synced_twice["reports"][1].incremental
     for snapshot in store.snapshots():
         rebuilt = rebuild_from_raw(store, snapshot)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
+import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (
@@ -22,6 +23,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import GitCommitInfo, RepoFile
 
+from llmsync.replay.faults import FaultPlan
 from llmsync.replay.recordings import RecordingStore
 from llmsync.replay.server import ReplayHub, parse_route
 from tests.conftest import LEADERBOARD_FILE, V1, V1_DATES, V2, V2_DATES
@@ -174,9 +176,15 @@ def test_as_of_serves_the_past(
 ) -> None:
     hub = replay_hub_factory(as_of=dt.date(2024, 11, 10))
     api = HfApi(endpoint=hub.url, token=False)
-    assert api.dataset_info(V2).sha == store.repos[f"dataset/{V2}"].commits[1].sha
-    assert _dates(api.list_repo_commits(V2, repo_type="dataset")) == ["2024-11-10", "2024-10-09"]
-    assert _dates(api.list_repo_commits(V1, repo_type="dataset"))[0] == "2024-06-19"
+    # The newest export on or before the day: 2024-11-09 (none was taken on the 10th).
+    past = _dates(api.list_repo_commits(V2, repo_type="dataset"))
+    assert (len(past), past[0], past[-1]) == (78, "2024-11-09", "2024-07-13")
+    assert api.dataset_info(V2).sha == store.repos[f"dataset/{V2}"].commits[77].sha
+    assert _dates(api.list_repo_commits(V1, repo_type="dataset"))[0] == "2024-07-07"
+    v1 = HfApi(endpoint=replay_hub_factory(as_of=dt.date(2024, 7, 6)).url, token=False)
+    assert _dates(v1.list_repo_commits(V1, repo_type="dataset"))[:2] == ["2024-06-19", "2023-09-15"]
+    with pytest.raises(RepositoryNotFoundError):
+        v1.dataset_info(V2)  # v2's first export is of 2024-07-13
     # A commit from after the date does not exist yet.
     newest = store.repos[f"dataset/{V2}"].head.sha
     with pytest.raises(RevisionNotFoundError):
@@ -197,7 +205,7 @@ def test_renamed_repo_redirects(api: HfApi, replay_hub: ReplayHub) -> None:
 
 def test_range_requests(replay_hub: ReplayHub, store: RecordingStore) -> None:
     entry = store.repos[f"model/{DOLLY}"].head.files["README.md"]
-    data = entry.blob.read_bytes()
+    data = store.file_bytes(entry)
     url = f"{replay_hub.url}/{DOLLY}/resolve/main/README.md"
     whole = httpx2.get(url)
     assert whole.content == data
@@ -209,6 +217,53 @@ def test_range_requests(replay_hub: ReplayHub, store: RecordingStore) -> None:
     tail = httpx2.get(url, headers={"Range": "bytes=-5"})
     assert tail.content == data[-5:]
     assert httpx2.get(url, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+
+
+def test_built_exports_are_the_same_bytes_every_time(
+    replay_hub: ReplayHub, store: RecordingStore
+) -> None:
+    # A leaderboard export is built from the row store on first request: every
+    # request gets the bytes whose sha256 and size were announced.
+    entry = store.repos[f"dataset/{V1}"].head.files[LEADERBOARD_FILE]
+    url = f"{replay_hub.url}/datasets/{V1}/resolve/main/{LEADERBOARD_FILE}"
+    head = httpx2.head(url)
+    assert head.headers["X-Linked-Etag"] == f'"{entry.sha256}"'
+    assert int(head.headers["X-Linked-Size"]) == entry.size
+    first = httpx2.get(url, follow_redirects=True)
+    second = httpx2.get(url, follow_redirects=True)
+    assert first.content == second.content
+    assert hashlib.sha256(first.content).hexdigest() == entry.sha256
+    assert first.headers["ETag"] == f'"{entry.sha256}"'
+    assert int(first.headers["Content-Length"]) == entry.size == len(first.content)
+    part = httpx2.get(head.headers["Location"], headers={"Range": "bytes=-8"})
+    assert part.status_code == 206 and part.content == first.content[-8:]
+    assert part.headers["Content-Range"] == f"bytes {entry.size - 8}-{entry.size - 1}/{entry.size}"
+
+
+def test_partial_captures_are_served_only_when_asked(
+    replay_hub_factory: Callable[..., ReplayHub], store: RecordingStore, tmp_path: Path
+) -> None:
+    october = dt.date(2023, 10, 20)
+    plain = HfApi(endpoint=replay_hub_factory(as_of=october).url, token=False)
+    assert _dates(plain.list_repo_commits(V1, repo_type="dataset"))[0] == "2023-09-15"
+    (capture, *_) = store.partial_captures[f"dataset/{V1}"]
+    with pytest.raises(RevisionNotFoundError):
+        plain.dataset_info(V1, revision=capture.sha)
+
+    asked = [
+        replay_hub_factory(as_of=october, serve_partial_captures=True),
+        replay_hub_factory(as_of=october, faults=FaultPlan([], partial_captures=True)),
+    ]
+    for hub in asked:
+        api = HfApi(endpoint=hub.url, token=False)
+        dates = _dates(api.list_repo_commits(V1, repo_type="dataset"))
+        assert dates[:3] == ["2023-10-13", "2023-10-04", "2023-09-15"]
+        path = hf_hub_download(
+            V1, LEADERBOARD_FILE, repo_type="dataset", endpoint=hub.url, cache_dir=tmp_path
+        )
+        assert pq.read_metadata(path).num_rows == 77  # the bad day: 77 of ~1,240 rows
+    everything = HfApi(endpoint=replay_hub_factory(serve_partial_captures=True).url, token=False)
+    assert len(everything.list_repo_commits(V1, repo_type="dataset")) == len(V1_DATES) + 3
 
 
 def test_lfs_files_redirect_to_another_origin(replay_hub: ReplayHub, store: RecordingStore) -> None:

@@ -91,15 +91,15 @@ def test_every_leaderboard_repo_is_served(
 ) -> None:
     recorded = {r.repo_id for r in store.repos.values() if r.repo_type == "model"}
     expected = leaderboard_ids | recorded
-    # With the six bundled exports (v1: 2023-06-10, 2023-09-04, 2024-06-19; v2:
-    # 2024-10-09, 2024-11-10, 2025-03-21).
-    assert len(leaderboard_ids) == 11_062
+    # With every served export (17 of v1, 2023-05-23 .. 2024-07-07; 190 of v2,
+    # 2024-07-13 .. 2025-03-21).
+    assert len(leaderboard_ids) == 11_119
     listed = [m.id for m in api.list_models(expand=["sha"])]
-    assert len(listed) == len(set(listed)) == len(expected) == 11_065
+    assert len(listed) == len(set(listed)) == len(expected) == 11_122
     assert set(listed) == expected
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["repos"], summary["recorded"], summary["generated"]) == (11_065, 15, 11_050)
-    assert summary["generated_shas"] == 196
+    assert (summary["repos"], summary["recorded"], summary["generated"]) == (11_122, 15, 11_107)
+    assert summary["generated_shas"] == 224
 
 
 def test_an_authors_listing_spans_pages(
@@ -152,7 +152,7 @@ def test_a_generated_repo_holds_its_rows_facts(hub: ReplayHub, api: HfApi, tmp_p
     assert info.safetensors is not None and info.safetensors.total == 34_389_000_000
     raw = httpx2.get(f"{hub.url}/api/models/{YI}").json()
     assert raw[MARKER].startswith(
-        f"built by the replay hub from {V2}@899d508cab04b82cd5bab27377b7b743d1a96099 "
+        f"built by the replay hub from {V2}@a3af2b91ae9bad9991d4fd0700e12589e365ccc8 "
         "(export of 2025-03-21"
     )
     assert raw[MARKER].endswith("not a Hub response")
@@ -182,8 +182,9 @@ def test_a_row_without_a_sha_gets_a_labelled_one(api: HfApi, hub: ReplayHub) -> 
     assert info.sha is not None and len(info.sha) == 40
     raw = httpx2.get(f"{hub.url}/api/models/{NO_SHA}").json()
     assert raw[MARKER].endswith("sha generated: the row has no commit sha")
-    assert f"{V1}@a6a51643c003892535b8a0d3adaf01864aa6aa04 (export of 2023-09-04" in raw[MARKER]
-    assert raw["lastModified"] == "2023-09-04T00:00:00.000Z"
+    # The newest export listing it is the 2023-09-15 scrape.
+    assert f"{V1}@6af1176cfed8342de7b9847148decf5eb8c302bd (export of 2023-09-15" in raw[MARKER]
+    assert raw["lastModified"] == "2023-09-15T00:00:00.000Z"
     assert "likes" not in raw and "cardData" not in raw  # the scrape has neither
 
 
@@ -271,7 +272,7 @@ def test_mutations_show_in_the_next_sync(
     )
     assert refused.status_code == 403 and refused.headers["X-Error-Code"] == "GatedRepo"
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_064, 4)
+    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_121, 4)
     assert (summary["renamed"], summary["deleted"], summary["gated"]) == (0, 2, 1)
 
 

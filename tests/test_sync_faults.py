@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 
 from llmsync.cli import main
@@ -106,12 +107,14 @@ def test_transient_faults_on_every_request_kind_change_nothing(
     # Every injected fault was met (none was dodged by a request never made).
     assert plan.fired() == [1] * len(TRANSIENT_RULES)
     # Each fault costs one more request of its kind (a failed body GET also
-    # repeats the HEAD before it); the clean run makes the numbers on the left.
+    # repeats the HEAD before it); the clean run makes the numbers on the left:
+    # v1's 17 commits in one page and v2's 190 in four, and two HEADs and one
+    # GET for each of the 207 exports.
     assert _attempts_by_kind(requests) == {
-        "commits GET": 2 + 4,
+        "commits GET": 1 + 4 + 4,
         "model info GET": 16 + 4,
-        "dataset file HEAD": 12 + 3 + 3,
-        "cdn GET": 6 + 4,
+        "dataset file HEAD": 2 * 207 + 3 + 3,
+        "cdn GET": 207 + 4,
         "card HEAD": 12 + 2 + 2,
         "card GET": 5 + 4,
     }
@@ -266,7 +269,7 @@ def test_latest_skips_a_partial_snapshot(
 
     # The README's recipes read the complete one too.
     monkeypatch.chdir(tmp_path)
-    (sql_lang, sql), (_, polars_code), (_, pandas_code) = _readme_recipes()
+    (sql_lang, sql), (_, polars_code), (_, pandas_code), (_, history_code) = _readme_recipes()
     assert sql_lang == "sql"
     rows = duckdb.sql(sql).fetchall()
     assert sorted(row[1] for row in rows) == sorted(ARTICLE_PRIMARIES)
@@ -277,6 +280,31 @@ def test_latest_skips_a_partial_snapshot(
     pandas_names: dict[str, Any] = {}
     exec(pandas_code, pandas_names)
     assert pandas_names["latest"].name == f"snapshot={complete.snapshot}"
+    # As of 2024-11-10: v1's final table (7,169 rows x 7) and v2's export of
+    # 2024-11-09 (1,793 rows x 7), as the bundle's commits count them.
+    as_of = pandas_names["as_of"]
+    assert as_of.groupby("leaderboard").size().to_dict() == {
+        "open_llm_v1": 50_183,
+        "open_llm_v2": 12_551,
+    }
+    exec(history_code, pandas_names)
+    falcon = pandas_names["falcon"]
+    runs = [
+        (r.leaderboard, r.benchmark, r.value, str(r.valid_from), r.valid_to)
+        for r in falcon.itertuples()
+    ]
+    # Read from the upstream CSVs: v1 MMLU 54.1 until 2023-07-14 (the last scrape
+    # with it is of 2023-06-29), 55.4 from then until the 2024 tables, which no
+    # longer list the model; v2 MMLU-PRO 14.02 in every export up to 2024-12-10,
+    # then 14.0163268321513 (the JSON API's exports carry it unrounded).
+    assert [
+        (lb, b, v, start, None if pd.isna(end) else str(end)) for lb, b, v, start, end in runs
+    ] == [
+        ("open_llm_v1", "mmlu", 54.1, "2023-05-31", "2023-07-14"),
+        ("open_llm_v1", "mmlu", 55.4, "2023-07-14", "2024-06-19"),
+        ("open_llm_v2", "mmlu_pro", 14.02, "2024-07-13", "2024-12-11"),
+        ("open_llm_v2", "mmlu_pro", 14.0163268321513, "2024-12-11", None),
+    ]
 
 
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:

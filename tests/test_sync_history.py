@@ -27,17 +27,13 @@ from llmsync.tables.intervals import as_of
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
 from llmsync.tables.revisions import classify
 from tests.conftest import FAST_RETRIES, V1, V2, CleanSync
-from tests.recorded import recorded, revision_of
+from tests.recorded import recorded, recorded_exports, revision_of
 from tests.recording_edits import (
-    added_commit,
-    csv_as_parquet,
     edited_recordings,
     parquet_bytes,
     recorded_file,
 )
-from tests.tables import FIXTURES, published_tables
-
-PARTIAL_CAPTURE = FIXTURES / "leaderboards" / "open_llm_leaderboard_v1_2023-10-04.csv"
+from tests.tables import published_tables
 
 
 def _canonical(table: pa.Table) -> pa.Table:
@@ -61,47 +57,50 @@ def test_suspect_is_a_share_of_the_previous_ok_rows() -> None:
 
 def test_a_partial_capture_is_suspect_and_ends_no_interval(
     tmp_path: Path,
-    recordings_dir: Path,
-    clean_sync: CleanSync,
+    replay_hub_factory: Callable[..., ReplayHub],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # The real top-of-page scrape of 2023-10-04 (79 rows), served as a v1
-    # commit between the 2023-09-04 export (1,291 rows) and the final table.
-    recordings, sha = added_commit(
-        recordings_dir,
-        tmp_path / "recordings",
-        repo_id=V1,
-        date="2023-10-04",
-        files={LEADERBOARD_FILE: csv_as_parquet(PARTIAL_CAPTURE.read_bytes())},
+    # The real top-of-page scrapes of October 2023 (79, 77 and 109 rows), served as
+    # v1 commits between the 2023-09-15 export (1,240 rows) and the 2024 tables.
+    # As of v2's first export (2024-07-13): all of v1 and one v2 export.
+    day = dt.date(2024, 7, 13)
+    partial = replay_hub_factory(as_of=day, serve_partial_captures=True)
+    report = run_sync(SyncConfig(data_dir=tmp_path / "data", endpoint=partial.url))
+    clean = run_sync(
+        SyncConfig(data_dir=tmp_path / "clean", endpoint=replay_hub_factory(as_of=day).url)
     )
-    data_dir = tmp_path / "data"
-    with ReplayHub(recordings=recordings) as hub:
-        report = run_sync(SyncConfig(data_dir=data_dir, endpoint=hub.url))
-    assert report.status == "published"
-    assert report.parsed_revisions == 7
-    reason = (
-        "holds 79 rows, 94% fewer than the 1,291 of the previous ok revision "
-        "(over the 50% allowed); not applied"
-    )
-    assert report.not_applied == [f"open_llm_v1 2023-10-04 ({sha[:10]}): suspect, {reason}"]
+    assert (report.status, clean.status) == ("published", "published")
+    assert (report.parsed_revisions, clean.parsed_revisions) == (17 + 3 + 1, 17 + 1)
 
-    tables = published_tables(data_dir)
+    tables = published_tables(tmp_path / "data")
     v1 = [r for r in tables["revisions"].to_pylist() if r["leaderboard"] == "open_llm_v1"]
-    assert [(str(r["date"]), r["rows"], r["status"], r["reason"]) for r in v1] == [
-        ("2023-06-10", 132, "ok", None),
-        ("2023-09-04", 1291, "ok", None),
-        ("2023-10-04", 79, "suspect", reason),
-        ("2024-06-19", 7169, "ok", None),
+    suspects = [r for r in v1 if r["status"] != "ok"]
+    reasons = {
+        rows: f"holds {rows} rows, {share}% fewer than the 1,240 of the previous ok revision "
+        "(over the 50% allowed); not applied"
+        for rows, share in ((79, 94), (77, 94), (109, 91))
+    }
+    assert [(str(r["date"]), r["rows"], r["status"], r["reason"]) for r in suspects] == [
+        ("2023-10-04", 79, "suspect", reasons[79]),
+        ("2023-10-13", 77, "suspect", reasons[77]),
+        ("2023-10-31", 109, "suspect", reasons[109]),
     ]
-    # It opened and ended nothing: the intervals are those of a history without it.
+    shas = {str(r["date"]): r["revision"] for r in suspects}
+    sha = shas["2023-10-04"]
+    assert report.not_applied == [
+        f"open_llm_v1 {date} ({shas[date][:10]}): suspect, {reasons[rows]}"
+        for date, rows in (("2023-10-04", 79), ("2023-10-13", 77), ("2023-10-31", 109))
+    ]
+    # They opened and ended nothing: the intervals are those of a history without them.
     scores = tables["scores"]
-    assert sha not in scores.column("valid_from_revision").to_pylist()
-    assert sha not in scores.column("valid_to_revision").to_pylist()
-    assert scores.equals(clean_sync.tables["scores"])
-    # As of that day, v1 still reads as its 2023-09-04 export.
+    for suspect in shas.values():
+        assert suspect not in scores.column("valid_from_revision").to_pylist()
+        assert suspect not in scores.column("valid_to_revision").to_pylist()
+    assert scores.equals(published_tables(tmp_path / "clean")["scores"])
+    # As of that day, v1 still reads as its 2023-09-15 export.
     v1_scores = scores.filter(pc.equal(scores.column("leaderboard"), "open_llm_v1"))
     state = as_of(v1_scores, dt.date(2023, 10, 4))
-    assert _canonical(state).equals(_canonical(recorded("v1-2023-09-04").parsed.rows))
+    assert _canonical(state).equals(_canonical(recorded("v1-2023-09-15").parsed.rows))
 
     # The run summary says so, in the Prefect artifact and on the command line.
     markdown = report.to_markdown()
@@ -109,19 +108,20 @@ def test_a_partial_capture_is_suspect_and_ends_no_interval(
     assert f"- open_llm_v1 2023-10-04 ({sha[:10]}): suspect, holds 79 rows" in markdown
     _print_summary(report.as_dict(), seconds=1.0)
     out = capsys.readouterr().out
-    assert "leaderboard revisions parsed: 7 (building anew)" in out
+    assert "leaderboard revisions parsed: 21 (building anew)" in out
     assert "leaderboard revisions not applied:" in out
     assert f"  open_llm_v1 2023-10-04 ({sha[:10]}): suspect, holds 79 rows" in out
 
 
 def test_an_older_malformed_export_is_recorded_and_skipped(
-    tmp_path: Path, recordings_dir: Path, clean_sync: CleanSync
+    tmp_path: Path, recordings_dir: Path
 ) -> None:
-    # v2's 2024-10-09 export with its MATH column renamed: history, not the
+    # v2's first export (2024-07-13) with its MATH column renamed: history, not the
     # current table (a malformed newest export fails the run: test_sync_bad_input).
+    # As of 2024-07-16, v2 has three exports: 2024-07-13, -15 and -16.
     table = pq.read_table(
         pa.BufferReader(
-            recorded_file(recordings_dir, repo_id=V2, path=LEADERBOARD_FILE, date="2024-10-09")
+            recorded_file(recordings_dir, repo_id=V2, path=LEADERBOARD_FILE, date="2024-07-13")
         )
     )
     renamed = table.rename_columns(["MATH" if c == "MATH Lvl 5" else c for c in table.column_names])
@@ -131,26 +131,27 @@ def test_an_older_malformed_export_is_recorded_and_skipped(
         repo_id=V2,
         path=LEADERBOARD_FILE,
         data=parquet_bytes(renamed),
-        date="2024-10-09",
+        date="2024-07-13",
     )
-    with ReplayHub(recordings=recordings) as hub:
+    with ReplayHub(recordings=recordings, as_of=dt.date(2024, 7, 16)) as hub:
         report = run_sync(SyncConfig(data_dir=tmp_path / "data", endpoint=hub.url))
     assert report.status == "published"
     reason = "open_llm_v2 table (v2 display names) has no column 'MATH Lvl 5'"
     [line] = report.not_applied
-    assert line.startswith("open_llm_v2 2024-10-09 (") and line.endswith(f"malformed, {reason}")
+    assert line.startswith("open_llm_v2 2024-07-13 (") and line.endswith(f"malformed, {reason}")
     tables = published_tables(tmp_path / "data")
     v2 = [r for r in tables["revisions"].to_pylist() if r["leaderboard"] == "open_llm_v2"]
+    # Row counts as the history bundle's commits name them.
     assert [(str(r["date"]), r["rows"], r["status"], r["reason"]) for r in v2] == [
-        ("2024-10-09", None, "malformed", reason),
-        ("2024-11-10", 1793, "ok", None),
-        ("2025-03-21", 4576, "ok", None),
+        ("2024-07-13", None, "malformed", reason),
+        ("2024-07-15", 238, "ok", None),
+        ("2024-07-16", 238, "ok", None),
     ]
     # v2's history starts at its first readable export.
     scores = tables["scores"]
     v2_scores = scores.filter(pc.equal(scores.column("leaderboard"), "open_llm_v2"))
-    assert pc.min(v2_scores.column("valid_from")).as_py() == dt.date(2024, 11, 10)
-    assert as_of(v2_scores, dt.date(2024, 10, 9)).num_rows == 0
+    assert pc.min(v2_scores.column("valid_from")).as_py() == dt.date(2024, 7, 15)
+    assert as_of(v2_scores, dt.date(2024, 7, 13)).num_rows == 0
 
 
 # -- a backfill cut short --------------------------------------------------------------
@@ -160,7 +161,9 @@ def test_a_backfill_cut_short_keeps_what_landed(
     tmp_path: Path, replay_hub_factory: Callable[..., ReplayHub]
 ) -> None:
     data_dir = tmp_path / "data"
-    stuck = revision_of("v2-2024-10-09")
+    # As of 2024-07-16: v1's 17 exports and v2's first three; one of v2's fails.
+    day = dt.date(2024, 7, 16)
+    stuck = revision_of("v2-2024-07-15")
     plan = FaultPlan(
         [
             FaultRule(
@@ -169,22 +172,17 @@ def test_a_backfill_cut_short_keeps_what_landed(
         ]
     )
     config = SyncConfig(data_dir=data_dir, retry_policy=FAST_RETRIES)
-    failing = replay_hub_factory(faults=plan)
+    failing = replay_hub_factory(faults=plan, as_of=day)
     with pytest.raises(SyncFailed, match=f"leaderboard open_llm_v2 at {stuck[:10]} unavailable"):
         run_sync(dataclasses.replace(config, endpoint=failing.url))
     assert SnapshotStore(data_dir).snapshots() == []
-    # The other five exports landed, each whole, and stay landed.
+    # The other 19 exports landed, each whole, and stay landed.
     raw = RawStore(data_dir / "raw")
+    served = [item.label for item in recorded_exports() if item.date <= day]
+    assert len(served) == 20
     landed = {
         label
-        for label in (
-            "v1-2023-06-10",
-            "v1-2023-09-04",
-            "v1-2024-06-19",
-            "v2-2024-10-09",
-            "v2-2024-11-10",
-            "v2-2025-03-21",
-        )
+        for label in served
         if raw.get(
             V1 if label.startswith("v1") else V2,
             LEADERBOARD_FILE,
@@ -192,10 +190,10 @@ def test_a_backfill_cut_short_keeps_what_landed(
             revision=revision_of(label),
         )
     }
-    assert "v2-2024-10-09" not in landed and len(landed) == 5
+    assert "v2-2024-07-15" not in landed and len(landed) == 19
 
     # The next run downloads the missing one only.
-    healthy = replay_hub_factory()
+    healthy = replay_hub_factory(as_of=day)
     before = len(healthy.requests)
     report = run_sync(dataclasses.replace(config, endpoint=healthy.url))
     assert report.status == "published"
@@ -205,7 +203,7 @@ def test_a_backfill_cut_short_keeps_what_landed(
         if r.path.startswith("/datasets/") and "/resolve/" in r.path
     }
     assert downloads == {stuck}
-    assert report.parsed_revisions == 6
+    assert report.parsed_revisions == 20
 
 
 # -- a data directory written by an older llmsync -----------------------------------------
@@ -303,14 +301,15 @@ def test_the_first_sync_after_the_upgrade_rebuilds_old_shaped_scores(
     old_manifest = json.loads(
         (data_dir / "processed" / f"snapshot={old_id}" / "manifest.json").read_text()
     )
-    assert old_manifest["tables"]["scores"]["rows"] == 111_995
+    # Every served export's rows: 3,165,429 (row, benchmark) values of 207 exports.
+    assert old_manifest["tables"]["scores"]["rows"] == 3_165_429
 
     # Upstream is as it was, but the tables' shapes are not: the run publishes.
-    # Compared with the old scores' 111,995 rows the new 103,753 look like a
-    # loss of 7%, over this run's 5%; the guard knows the shapes differ.
+    # Compared with the old scores' 3,165,429 rows the new 116,993 intervals look
+    # like a loss of 96%, over this run's 5%; the guard knows the shapes differ.
     report = run_sync(SyncConfig(data_dir=data_dir, endpoint=replay_hub.url, max_row_loss=0.05))
     assert report.status == "published"
-    assert (report.parsed_revisions, report.incremental) == (6, False)
+    assert (report.parsed_revisions, report.incremental) == (207, False)
     tables = published_tables(data_dir)
     assert tables["scores"].equals(clean_sync.tables["scores"])
     assert tables["revisions"].equals(clean_sync.tables["revisions"])
@@ -337,7 +336,7 @@ def test_the_first_sync_after_the_upgrade_rebuilds_old_shaped_scores(
     ).fetchall()
     assert [(value, seen) for _, value, seen in rows] == [
         (39.46, None),
-        (39.46, dt.date(2023, 6, 10)),
+        (39.46, dt.date(2023, 5, 23)),
     ]
     import polars as pl
 

@@ -287,6 +287,7 @@ def cmd_replay_hub(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         latency_ms=args.latency_ms,
         page_size=args.page_size,
+        serve_partial_captures=args.serve_partial_captures,
     )
     return 0
 
@@ -411,6 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--page-size", type=_positive_int, default=1000, help="largest page of a model listing"
+    )
+    replay.add_argument(
+        "--serve-partial-captures",
+        action="store_true",
+        help="serve the recorded partial captures (bad upstream revisions) as commits",
     )
     replay.set_defaults(handler=cmd_replay_hub)
 

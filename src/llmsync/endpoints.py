@@ -45,6 +45,7 @@ def serve_replay_hub(
     time_scale: float = 1.0,
     latency_ms: float = 0.0,
     page_size: int = 1000,
+    serve_partial_captures: bool = False,
 ) -> None:
     """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`); the
     options are `ReplayHub`'s."""
@@ -62,4 +63,5 @@ def serve_replay_hub(
         time_scale=time_scale,
         latency_ms=latency_ms,
         page_size=page_size,
+        serve_partial_captures=serve_partial_captures,
     )

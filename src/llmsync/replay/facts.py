@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,21 +100,19 @@ def leaderboard_exports(repos: Iterable[Repo]) -> list[Export]:
     return exports
 
 
-def export_bytes(export: Export) -> bytes:
-    """The table's bytes (the one place that knows how an export is stored)."""
-    return export.entry.blob.read_bytes()
-
-
-def collect_facts(exports: Iterable[Export]) -> tuple[dict[str, RowFacts], dict[str, int]]:
+def collect_facts(
+    exports: Iterable[Export], *, read: Callable[[FileEntry], bytes]
+) -> tuple[dict[str, RowFacts], dict[str, int]]:
     """Each repo's facts, and counts for the provenance: exports read, rows
-    read, rows whose name is not a namespaced Hub id."""
+    read, rows whose name is not a namespaced Hub id. `read` gives an export's
+    bytes (the recordings build leaderboard tables from a row store)."""
     import pyarrow.parquet as pq  # here: a hub without --population never loads pyarrow
 
     facts: dict[str, RowFacts] = {}
     counts = {"exports": 0, "rows": 0, "rows_without_repo_id": 0}
     for export in exports:
         counts["exports"] += 1
-        parquet = pq.ParquetFile(io.BytesIO(export_bytes(export)))
+        parquet = pq.ParquetFile(io.BytesIO(read(export.entry)))
         columns = set(parquet.schema_arrow.names)
         present = {
             fact: next((c for c in names if c in columns), None) for fact, names in COLUMNS.items()

@@ -16,7 +16,12 @@ faults:
   - {path: "/datasets/", action: reset}
   - {path: "/api/", action: delay, seconds: 0.5, times: null}
   - {path: "/api/models/old/name", action: redirect, to: "new/name"}
+partial_captures: true   # optional: serve the recorded partial captures as commits
 ```
+
+`partial_captures: true` makes the replay hub serve the recordings' partial
+captures (real but bad upstream revisions, such as a leaderboard export of a
+few dozen rows) as ordinary commits; see `recordings.py`.
 """
 
 from __future__ import annotations
@@ -113,8 +118,9 @@ class FaultRule:
 class FaultPlan:
     """An ordered list of rules with thread-safe use counters."""
 
-    def __init__(self, rules: Iterable[FaultRule] = ()) -> None:
+    def __init__(self, rules: Iterable[FaultRule] = (), *, partial_captures: bool = False) -> None:
         self.rules: tuple[FaultRule, ...] = tuple(rules)
+        self.partial_captures = partial_captures
         self._used = [0] * len(self.rules)
         self._lock = threading.Lock()
 
@@ -144,8 +150,12 @@ class FaultPlan:
 
     @classmethod
     def from_data(cls, data: Any) -> FaultPlan:
-        """From `{"faults": [...]}` or a bare list of rule mappings."""
+        """From `{"faults": [...], "partial_captures": bool}` or a bare list of rules."""
+        partial_captures = False
         if isinstance(data, Mapping):
+            partial_captures = data.get("partial_captures", False)
+            if not isinstance(partial_captures, bool):
+                raise ValueError("partial_captures is true or false")
             data = data.get("faults", [])
         if not isinstance(data, Sequence) or isinstance(data, str | bytes):
             raise ValueError("a fault plan is a list of rules (or {faults: [...]})")
@@ -154,7 +164,7 @@ class FaultPlan:
             if not isinstance(item, Mapping):
                 raise ValueError(f"a fault rule is a mapping, got {type(item).__name__}")
             rules.append(FaultRule.from_dict(item))
-        return cls(rules)
+        return cls(rules, partial_captures=partial_captures)
 
     @classmethod
     def load(cls, path: Path | str) -> FaultPlan:

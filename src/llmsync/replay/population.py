@@ -110,7 +110,7 @@ class Population:
         started = time.perf_counter()
         try:
             self.exports = leaderboard_exports(self.view.repos.values())
-            facts, self.counts = collect_facts(self.exports)
+            facts, self.counts = collect_facts(self.exports, read=self.view.store.file_bytes)
             recorded = set(self.recorded_ids)
             for repo_id, row in facts.items():
                 if repo_id in recorded or self.view.store.redirect("model", repo_id):

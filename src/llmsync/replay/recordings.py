@@ -4,11 +4,22 @@ Reads `recordings/manifest.json` (package data, or a given folder) and the
 content-addressed blobs beside it. `--as-of` views the Hub as it stood on a
 date: every repo at its newest commit on or before that day, and a repo with
 no commit by then does not exist.
+
+Format 2 adds files that are built rather than stored: the leaderboard exports,
+rebuilt from a row store (`rowstore.py`) the first time they are asked for and
+kept in memory. The manifest gives their sha256 and size, so listings never
+build anything; the bytes are checked against that sha256 when built.
+
+A repo may also hold `partial_captures`: real upstream revisions that are bad
+data (a leaderboard export holding a fraction of the table). They are not
+commits unless `serve_partial_captures` is set, so a test or a fault plan can
+make the hub serve one as an ordinary commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.resources
 import json
 import re
@@ -17,7 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from llmsync.hub.hashing import git_blob_oid
+from llmsync.replay import rowstore
 
 REPO_TYPES = ("model", "dataset")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -29,6 +43,7 @@ _LFS_SUFFIXES = frozenset(
     {".parquet", ".arrow", ".bin", ".safetensors", ".pt", ".pth", ".h5", ".gguf", ".onnx", ".zip"}
 )
 _LFS_MIN_SIZE = 10 * 1024 * 1024
+FORMATS = (1, 2)
 
 
 class RecordingError(ValueError):
@@ -52,7 +67,8 @@ class FileEntry:
     is_lfs: bool
     # git id of what git stores: the file itself, or its LFS pointer.
     oid: str
-    blob: Path
+    # The stored blob; None for a built file (`RecordingStore.file_bytes`).
+    blob: Path | None
 
 
 @dataclass(frozen=True)
@@ -107,36 +123,117 @@ class Repo:
         return found
 
 
+@dataclass(frozen=True)
+class BuiltFile:
+    """A file the store builds: one leaderboard export from its row store."""
+
+    sha256: str
+    size: int
+    row_store: str  # the row store's name (its repo id)
+    export: str  # the export's key in the row index
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RowStoreBlobs:
+    rows: str  # sha256 of the row store's blob
+    index: str  # sha256 of the row index's blob
+
+
 @dataclass
 class RecordingStore:
     root: Path
     repos: dict[str, Repo]
     redirects: dict[str, str]
+    # Revisions kept apart from the commits (see the module docstring), by repo key.
+    partial_captures: dict[str, tuple[Commit, ...]] = field(default_factory=dict)
+    built: dict[str, BuiltFile] = field(default_factory=dict, repr=False)
+    row_stores: dict[str, RowStoreBlobs] = field(default_factory=dict, repr=False)
+    # Recorded sha256 -> the sha256 of the bytes this pyarrow builds, when they differ.
+    _rebuilt: dict[str, str] = field(default_factory=dict, repr=False)
     _sizes: dict[str, int] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> RecordingStore:
-        """From `folder`, else the package's bundled `recordings/`."""
+    def load(
+        cls, folder: Path | None = None, *, serve_partial_captures: bool = False
+    ) -> RecordingStore:
+        """From `folder`, else the package's bundled `recordings/`.
+
+        `serve_partial_captures`: every repo's partial captures become ordinary
+        commits, in date order among the others.
+        """
         root = folder if folder is not None else default_recordings_dir()
         manifest_path = root / "manifest.json"
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise RecordingError(f"no recordings at {manifest_path}") from exc
-        if manifest.get("format") != 1:
+        if manifest.get("format") not in FORMATS:
             raise RecordingError(f"unknown recordings format {manifest.get('format')!r}")
         store = cls(root=root, repos={}, redirects={})
+        store._load_built(manifest)
         for raw_repo in manifest.get("repos", []):
-            repo = store._load_repo(raw_repo)
+            key = f"{raw_repo['repo_type']}/{raw_repo['repo_id']}"
+            partial = tuple(store._commit(raw) for raw in raw_repo.get("partial_captures", []))
+            repo = store._load_repo(raw_repo, extra=partial if serve_partial_captures else ())
             if repo.key in store.repos:
                 raise RecordingError(f"repo recorded twice: {repo.key}")
             store.repos[repo.key] = repo
+            if partial:
+                store.partial_captures[key] = partial
         for old, new in (manifest.get("redirects") or {}).items():
             repo_type, _, old_id = old.partition("/")
             if repo_type not in REPO_TYPES or not old_id:
                 raise RecordingError(f"bad redirect key {old!r}: expected '<type>/<repo_id>'")
             store.redirects[old] = new
         return store
+
+    def _load_built(self, manifest: Mapping[str, Any]) -> None:
+        for name, raw in (manifest.get("row_stores") or {}).items():
+            self.row_stores[name] = RowStoreBlobs(rows=raw["rows"], index=raw["index"])
+            self._blob(raw["rows"])  # fail at load on a missing blob, not at a request
+            self._blob(raw["index"])
+        layouts = {
+            (name, layout): tuple(columns)
+            for name, raw in (manifest.get("row_stores") or {}).items()
+            for layout, columns in raw.get("layouts", {}).items()
+        }
+        for sha256, raw in (manifest.get("built_files") or {}).items():
+            if not _SHA256.match(sha256):
+                raise RecordingError(f"not a sha256: {sha256!r}")
+            if raw["row_store"] not in self.row_stores:
+                raise RecordingError(f"built file {sha256} names no row store")
+            self.built[sha256] = BuiltFile(
+                sha256=sha256,
+                size=int(raw["size"]),
+                row_store=raw["row_store"],
+                export=raw["export"],
+                columns=layouts[(raw["row_store"], raw["layout"])],
+            )
+        built_with = (manifest.get("built_with") or {}).get("pyarrow")
+        if self.built and built_with != pa.__version__:
+            # Another pyarrow may write other bytes: announce what this one builds.
+            for sha256 in list(self.built):
+                self._rebuild(sha256)
+
+    def _rebuild(self, recorded: str) -> None:
+        spec = self.built.pop(recorded)
+        data = self._build(spec)
+        actual = hashlib.sha256(data).hexdigest()
+        self.built[actual] = BuiltFile(actual, len(data), spec.row_store, spec.export, spec.columns)
+        self._rebuilt[recorded] = actual
+        rowstore.BUILT_FILES.put(actual, data)
+
+    def _build(self, spec: BuiltFile) -> bytes:
+        blobs = self.row_stores[spec.row_store]
+
+        def decode() -> rowstore.RowStore:
+            return rowstore.RowStore.from_bytes(
+                self.blob_bytes(blobs.rows), self.blob_bytes(blobs.index)
+            )
+
+        store = rowstore.cached_row_store((blobs.rows, blobs.index), decode)
+        return store.export_file(spec.export, spec.columns)
 
     def _blob(self, sha256: str) -> tuple[Path, int]:
         if not _SHA256.match(sha256):
@@ -151,41 +248,49 @@ class RecordingStore:
             self._sizes[sha256] = size
         return path, size
 
-    def _load_repo(self, raw: Mapping[str, Any]) -> Repo:
+    def _load_repo(self, raw: Mapping[str, Any], *, extra: tuple[Commit, ...] = ()) -> Repo:
         repo_type, repo_id = raw["repo_type"], raw["repo_id"]
         if repo_type not in REPO_TYPES:
             raise RecordingError(f"unknown repo type {repo_type!r}")
-        commits = []
-        for raw_commit in raw["commits"]:
-            files = {path: self._file(path, sha) for path, sha in raw_commit["files"].items()}
-            api_info = raw_commit.get("api_info")
-            api_sha = None
-            if api_info:
-                body = json.loads(self._blob(api_info)[0].read_bytes())
-                if isinstance(body, dict) and isinstance(body.get("sha"), str):
-                    api_sha = body["sha"] if body["sha"] != raw_commit["sha"] else None
-            commits.append(
-                Commit(
-                    sha=raw_commit["sha"],
-                    date=_parse_date(raw_commit["date"]),
-                    title=raw_commit.get("title", ""),
-                    files=files,
-                    api_info=api_info,
-                    source=raw_commit.get("source", ""),
-                    api_sha=api_sha,
-                )
-            )
+        commits = [self._commit(raw_commit) for raw_commit in raw["commits"]]
+        commits += extra
         if not commits:
             raise RecordingError(f"{repo_type}/{repo_id} has no commits")
         commits.sort(key=lambda commit: commit.date)
         return Repo(repo_type=repo_type, repo_id=repo_id, commits=tuple(commits))
 
+    def _commit(self, raw_commit: Mapping[str, Any]) -> Commit:
+        files = {path: self._file(path, sha) for path, sha in raw_commit["files"].items()}
+        api_info = raw_commit.get("api_info")
+        api_sha = None
+        if api_info:
+            body = json.loads(self._blob(api_info)[0].read_bytes())
+            if isinstance(body, dict) and isinstance(body.get("sha"), str):
+                api_sha = body["sha"] if body["sha"] != raw_commit["sha"] else None
+        return Commit(
+            sha=raw_commit["sha"],
+            date=_parse_date(raw_commit["date"]),
+            title=raw_commit.get("title", ""),
+            files=files,
+            api_info=api_info,
+            source=raw_commit.get("source", ""),
+            api_sha=api_sha,
+        )
+
     def _file(self, path: str, sha256: str) -> FileEntry:
-        blob, size = self._blob(sha256)
+        sha256 = self._rebuilt.get(sha256, sha256)
+        built = self.built.get(sha256)
+        blob: Path | None
+        if built is not None:
+            blob, size = None, built.size
+        else:
+            blob, size = self._blob(sha256)
         suffix = Path(path).suffix.lower()
         is_lfs = suffix in _LFS_SUFFIXES or size >= _LFS_MIN_SIZE
-        oid = git_blob_oid(lfs_pointer(sha256, size) if is_lfs else blob.read_bytes())
-        return FileEntry(path=path, sha256=sha256, size=size, is_lfs=is_lfs, oid=oid, blob=blob)
+        stored = lfs_pointer(sha256, size) if is_lfs else self.blob_bytes(sha256)
+        return FileEntry(
+            path=path, sha256=sha256, size=size, is_lfs=is_lfs, oid=git_blob_oid(stored), blob=blob
+        )
 
     def repo(self, repo_type: str, repo_id: str, *, as_of: dt.date | None = None) -> Repo | None:
         """The repo as of `as_of` (None: today), or None if it did not exist."""
@@ -202,7 +307,23 @@ class RecordingStore:
         return self.redirects.get(f"{repo_type}/{repo_id}")
 
     def blob_bytes(self, sha256: str) -> bytes:
-        return self._blob(sha256)[0].read_bytes()
+        """The bytes named `sha256`: a stored blob, or a built file (built once)."""
+        spec = self.built.get(sha256)
+        if spec is None:
+            return self._blob(sha256)[0].read_bytes()
+        return rowstore.cached_file(sha256, lambda: self._checked_build(spec))
+
+    def file_bytes(self, entry: FileEntry) -> bytes:
+        return self.blob_bytes(entry.sha256)
+
+    def _checked_build(self, spec: BuiltFile) -> bytes:
+        data = self._build(spec)
+        if hashlib.sha256(data).hexdigest() != spec.sha256 or len(data) != spec.size:
+            raise RecordingError(
+                f"built file {spec.sha256} ({spec.row_store}, export {spec.export}) does not "
+                "match the recordings: rebuild them with scripts/build_recordings.py"
+            )
+        return data
 
 
 def default_recordings_dir() -> Path:

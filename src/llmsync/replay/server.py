@@ -6,7 +6,8 @@ GET of `/resolve/`, LFS files redirected to a separate "CDN" listener as the
 Hub redirects to its CDN) and errors (`X-Error-Code` / `X-Error-Message`).
 
 Every recorded JSON body is computed once at start; blobs are streamed with
-sendfile. HTTP/1.1 keep-alive, one thread per connection (`handler.py`).
+sendfile, leaderboard exports are built once from the row store and sent from
+memory. HTTP/1.1 keep-alive, one thread per connection (`handler.py`).
 
 At scale (see POPULATION.md): `--population` serves every model repo of the
 leaderboards, `--rate-limits` the Hub's quotas, `--time-scale` a faster Hub
@@ -14,7 +15,7 @@ clock, `--latency-ms` a slower network; `/_replay/` holds the admin endpoints.
 
     python -m llmsync.replay.server [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
         [--population] [--rate-limits none|anonymous|free|pro] [--time-scale N]
-        [--latency-ms N] [--page-size N]
+        [--latency-ms N] [--page-size N] [--serve-partial-captures]
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ from llmsync.replay.hubclock import HubClock
 from llmsync.replay.population import Population, epoch_after
 from llmsync.replay.population_http import MAX_PAGE_SIZE, listing, repo_api, repo_resolve
 from llmsync.replay.ratelimit import MODES, RateLimiter, bucket_of
-from llmsync.replay.recordings import Commit, RecordingStore, Repo
+from llmsync.replay.recordings import Commit, FileEntry, RecordingStore, Repo
 from llmsync.replay.replies import (
     JSON_TYPE,
     Reply,
     blob_reply,
+    bytes_reply,
     content_type,
     dump_json,
     error_reply,
@@ -83,17 +85,23 @@ class ReplayHub:
         latency_ms: float = 0.0,
         page_size: int = MAX_PAGE_SIZE,
         hub_start: dt.datetime | None = None,
+        serve_partial_captures: bool = False,
     ) -> None:
         """`population`: serve every repo of the leaderboards (`population.py`);
         `rate_limits`: none | anonymous | free | pro (`ratelimit.py`);
         `time_scale`: Hub seconds per wall second (`hubclock.py`); `latency_ms`:
         added to every request; `page_size`: a listing's largest page;
-        `hub_start`: where Hub time starts (default: after the newest export)."""
+        `hub_start`: where Hub time starts (default: after the newest export);
+        `serve_partial_captures`: serve the recorded partial captures (bad
+        upstream revisions) as ordinary commits."""
         self.host = host
         self.port = port
         self.as_of = as_of
         self.faults = faults
-        self.view = HubView(RecordingStore.load(recordings), as_of=as_of)
+        # Partial captures are bad upstream revisions: served only when asked for.
+        partial = serve_partial_captures or (faults is not None and faults.partial_captures)
+        store = RecordingStore.load(recordings, serve_partial_captures=partial)
+        self.view = HubView(store, as_of=as_of)
         if latency_ms < 0 or page_size < 1:
             raise ValueError("latency_ms must be >= 0 and page_size >= 1")
         epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)
@@ -403,16 +411,22 @@ class ReplayHub:
             ("ETag", f'"{entry.oid}"'),
             ("X-Repo-Commit", commit_id),
         ]
-        return blob_reply(entry.blob, entry.size, headers, range_header)
+        return self._file_reply(entry, headers, range_header)
 
     def cdn(self, route: Route, range_header: str | None) -> Reply:
         sha256 = route.tail[0] if route.tail else ""
-        blob = self.view.blobs.get(sha256)
-        if blob is None:
+        entry = self.view.blobs.get(sha256)
+        if entry is None:
             return Reply(404, [("Content-Type", "text/plain")], b"NoSuchKey")
-        size = blob.stat().st_size
         headers = [("Content-Type", "application/octet-stream"), ("ETag", f'"{sha256}"')]
-        return blob_reply(blob, size, headers, range_header)
+        return self._file_reply(entry, headers, range_header)
+
+    def _file_reply(
+        self, entry: FileEntry, headers: list[tuple[str, str]], range_header: str | None
+    ) -> Reply:
+        if entry.blob is None:  # built in memory from the row store (a leaderboard export)
+            return bytes_reply(self.view.store.file_bytes(entry), headers, range_header)
+        return blob_reply(entry.blob, entry.size, headers, range_header)
 
 
 def run_forever(
@@ -427,6 +441,7 @@ def run_forever(
     time_scale: float = 1.0,
     latency_ms: float = 0.0,
     page_size: int = MAX_PAGE_SIZE,
+    serve_partial_captures: bool = False,
 ) -> None:
     """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout
     (with `population`, a line on stderr says when it is ready)."""
@@ -448,6 +463,7 @@ def run_forever(
             time_scale=time_scale,
             latency_ms=latency_ms,
             page_size=page_size,
+            serve_partial_captures=serve_partial_captures,
         ) as hub:
             print(hub.url, flush=True)
             if hub.population is not None:
@@ -489,6 +505,11 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--page-size", type=int, default=MAX_PAGE_SIZE, help="largest page of a listing"
     )
+    parser.add_argument(
+        "--serve-partial-captures",
+        action="store_true",
+        help="serve the recorded partial captures (bad upstream revisions) as commits",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -512,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         time_scale=args.time_scale,
         latency_ms=args.latency_ms,
         page_size=args.page_size,
+        serve_partial_captures=args.serve_partial_captures,
     )
     return 0
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from llmsync.replay.recordings import Commit, FileEntry, RecordingStore, Repo
@@ -45,14 +44,14 @@ class HubView:
             dated = store.repo(repo.repo_type, repo.repo_id, as_of=as_of)
             if dated is not None:
                 self.repos[key] = dated
-        self.blobs: dict[str, Path] = {}
+        self.blobs: dict[str, FileEntry] = {}
         self._info: dict[tuple[str, str, bool], bytes] = {}
         self._commits: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._dirs: dict[tuple[str, str], dict[str, set[str]]] = {}
         for key, repo in self.repos.items():
             for commit in repo.commits:
                 for entry in commit.files.values():
-                    self.blobs[entry.sha256] = entry.blob
+                    self.blobs[entry.sha256] = entry
                 for blobs in (False, True):
                     self._info[(key, commit.sha, blobs)] = self._info_body(repo, commit, blobs)
                 self._commits[(key, commit.sha)] = self._commit_list(repo, commit)

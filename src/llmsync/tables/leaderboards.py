@@ -48,9 +48,6 @@ class _Layout:
     scores: Mapping[str, str]
     # benchmark -> raw score column, used where the table has it
     raw_scores: Mapping[str, str] = field(default_factory=dict)
-    # The displayed value is the score rounded to 2 decimals; the 2025 export
-    # carries it unrounded, the others as displayed (rounding those is a no-op).
-    round_to: int | None = None
 
     def match_count(self, columns: set[str]) -> int:
         hits = sum(column in columns for column in self.scores.values())
@@ -110,7 +107,6 @@ _LAYOUTS: dict[str, tuple[_Layout, ...]] = {
             name_columns=("fullname",),
             scores={"average": "Average ⬆️", **_V2_SCORES},
             raw_scores={benchmark: f"{column} Raw" for benchmark, column in _V2_SCORES.items()},
-            round_to=2,
         ),
     ),
 }
@@ -159,7 +155,7 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
             if raw_column is not None and raw_column in table.column_names
             else pa.nulls(table.num_rows, pa.float64())
         )
-        values[benchmark] = (_scores(table, column, round_to=layout.round_to), raw)
+        values[benchmark] = (_scores(table, column), raw)
     per_row["occurrence"] = _occurrences(per_row, values)
 
     order = BENCHMARKS[leaderboard]
@@ -300,7 +296,9 @@ def _first_non_number(column: pa.Array) -> str:
     return "?"
 
 
-def _scores(table: pa.Table, name: str, *, round_to: int | None) -> pa.Array:
+def _scores(table: pa.Table, name: str) -> pa.Array:
+    # The value as the export holds it: exports that carry unrounded scores
+    # (v2 from 2024-12-11) keep them unrounded.
     scores = _numbers(table, name)
     if pc.any(pc.is_nan(scores)).as_py():
         raise LeaderboardFormatError(f"column {name!r} holds NaN", column=name)
@@ -310,8 +308,6 @@ def _scores(table: pa.Table, name: str, *, round_to: int | None) -> pa.Array:
         raise LeaderboardFormatError(
             f"column {name!r} holds {out!r}, outside the 0-100 score range", column=name
         )
-    if round_to is not None:
-        scores = pc.round(scores, ndigits=round_to)
     return scores
 
 

@@ -113,7 +113,8 @@ _SCORE_IDENTITY = [
 ]
 _SCORE_KEY = ("leaderboard", "model_name", "precision", "model_sha", "occurrence", "benchmark")
 _SCORE_VALUE = [
-    # The score as the leaderboard displays it (0-100; v2's rounded to 2 decimals).
+    # The score as the export holds it (0-100), never rounded by llmsync: v2 exports
+    # from 2024-12-11 carry unrounded normalized scores and averages.
     pa.field("value", pa.float64(), nullable=False),
     # v2's raw 0-1 value, exactly as the export holds it; null for v1 and averages.
     pa.field("raw_value", pa.float64()),
