@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
-# Set-up and the two everyday jobs, on a fresh machine:
-#   bash scripts/dev.sh demo   create .venv, install, sync from the bundled replay hub into ./data
-#   bash scripts/dev.sh test   create .venv, install, run lint, types and the test suite
+# Set-up and the everyday jobs, on a fresh machine:
+#   bash scripts/dev.sh demo   create .venv, install the locked set, sync from the bundled replay hub into ./data
+#   bash scripts/dev.sh test   create .venv, install the locked set, run lint, types and the test suite
+#   bash scripts/dev.sh lock   re-resolve requirements.lock from pyproject.toml (needs the package index)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${LLMSYNC_VENV:-.venv}
+LOCK=requirements.lock
+# The resolver that writes the lock; pinned so a refresh is reproducible too.
+UV_VERSION=0.13.9
 
 export DO_NOT_TRACK=1
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-120}
 export HF_HUB_DISABLE_TELEMETRY=1
+
+# What the installed environment was built from: the lock and the project file.
+install_key() {
+  cat "$LOCK" pyproject.toml | "$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
+}
+
+# pip's own chatter (and setuptools' editable-install notice) goes to a log
+# that is shown only when the install fails.
+quiet_pip() {
+  local log="$VENV/install.log"
+  if ! "$VENV/bin/python" -m pip "$@" >>"$log" 2>&1; then
+    cat "$log" >&2
+    echo "dev.sh: 'pip $*' failed (log above, kept in $log)" >&2
+    exit 1
+  fi
+}
 
 setup() {
   if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -21,8 +41,26 @@ setup() {
   if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
   fi
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+  local stamp="$VENV/.llmsync-install-key" key
+  key=$(install_key)
+  # Idempotent: install only when the lock or pyproject.toml changed since the last install.
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
+    return
+  fi
+  echo "dev.sh: installing the locked dependencies ($LOCK) into $VENV ..." >&2
+  : >"$VENV/install.log"
+  quiet_pip install --quiet --upgrade pip
+  quiet_pip install --quiet -r "$LOCK"
+  quiet_pip install --quiet --no-deps -e .
+  echo "$key" >"$stamp"
+}
+
+lock() {
+  setup
+  quiet_pip install --quiet "uv==$UV_VERSION"
+  "$VENV/bin/uv" pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+    --upgrade --quiet -o "$LOCK"
+  echo "dev.sh: $LOCK refreshed; run 'bash scripts/dev.sh test' before committing it" >&2
 }
 
 case "${1:-}" in
@@ -39,8 +77,11 @@ case "${1:-}" in
     "$VENV/bin/mypy"
     "$VENV/bin/python" -m pytest "$@"
     ;;
+  lock)
+    lock
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh demo|test [args]" >&2
+    echo "usage: bash scripts/dev.sh demo|test|lock [args]" >&2
     exit 2
     ;;
 esac
