@@ -75,7 +75,8 @@ case "${1:-}" in
     "$VENV/bin/ruff" check src flows tests scripts bench
     "$VENV/bin/ruff" format --check src flows tests scripts bench
     "$VENV/bin/mypy"
-    "$VENV/bin/python" -m pytest "$@"
+    # One worker per core (two here): see tests/conftest.py for how tests are grouped.
+    "$VENV/bin/python" -m pytest -n "${LLMSYNC_TEST_WORKERS:-auto}" --dist loadgroup "$@"
     ;;
   lock)
     lock

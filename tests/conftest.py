@@ -85,10 +85,11 @@ def replay_hub(replay_hub_factory: Callable[..., ReplayHub]) -> ReplayHub:
     return replay_hub_factory()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
-    """One temporary Prefect API per module that asks for it (module scope: a
-    server start takes seconds); its URL, for child processes."""
+    """One temporary Prefect API for the whole run (a server start takes 10 to
+    20 s here; `pytest_collection_modifyitems` keeps its users on one worker);
+    its URL, for child processes."""
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
@@ -127,3 +128,22 @@ def cli_sync(
     return subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120
     )
+
+
+# The suite runs in worker processes (pytest-xdist, `--dist loadgroup`, as
+# scripts/dev.sh runs it). A module stays on one worker, so its module-scoped
+# fixtures are built once; the modules that use one of these session fixtures,
+# each a full-history sync or a Prefect server, share one worker too, so the
+# fixture is built once per run.
+_SHARED_SESSION_FIXTURES = ("clean_sync", "prefect_api")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_module.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    for module, module_items in by_module.items():
+        used = {name for item in module_items for name in getattr(item, "fixturenames", ())}
+        group = next((name for name in _SHARED_SESSION_FIXTURES if name in used), module)
+        for item in module_items:
+            item.add_marker(pytest.mark.xdist_group(group))
