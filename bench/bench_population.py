@@ -36,8 +36,10 @@ from typing import Any
 
 import httpx2
 
-QUOTAS = {"api": 500, "resolvers": 3_000, "pages": 100}  # anonymous, per 300 s
-WINDOW = 300.0
+from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS
+
+QUOTAS = TIERS["anonymous"]  # the tier the replay hub enforces below
+WINDOW = float(WINDOW_SECONDS)
 
 
 def start_hub(*, time_scale: float, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -76,7 +78,7 @@ def fresh(url: str) -> None:
 
 
 def budget(requests: dict[str, int]) -> float:
-    return max(requests.get(b, 0) / q * WINDOW for b, q in QUOTAS.items())
+    return max(requests.get(b, 0) / QUOTAS.of(b) * WINDOW for b in BUCKETS)
 
 
 def figures(url: str, seconds: float, *, scale: float) -> dict[str, Any]:

@@ -309,8 +309,9 @@ def test_latest_skips_a_partial_snapshot(
 
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
     """Only tests shorten the waits: a config that does not ask keeps the
-    policy that honours `Retry-After` up to 30 s."""
+    policy that honours `Retry-After` up to 10 minutes and backs off up to 30 s."""
     from llmsync.hub.retry import DEFAULT_POLICY
 
     assert SyncConfig(data_dir=tmp_path).retry_policy is DEFAULT_POLICY
     assert DEFAULT_POLICY.max_delay == 30
+    assert DEFAULT_POLICY.max_server_delay == 600

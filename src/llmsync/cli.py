@@ -346,8 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-tier",
         choices=("anonymous", "free", "pro", "none"),
         default=None,
-        help="the Hub quotas to stay under where it sends no RateLimit headers "
-        "(default: free with HF_TOKEN, else anonymous; none: no limit but the headers')",
+        help="the quotas assumed until the server's RateLimit-Policy header announces its own "
+        "(default: on huggingface.co free with HF_TOKEN, else anonymous; on any other "
+        "endpoint none: no pacing unless the server sends RateLimit headers)",
     )
     sync.add_argument(
         "--reconcile-days",

@@ -50,6 +50,7 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
 from llmsync.hub.bodies import check_body, json_list, json_object, parse_datetime, verify_file
+from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.errors import (
     CommitRef,
     FileNotFound,
@@ -84,7 +85,6 @@ from llmsync.hub.secrets import redact, register_secret
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 REPO_TYPES = ("model", "dataset")
 CARD_FILE = "README.md"
 MAX_REDIRECTS = 10
@@ -161,7 +161,7 @@ class HubClient:
         on_retry: Callable[[BaseException, int, float], Any] | None = None,
         pacer: Pacer | None = None,
     ) -> None:
-        self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+        self.endpoint = resolve_endpoint(endpoint)
         self._token: str | None = token or os.environ.get("HF_TOKEN") or None
         register_secret(self._token)
         self.raw_store = raw_store

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from llmsync.hub.client import HubClient
+from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.errors import CommitRef, FileNotFound, Gated, HubError, RepoNotFound, TooLarge
 from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.landing import StoredObject
@@ -73,8 +74,9 @@ class SyncConfig:
     # Which models to fetch: `curated` (the curated file's repos and
     # `extra_repos`) or `leaderboards` (also every repo either leaderboard names).
     population: str = "curated"
-    # The rate-limit tier assumed where the Hub sends no RateLimit headers:
-    # anonymous | free | pro; None: free with a token, else anonymous.
+    # The rate-limit tier assumed until the server's RateLimit headers say
+    # otherwise: none | anonymous | free | pro; None: on huggingface.co free
+    # with a token, else anonymous; on any other endpoint none (no pacing).
     rate_tier: str | None = None
     # Requests in flight at once, all under one pacer.
     concurrency: int = 8
@@ -120,7 +122,8 @@ class Merged:
 def make_pacer(config: SyncConfig) -> Pacer:
     """One pacer per run: every request of the run goes through it."""
     token = bool(os.environ.get("HF_TOKEN"))
-    return Pacer(config.rate_tier or default_tier(token=token))
+    endpoint = resolve_endpoint(config.endpoint)
+    return Pacer(config.rate_tier or default_tier(token=token, endpoint=endpoint))
 
 
 def make_client(config: SyncConfig, *, pacer: Pacer | None = None) -> HubClient:
