@@ -28,7 +28,7 @@ from llmsync.hub.errors import HubUnavailable
 from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
-from llmsync.pipeline.population import FetchProgress
+from llmsync.pipeline.fetchplan import FetchProgress
 from llmsync.store.snapshots import default_data_dir
 
 T = TypeVar("T")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -44,6 +43,7 @@ from llmsync.hub.landing import StoredObject
 from llmsync.hub.listing import item_bytes, item_modified, listing_url, page_items
 from llmsync.hub.pacing import Pacer
 from llmsync.hub.secrets import redact
+from llmsync.pipeline.fetchplan import FetchPlan, ProgressFn, Tracker
 from llmsync.pipeline.landed import fetches_from_manifest
 from llmsync.pipeline.stages import ModelFetch, SyncConfig, make_client
 from llmsync.store.raw import RawStore
@@ -64,82 +64,11 @@ def leaderboard_repo_ids(scores: pa.Table) -> list[str]:
 
 
 @dataclass(frozen=True)
-class FetchProgress:
-    """Where a long fetch stands, for a progress line or artifact."""
-
-    phase: str
-    done: int
-    total: int
-    requests: int
-    waited_seconds: float
-    elapsed_seconds: float
-
-
-ProgressFn = Callable[[FetchProgress], None]
-
-
-@dataclass(frozen=True)
 class ListedModel:
     """A repo's listing item and the landed page it was read from."""
 
     item: dict[str, Any]
     page: StoredObject
-
-
-@dataclass
-class FetchPlan:
-    """What the fetch did, for the report and the next run's manifest."""
-
-    kind: str  # "full" or "incremental"
-    watermark: str | None = None  # newest lastModified the Hub showed this run
-    listing_pages: int = 0
-    model_info_checks: int = 0
-    card_requests: int = 0
-    reused: int = 0
-
-
-class _Tracker:
-    """Thread-safe progress counting, reporting at most a few times a second."""
-
-    def __init__(self, client: HubClient, on_progress: ProgressFn | None) -> None:
-        self._client = client
-        self._on_progress = on_progress
-        self._lock = threading.Lock()
-        self._started = time.perf_counter()
-        self._last = 0.0
-        self.phase, self.done, self.total = "", 0, 0
-
-    def start(self, phase: str, total: int) -> None:
-        with self._lock:
-            self.phase, self.done, self.total = phase, 0, total
-        self._emit(force=True)
-
-    def step(self, n: int = 1) -> None:
-        with self._lock:
-            self.done += n
-        self._emit(force=False)
-
-    def finish(self) -> None:
-        self._emit(force=True)
-
-    def _emit(self, *, force: bool) -> None:
-        if self._on_progress is None:
-            return
-        now = time.perf_counter()
-        with self._lock:
-            if not force and now - self._last < 0.5 and self.done < self.total:
-                return
-            self._last = now
-            pacer = self._client.pacer
-            report = FetchProgress(
-                phase=self.phase,
-                done=self.done,
-                total=self.total,
-                requests=sum(pacer.requests().values()) if pacer else 0,
-                waited_seconds=round(pacer.waited(), 2) if pacer else 0.0,
-                elapsed_seconds=round(now - self._started, 2),
-            )
-        self._on_progress(report)
 
 
 def _author(repo_id: str) -> str:
@@ -153,7 +82,7 @@ def _walk(
     next_url: str | None = url
     while next_url is not None:
         data, next_url = client.list_page(next_url, what=what)
-        plan.listing_pages += 1
+        plan.count("listing_pages")
         yield raw.put_listing(data), page_items(data)
 
 
@@ -182,7 +111,7 @@ def _with_card(
         return base
     landed_before = client.raw_store.get(hub_id, "README.md", repo_type="model", revision=sha)
     if landed_before is None:
-        plan.card_requests += 1
+        plan.count("card_requests")
     try:
         card = client.card_at(hub_id, sha=sha, max_bytes=card_max_bytes)
     except TooLarge as exc:
@@ -220,7 +149,7 @@ def fetch_population(
     now = now or dt.datetime.now(dt.UTC)
     raw = client.raw_store
     assert isinstance(raw, RawStore)
-    tracker = _Tracker(client, on_progress)
+    tracker = Tracker(client, on_progress)
     kind = "full"
     since: dt.datetime | None = None
     if previous is not None and previous_fetches is not None:
@@ -255,7 +184,7 @@ def fetch_population(
                 listed[repo_id.lower()] = item
             elif old is not None and old.status not in _RETRY_STATUSES:
                 results[repo_id] = old
-                plan.reused += 1
+                plan.count("reused")
             else:
                 to_fetch.append(repo_id)
     else:
@@ -373,7 +302,7 @@ def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> st
         data, _ = client.list_page(url, what="the newest model")
     except HubError:
         return None
-    plan.listing_pages += 1
+    plan.count("listing_pages")
     items = page_items(data)
     newest = item_modified(items[0]) if items else None
     return newest.isoformat() if newest else None

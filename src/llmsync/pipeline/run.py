@@ -13,11 +13,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from llmsync import __version__
-from llmsync.pipeline.population import (
-    ProgressFn,
-    fetch_models_at_scale,
-    population_repos,
-)
+from llmsync.pipeline.fetchplan import ProgressFn
+from llmsync.pipeline.population import fetch_models_at_scale, population_repos
 from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.scores import ScoresBuild, build_scores, read_prior
