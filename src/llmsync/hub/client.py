@@ -213,13 +213,17 @@ class HubClient:
             return self._token
         return False
 
-    def _get(self, url: str) -> httpx2.Response:
+    def _get(self, url: str, *, identity: bool = False) -> httpx2.Response:
         """GET through huggingface_hub's session, following redirects by hand so
-        that the token never leaves the endpoint's origin."""
+        that the token never leaves the endpoint's origin. `identity`: ask for
+        the body unencoded, so Content-Length is its length (as huggingface_hub
+        asks for files)."""
         for _ in range(MAX_REDIRECTS):
             headers = build_hf_headers(
                 token=self._token_for(url), library_name="llmsync", library_version=__version__
             )
+            if identity:
+                headers["Accept-Encoding"] = "identity"
             response = self._send(url, headers)
             if not response.has_redirect_location:
                 hf_raise_for_status(response)
@@ -257,9 +261,11 @@ class HubClient:
 
     def card_at(self, repo_id: str, *, sha: str, max_bytes: int) -> LandedFile | None:
         """The README.md at commit `sha` (None: no card) with one resolver GET, or
-        none when landed already; checked against the announced size and ETag."""
+        none when landed already; checked against the announced size and ETag.
+        The one way a card is fetched."""
         require_repo_id(repo_id)
-        require_revision(sha)
+        if not is_commit_sha(require_revision(sha)):  # a branch moves: nothing to land under
+            raise InvalidIdError(f"a card is fetched at a commit sha, not {sha[:40]!r}")
         what = f"{CARD_FILE} of model {repo_id}@{sha[:12]}"
         landed = self._landed(repo_id, CARD_FILE, repo_type="model", revision=sha)
         if landed is not None:
@@ -267,7 +273,7 @@ class HubClient:
         url = hf_hub_url(repo_id, CARD_FILE, revision=sha, endpoint=self.endpoint)
 
         def fetch() -> LandedFile:
-            response = self._get(url)
+            response = self._get(url, identity=True)
             data = response.content
             etag = check_body(data, response.headers, max_bytes=max_bytes, what=what)
             stored = self.raw_store.put(
@@ -403,15 +409,6 @@ class HubClient:
                 shutil.rmtree(scratch, ignore_errors=True)
 
         return self._call(fetch, what=what)
-
-    def model_card(self, repo_id: str, *, revision: str, max_bytes: int) -> LandedFile | None:
-        """The README.md at `revision`, or None when the repo has none."""
-        try:
-            return self.download(
-                repo_id, CARD_FILE, repo_type="model", revision=revision, max_bytes=max_bytes
-            )
-        except FileNotFound:
-            return None
 
     def _landed(
         self, repo_id: str, filename: str, *, repo_type: str, revision: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmsync.hub.listing import item_bytes, page_items
-from llmsync.pipeline.stages import ModelFetch
+from llmsync.pipeline.model_fetch import ModelFetch
 from llmsync.store.raw import RawObjectError, RawStore
 
 

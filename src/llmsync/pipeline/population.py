@@ -31,21 +31,21 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from llmsync.hub.client import HubClient
-from llmsync.hub.errors import Gated, HubError, RepoNotFound, TooLarge
+from llmsync.hub.errors import HubError
 from llmsync.hub.ids import InvalidIdError, is_commit_sha, require_repo_id
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.listing import item_bytes, item_modified, listing_url, page_items
 from llmsync.hub.pacing import Pacer
-from llmsync.hub.secrets import redact
 from llmsync.pipeline.fetchplan import FetchPlan, ProgressFn, Tracker
 from llmsync.pipeline.landed import fetches_from_manifest
-from llmsync.pipeline.stages import ModelFetch, SyncConfig, make_client
+from llmsync.pipeline.model_fetch import ModelFetch, fetch_info, with_card
+from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.store.raw import RawStore
 
 POPULATIONS = ("leaderboards", "curated")
@@ -106,24 +106,14 @@ def _with_card(
     card_max_bytes: int,
     plan: FetchPlan,
 ) -> ModelFetch:
-    """`base` (a ModelFetch with info) completed with the card at `sha`."""
-    if not (isinstance(sha, str) and is_commit_sha(sha)):
-        return base
-    landed_before = client.raw_store.get(hub_id, "README.md", repo_type="model", revision=sha)
-    if landed_before is None:
+    """`base` completed with the card at `sha`, a request counted when it is asked."""
+    commit = isinstance(sha, str) and is_commit_sha(sha)
+    if (
+        commit
+        and client.raw_store.get(hub_id, "README.md", repo_type="model", revision=sha) is None
+    ):
         plan.count("card_requests")
-    try:
-        card = client.card_at(hub_id, sha=sha, max_bytes=card_max_bytes)
-    except TooLarge as exc:
-        return replace(base, status="card_too_large", detail=redact(str(exc)))
-    except Gated as exc:
-        return replace(base, status="card_gated", detail=redact(str(exc)))
-    except HubError as exc:
-        return replace(base, status="card_unavailable", detail=redact(str(exc)))
-    if card is None:
-        return base
-    stored = StoredObject(card.path, card.sha256, card.size)
-    return replace(base, card=card.read_bytes(), card_object=stored)
+    return with_card(client, base, hub_id=hub_id, sha=sha, max_bytes=card_max_bytes)
 
 
 def fetch_population(
@@ -215,7 +205,7 @@ def fetch_population(
             tracker.step()
 
     def info_one(repo_id: str) -> tuple[ModelFetch, str, Any]:
-        return _info(client, repo_id)
+        return fetch_info(client, repo_id)
 
     def list_one(author: str) -> dict[str, ListedModel]:
         try:
@@ -276,22 +266,6 @@ def fetch_population(
     if missing:  # every repo is one of the above; a gap is a bug, not a model's state
         raise RuntimeError(f"population fetch lost {len(missing)} repos, e.g. {missing[0]}")
     return [results[repo_id] for repo_id in repo_ids], plan
-
-
-def _info(client: HubClient, repo_id: str) -> tuple[ModelFetch, str, Any]:
-    """A repo's model info (following a rename), with the id and sha its card
-    is asked at; or, without info, the status that says why."""
-    try:
-        info = client.model_info(repo_id)
-    except RepoNotFound as exc:
-        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc))), repo_id, None
-    except Gated as exc:
-        return ModelFetch(repo_id, None, None, "gated", redact(str(exc))), repo_id, None
-    except HubError as exc:
-        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc))), repo_id, None
-    base = ModelFetch(repo_id, info.raw, None, None, None, info_object=info.stored)
-    hub_id = info.info.id if isinstance(info.info.id, str) else repo_id
-    return base, hub_id, info.revision
 
 
 def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> str | None:
