@@ -194,10 +194,21 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
 _SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
 
 
+def _missing_data_dir(data_dir: Path) -> int | None:
+    """Exit code 2 with a message when the data folder does not exist (a typo
+    in the path must not read as an empty store)."""
+    if data_dir.is_dir():
+        return None
+    where = "choose it with --data-dir or LLMSYNC_DATA_DIR"
+    return _fail(f"the data folder {data_dir} does not exist ({where})", code=2)
+
+
 def cmd_snapshots(args: argparse.Namespace) -> int:
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
+    if (missing := _missing_data_dir(store.data_dir)) is not None:
+        return missing
     if args.latest:
         latest = store.latest_complete()
         if latest is None:
@@ -239,10 +250,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
+    if (missing := _missing_data_dir(store.data_dir)) is not None:
+        return missing
     published = {s.snapshot_id: s for s in store.snapshots()}
     snapshot = published.get(args.snapshot) if args.snapshot else store.latest()
     if snapshot is None:
-        return _fail(f"no snapshot {args.snapshot or ''} in {store.data_dir}".strip(), code=2)
+        wanted = f"snapshot {args.snapshot}" if args.snapshot else "published snapshot"
+        return _fail(f"no {wanted} in {store.processed}", code=2)
+    which = "" if args.snapshot else " (the latest)"
+    print(f"checking snapshot {snapshot.snapshot_id}{which}: {snapshot.path}")
     problems = store.verify(snapshot)
     for problem in problems:
         print(problem)
@@ -302,6 +318,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DATA_DIR_HELP = "the data folder (default: LLMSYNC_DATA_DIR, else ./data)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmsync", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -314,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "https://huggingface.co)",
     )
     sync.add_argument("--as-of", type=_date, help="with --hub replay: the Hub as of this date")
-    sync.add_argument("--data-dir", type=Path, help="default: LLMSYNC_DATA_DIR or ./data")
+    sync.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
     sync.add_argument(
         "--curated",
@@ -326,8 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="read only the newest N revisions of each leaderboard (default: all)",
     )
-    sync.add_argument("--max-row-loss", type=_share, default=0.10)
-    sync.add_argument("--allow-row-loss", action="store_true")
+    sync.add_argument(
+        "--max-row-loss",
+        type=_share,
+        default=0.10,
+        help="publish nothing when a table (but changes) would lose more than this share "
+        "of the previous snapshot's rows; the run exits non-zero (default 0.1)",
+    )
+    sync.add_argument(
+        "--allow-row-loss",
+        action="store_true",
+        help="publish even when a table loses more rows than --max-row-loss allows "
+        "(after checking that the loss is real)",
+    )
     sync.add_argument(
         "--suspect-row-loss",
         type=_share,
@@ -363,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=cmd_sync)
 
     snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
-    snapshots.add_argument("--data-dir", type=Path)
+    snapshots.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     snapshots.add_argument("--format", choices=("table", "json"), default="table")
     snapshots.add_argument(
         "--latest",
@@ -375,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify", help="check a snapshot's hashes and rebuild it from data/raw, offline"
     )
-    verify.add_argument("--data-dir", type=Path)
+    verify.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     verify.add_argument("--snapshot", help="snapshot id (default: the latest)")
     verify.add_argument(
         "--curated",
