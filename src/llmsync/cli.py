@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -11,6 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from llmsync.cli_args import iso_date, milliseconds, positive_float, positive_int, share
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -29,50 +30,6 @@ _ENV_DEFAULTS = {
 def _set_env_defaults() -> None:
     for key, value in _ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("a share between 0 and 1, e.g. 0.1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError("a number above 0")
-    return value
-
-
-def _milliseconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("0 or more milliseconds")
-    return value
 
 
 def _fail(message: str, *, code: int = 1) -> int:
@@ -332,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Hub URL, or `replay` for the bundled replay hub (default: HF_ENDPOINT or "
         "https://huggingface.co)",
     )
-    sync.add_argument("--as-of", type=_date, help="with --hub replay: the Hub as of this date")
+    sync.add_argument("--as-of", type=iso_date, help="with --hub replay: the Hub as of this date")
     sync.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
     sync.add_argument(
@@ -342,12 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--max-revisions",
-        type=_positive_int,
+        type=positive_int,
         help="read only the newest N revisions of each leaderboard (default: all)",
     )
     sync.add_argument(
         "--max-row-loss",
-        type=_share,
+        type=share,
         default=0.10,
         help="publish nothing when a table (but changes) would lose more than this share "
         "of the previous snapshot's rows; the run exits non-zero (default 0.1)",
@@ -360,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--suspect-row-loss",
-        type=_share,
+        type=share,
         default=0.5,
         help="a leaderboard revision losing more than this share of the previous one's rows "
         "is recorded as suspect and not applied (default 0.5)",
@@ -417,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
     replay.add_argument("--host", default="127.0.0.1")
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    replay.add_argument("--as-of", type=_date, help="serve every repo as it stood on this date")
+    replay.add_argument("--as-of", type=iso_date, help="serve every repo as it stood on this date")
     replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")
     replay.add_argument(
         "--population",
@@ -434,15 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--time-scale",
-        type=_positive_float,
+        type=positive_float,
         default=1.0,
         help="Hub seconds per wall second: 300 makes a 5-minute window last 1 s",
     )
     replay.add_argument(
-        "--latency-ms", type=_milliseconds, default=0.0, help="added to every request"
+        "--latency-ms", type=milliseconds, default=0.0, help="added to every request"
     )
     replay.add_argument(
-        "--page-size", type=_positive_int, default=1000, help="largest page of a model listing"
+        "--page-size", type=positive_int, default=1000, help="largest page of a model listing"
     )
     replay.add_argument(
         "--serve-partial-captures",

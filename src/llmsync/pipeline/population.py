@@ -54,13 +54,15 @@ _RETRY_STATUSES = frozenset({"unavailable", "card_unavailable", "invalid_repo_id
 
 
 def leaderboard_repo_ids(scores: pa.Table) -> list[str]:
-    """The distinct repo ids the leaderboards name, in first-seen order. The one
-    place the population reads the scores table: its `repo_id` column only."""
-    seen: dict[str, None] = {}
+    """The distinct repo ids the leaderboards name, in first-seen order, one
+    per repo: ids are case-insensitive on the Hub, so names that differ only
+    in case are one repo (the first spelling kept). The one place the
+    population reads the scores table: its `repo_id` column only."""
+    seen: dict[str, str] = {}
     for repo_id in scores.column("repo_id").to_pylist():
         if isinstance(repo_id, str) and repo_id:
-            seen.setdefault(repo_id, None)
-    return list(seen)
+            seen.setdefault(repo_id.lower(), repo_id)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ListedModel:
 
 
 def _author(repo_id: str) -> str:
+    """The key repos are grouped by author with (namespaces are case-insensitive)."""
     return repo_id.partition("/")[0].lower()
 
 
@@ -240,7 +243,12 @@ def fetch_population(
         for repo_id in from_listing:
             from_item(repo_id, listed[repo_id.lower()])
         infos = {repo_id: api_pool.submit(info_one, repo_id) for repo_id in singles}
-        listings = {api_pool.submit(list_one, author): author for author in authors}
+        # The author as the repos spell it, not lower-cased; a repo the listing
+        # misses (whatever the Hub's filter does with case) gets its model info.
+        listings = {
+            api_pool.submit(list_one, by_author[author][0].partition("/")[0]): author
+            for author in authors
+        }
         for future in as_completed(listings):
             found = future.result()
             for repo_id in by_author[listings[future]]:
@@ -310,14 +318,15 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 def population_repos(scores: pa.Table, *, tracked: Sequence[str], population: str) -> list[str]:
     """The repos a sync fetches: the tracked ones (curated and `--repo`), then,
-    for the `leaderboards` population, every repo the leaderboards name."""
+    for the `leaderboards` population, every repo the leaderboards name but
+    those that are a tracked repo spelled in another case."""
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {POPULATIONS}, not {population!r}")
-    seen: dict[str, None] = dict.fromkeys(tracked)
+    repos = list(dict.fromkeys(tracked))
     if population == "leaderboards":
-        for repo_id in leaderboard_repo_ids(scores):
-            seen.setdefault(repo_id, None)
-    return list(seen)
+        known = {repo_id.lower() for repo_id in repos}
+        repos += [r for r in leaderboard_repo_ids(scores) if r.lower() not in known]
+    return repos
 
 
 def fetch_models_at_scale(
@@ -325,14 +334,19 @@ def fetch_models_at_scale(
     repo_ids: Sequence[str],
     *,
     previous_manifest: dict[str, Any] | None,
+    previous_state: dict[str, Any] | None = None,
     pacer: Pacer | None = None,
     on_progress: ProgressFn | None = None,
 ) -> tuple[list[ModelFetch], FetchPlan]:
-    """The `fetch models` stage of a leaderboards sync (see the module's doc)."""
+    """The `fetch models` stage of a leaderboards sync (see the module's doc).
+    `previous_state`: the newest fetch state (watermark, reconciled_at), which
+    a run that published nothing keeps too; else the previous manifest's."""
     client = make_client(config, pacer=pacer)
     raw = client.raw_store
     assert isinstance(raw, RawStore)
-    state = previous_manifest.get("population") if previous_manifest else None
+    state = previous_state
+    if state is None and previous_manifest:
+        state = previous_manifest.get("population")
     manifest = previous_manifest
 
     def earlier() -> dict[str, ModelFetch]:
