@@ -28,7 +28,7 @@ from llmsync.hub.errors import HubUnavailable
 from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
-from llmsync.pipeline.population import FetchProgress
+from llmsync.pipeline.fetchplan import FetchProgress
 from llmsync.store.snapshots import default_data_dir
 
 T = TypeVar("T")
@@ -112,8 +112,9 @@ def sync(
     (else the file bundled with llmsync). population: `curated` (the curated
     repos and extra_repos) or `leaderboards` (every repo either leaderboard
     names, ~11,000, paced to the Hub's rate limits). rate_tier: anonymous,
-    free, pro or none, where the Hub sends no rate-limit headers (empty: free
-    with HF_TOKEN, else anonymous). reconcile_days: how often a leaderboards
+    free, pro or none, the quotas assumed until the server's RateLimit-Policy
+    header announces its own (empty: on huggingface.co free with HF_TOKEN, else
+    anonymous; on any other endpoint none). reconcile_days: how often a leaderboards
     sync reads every author's listing again instead of only what changed.
     """
     install_log_redaction()

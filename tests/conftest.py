@@ -49,8 +49,10 @@ V2_DATES = _served_dates(V2)
 V1_DATES = _served_dates(V1)
 
 # The production retry logic with (almost) no waiting: end-to-end fault tests
-# go through dozens of retries, and `Retry-After` is capped to this max_delay.
-FAST_RETRIES = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01, jitter=0.0)
+# go through dozens of retries, and `Retry-After` is capped like the backoff.
+FAST_RETRIES = RetryPolicy(
+    max_attempts=6, base_delay=0.001, max_delay=0.01, jitter=0.0, max_server_delay=0.01
+)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from llmsync.hub.errors import (
     TooLarge,
 )
 from llmsync.hub.ids import InvalidIdError
-from llmsync.hub.retry import RetryPolicy
+from llmsync.hub.retry import IncompleteBody, RetryPolicy
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.recordings import RecordingStore
 from llmsync.replay.server import ReplayHub
@@ -117,15 +117,43 @@ def test_model_info_lands_exact_bytes(
 def test_cards(replay_hub: ReplayHub, tmp_path: Path) -> None:
     client, _ = _client(replay_hub, tmp_path)
     info = client.model_info(DOLLY)
-    card = client.model_card(DOLLY, revision=info.revision, max_bytes=1_000_000)
+    card = client.card_at(DOLLY, sha=info.revision, max_bytes=1_000_000)
     assert card is not None and b"license: mit" in card.read_bytes()
-    assert client.model_card(ALPACA, revision="main", max_bytes=1_000_000) is None
+    alpaca = client.model_info(ALPACA).revision
+    assert client.card_at(ALPACA, sha=alpaca, max_bytes=1_000_000) is None
+    # A card lands under the commit it was read at: never under a branch.
+    with pytest.raises(InvalidIdError):
+        client.card_at(DOLLY, sha="main", max_bytes=1_000_000)
 
+    (tmp_path / "small").mkdir()
+    small, _ = _client(replay_hub, tmp_path / "small")
     replay_hub.clear_requests()
     with pytest.raises(TooLarge):
-        client.model_card(DOLLY, revision="main", max_bytes=10)
-    # Refused from the HEAD's announced size: the body was never asked for.
-    assert [r.method for r in replay_hub.requests] == ["HEAD"]
+        small.card_at(DOLLY, sha=info.revision, max_bytes=10)
+    # One GET, and nothing landed.
+    assert [r.method for r in replay_hub.requests] == ["GET"]
+    assert (
+        small.raw_store.get(DOLLY, "README.md", repo_type="model", revision=info.revision) is None
+    )
+
+
+def test_an_encoded_body_is_checked_by_its_decoded_bytes() -> None:
+    """Content-Length counts the bytes on the wire: a gzip answer's body,
+    decoded, is longer, and that is no truncation. The ETag still decides."""
+    from llmsync.hub.bodies import check_body
+    from llmsync.hub.hashing import git_blob_oid
+
+    body = b"---\nlicense: mit\n---\n" * 50
+    headers = {
+        "Content-Length": "60",
+        "Content-Encoding": "gzip",
+        "ETag": f'"{git_blob_oid(body)}"',
+    }
+    assert check_body(body, headers, max_bytes=None, what="card") == git_blob_oid(body)
+    with pytest.raises(IncompleteBody):
+        check_body(body, {"Content-Length": "60"}, max_bytes=None, what="card")
+    with pytest.raises(IncompleteBody):
+        check_body(body[:-1], headers, max_bytes=None, what="card")
 
 
 def test_a_landed_file_changed_on_disk_is_fetched_again(
@@ -134,19 +162,17 @@ def test_a_landed_file_changed_on_disk_is_fetched_again(
     client, _ = _client(replay_hub, tmp_path)
     revision = client.model_info(DOLLY).revision
     replay_hub.clear_requests()
-    card = client.model_card(DOLLY, revision=revision, max_bytes=1_000_000)
+    card = client.card_at(DOLLY, sha=revision, max_bytes=1_000_000)
     assert card is not None
     first_fetch = [(r.method, r.path) for r in replay_hub.requests]
-    assert first_fetch == [("HEAD", f"/{DOLLY}/resolve/{revision}/README.md")] * 2 + [
-        ("GET", f"/{DOLLY}/resolve/{revision}/README.md")
-    ]
+    assert first_fetch == [("GET", f"/{DOLLY}/resolve/{revision}/README.md")]
     original = card.read_bytes()
     edited = original.replace(b"license: mit", b"license: apache-2.0", 1)
     card.path.write_bytes(edited)
 
     replay_hub.clear_requests()
     with caplog.at_level(logging.WARNING):
-        again = client.model_card(DOLLY, revision=revision, max_bytes=1_000_000)
+        again = client.card_at(DOLLY, sha=revision, max_bytes=1_000_000)
     assert again is not None and again.path == card.path
     assert again.read_bytes() == original and again.sha256 == card.sha256
     assert [(r.method, r.path) for r in replay_hub.requests] == first_fetch
@@ -155,7 +181,7 @@ def test_a_landed_file_changed_on_disk_is_fetched_again(
     assert "no longer has the bytes it landed with" in caplog.text
     # Intact again, it is read from the landing.
     replay_hub.clear_requests()
-    client.model_card(DOLLY, revision=revision, max_bytes=1_000_000)
+    client.card_at(DOLLY, sha=revision, max_bytes=1_000_000)
     assert replay_hub.requests == []
 
 
@@ -226,8 +252,9 @@ def test_broken_bodies_are_retried_and_never_landed(
     hub = _faulty(replay_hub_factory, FaultRule(path=where, action=action, method="GET", times=2))
     client, _ = _client(hub, tmp_path / "faulty")
     if where == "/resolve/":  # README.md is served from /resolve/ itself, not the CDN
-        got = client.model_card(DOLLY, revision="main", max_bytes=1_000_000)
-        want = clean.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+        sha = clean.model_info(DOLLY).revision
+        got = client.card_at(DOLLY, sha=sha, max_bytes=1_000_000)
+        want = clean.card_at(DOLLY, sha=sha, max_bytes=1_000_000)
     else:
         got = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
         want = clean.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
@@ -262,7 +289,7 @@ def test_gated_is_typed_and_not_retried(
     with pytest.raises(Gated):
         client.model_info(DOLLY)
     with pytest.raises(Gated):
-        client.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+        client.card_at(DOLLY, sha="a" * 40, max_bytes=1_000_000)
     assert sleep.delays == []
     assert len(hub.requests) == 2
 
@@ -286,7 +313,7 @@ def test_token_stays_secret(
     with caplog.at_level(logging.DEBUG):
         client.model_info(DOLLY)
         client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
-        client.model_card(DOLLY, revision="main", max_bytes=1_000_000)
+        client.card_at(DOLLY, sha=client.model_info(DOLLY).revision, max_bytes=1_000_000)
         calls: list[Callable[[], object]] = [
             lambda: client.model_info(DOLLY, revision="0" * 40),
             lambda: client.model_info("nobody-here/no-such-model"),

@@ -63,7 +63,11 @@ V1_SERVED = [
     "2024-07-07",
 ]
 
-needs_bundle = pytest.mark.skipif(not BUNDLE.is_file(), reason="the history bundle is not here")
+needs_bundle = pytest.mark.skipif(
+    not BUNDLE.is_file(),
+    reason=f"the history bundle is not at {BUNDLE} (set LLMSYNC_HUB_DATA to the folder "
+    "holding history/leaderboard-history.bundle)",
+)
 
 
 @cache

@@ -310,3 +310,19 @@ def test_hub_script_check(recordings_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all checks passed" in result.stdout
+
+
+def test_a_date_before_the_recordings_is_refused_with_the_first_date(
+    recordings_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmsync.cli import main
+
+    assert min(V1_DATES) == "2023-05-23"
+    with pytest.raises(ValueError, match=r"no recordings before 2023-05-23 "):
+        ReplayHub(as_of=dt.date(2020, 1, 1), recordings=recordings_dir)
+    command = ["sync", "--no-prefect", "--hub", "replay", "--as-of", "2020-01-01"]
+    assert main([*command, "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "llmsync: no recordings before 2023-05-23 (the first leaderboard export): "
+        "--as-of 2020-01-01 is earlier\n"
+    )

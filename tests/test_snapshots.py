@@ -168,3 +168,23 @@ def test_latest_complete_skips_partial_snapshots(
     assert partial.snapshot_id < complete.snapshot_id
     assert main(["snapshots", "--data-dir", str(tmp_path), "--latest"]) == 0
     assert capsys.readouterr().out == "20250321T030001Z\n"
+
+
+def test_a_missing_data_folder_is_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    for command in (["verify"], ["snapshots"], ["snapshots", "--latest"]):
+        assert main([*command, "--data-dir", str(missing)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"llmsync: the data folder {missing} does not exist (")
+    # An existing folder that holds nothing: no runs to list, nothing to verify.
+    assert main(["snapshots", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"no runs recorded in {tmp_path}\n"
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 2
+    assert (
+        capsys.readouterr().err == f"llmsync: no published snapshot in {tmp_path / 'processed'}\n"
+    )
+    assert main(["verify", "--data-dir", str(tmp_path), "--snapshot", "20990101T000000Z"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"llmsync: no snapshot 20990101T000000Z in {tmp_path / 'processed'}\n"

@@ -67,14 +67,12 @@ TRANSIENT_RULES = (
     _rule(CDN, "reset", method="GET", fraction=0.5),
     _rule(CDN, "truncate", method="GET", fraction=0.5),
     _rule(CDN, "status", method="GET", status=500),
-    _rule(CARD, "status", method="HEAD", status=503),
-    _rule(CARD, "reset", method="HEAD"),
+    # A card is one GET at the info's sha (no HEAD).
+    _rule(CARD, "status", method="GET", status=503),
     _rule(CARD, "status", method="GET", status=502),
     _rule(CARD, "reset", method="GET", fraction=0.5),
     _rule(CARD, "truncate", method="GET", fraction=0.2),
-    # huggingface_hub retries a 429 on a body GET itself, sleeping Retry-After + 1 s
-    # (not our policy's call): 0 keeps that to one second.
-    _rule(CARD, "status", method="GET", status=429, retry_after=0),
+    _rule(CARD, "status", method="GET", status=429, retry_after=1),
 )
 
 
@@ -108,15 +106,14 @@ def test_transient_faults_on_every_request_kind_change_nothing(
     assert plan.fired() == [1] * len(TRANSIENT_RULES)
     # Each fault costs one more request of its kind (a failed body GET also
     # repeats the HEAD before it); the clean run makes the numbers on the left:
-    # v1's 17 commits in one page and v2's 190 in four, and two HEADs and one
-    # GET for each of the 207 exports.
+    # v1's 17 commits in one page and v2's 190 in four, two HEADs and one GET
+    # for each of the 207 exports, and one GET per card asked at its sha.
     assert _attempts_by_kind(requests) == {
         "commits GET": 1 + 4 + 4,
         "model info GET": 16 + 4,
         "dataset file HEAD": 2 * 207 + 3 + 3,
         "cdn GET": 207 + 4,
-        "card HEAD": 12 + 2 + 2,
-        "card GET": 5 + 4,
+        "card GET": 7 + 5,
     }
     assert report.status == "published"
     assert report.partial is False
@@ -309,8 +306,9 @@ def test_latest_skips_a_partial_snapshot(
 
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
     """Only tests shorten the waits: a config that does not ask keeps the
-    policy that honours `Retry-After` up to 30 s."""
+    policy that honours `Retry-After` up to 10 minutes and backs off up to 30 s."""
     from llmsync.hub.retry import DEFAULT_POLICY
 
     assert SyncConfig(data_dir=tmp_path).retry_policy is DEFAULT_POLICY
     assert DEFAULT_POLICY.max_delay == 30
+    assert DEFAULT_POLICY.max_server_delay == 600

@@ -98,6 +98,10 @@ def test_likes_changed_at_the_same_sha_are_a_new_snapshot_and_both_verify(
     assert _verify(data_dir, second.snapshot) == 0
     out = capsys.readouterr().out
     assert out.count("catalog: rebuilt from raw, identical") == 2
+    # Each run says which snapshot it checked, and where.
+    for snapshot in (first.snapshot, second.snapshot):
+        assert f"checking snapshot {snapshot}: " in out
+        assert str(data_dir / "processed" / f"snapshot={snapshot}") in out
 
     # Nothing new upstream: nothing new published.
     assert _sync(data_dir, liked_hub).status == "unchanged"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -11,6 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from llmsync.cli_args import iso_date, milliseconds, positive_float, positive_int, share
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -29,50 +30,6 @@ _ENV_DEFAULTS = {
 def _set_env_defaults() -> None:
     for key, value in _ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("a share between 0 and 1, e.g. 0.1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError("a number above 0")
-    return value
-
-
-def _milliseconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError("0 or more milliseconds")
-    return value
 
 
 def _fail(message: str, *, code: int = 1) -> int:
@@ -194,10 +151,21 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
 _SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
 
 
+def _missing_data_dir(data_dir: Path) -> int | None:
+    """Exit code 2 with a message when the data folder does not exist (a typo
+    in the path must not read as an empty store)."""
+    if data_dir.is_dir():
+        return None
+    where = "choose it with --data-dir or LLMSYNC_DATA_DIR"
+    return _fail(f"the data folder {data_dir} does not exist ({where})", code=2)
+
+
 def cmd_snapshots(args: argparse.Namespace) -> int:
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
+    if (missing := _missing_data_dir(store.data_dir)) is not None:
+        return missing
     if args.latest:
         latest = store.latest_complete()
         if latest is None:
@@ -239,10 +207,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
 
     store = SnapshotStore(args.data_dir or default_data_dir())
+    if (missing := _missing_data_dir(store.data_dir)) is not None:
+        return missing
     published = {s.snapshot_id: s for s in store.snapshots()}
     snapshot = published.get(args.snapshot) if args.snapshot else store.latest()
     if snapshot is None:
-        return _fail(f"no snapshot {args.snapshot or ''} in {store.data_dir}".strip(), code=2)
+        wanted = f"snapshot {args.snapshot}" if args.snapshot else "published snapshot"
+        return _fail(f"no {wanted} in {store.processed}", code=2)
+    which = "" if args.snapshot else " (the latest)"
+    print(f"checking snapshot {snapshot.snapshot_id}{which}: {snapshot.path}")
     problems = store.verify(snapshot)
     for problem in problems:
         print(problem)
@@ -302,6 +275,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DATA_DIR_HELP = "the data folder (default: LLMSYNC_DATA_DIR, else ./data)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmsync", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -313,8 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="Hub URL, or `replay` for the bundled replay hub (default: HF_ENDPOINT or "
         "https://huggingface.co)",
     )
-    sync.add_argument("--as-of", type=_date, help="with --hub replay: the Hub as of this date")
-    sync.add_argument("--data-dir", type=Path, help="default: LLMSYNC_DATA_DIR or ./data")
+    sync.add_argument("--as-of", type=iso_date, help="with --hub replay: the Hub as of this date")
+    sync.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
     sync.add_argument(
         "--curated",
@@ -323,14 +299,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--max-revisions",
-        type=_positive_int,
+        type=positive_int,
         help="read only the newest N revisions of each leaderboard (default: all)",
     )
-    sync.add_argument("--max-row-loss", type=_share, default=0.10)
-    sync.add_argument("--allow-row-loss", action="store_true")
+    sync.add_argument(
+        "--max-row-loss",
+        type=share,
+        default=0.10,
+        help="publish nothing when a table (but changes) would lose more than this share "
+        "of the previous snapshot's rows; the run exits non-zero (default 0.1)",
+    )
+    sync.add_argument(
+        "--allow-row-loss",
+        action="store_true",
+        help="publish even when a table loses more rows than --max-row-loss allows "
+        "(after checking that the loss is real)",
+    )
     sync.add_argument(
         "--suspect-row-loss",
-        type=_share,
+        type=share,
         default=0.5,
         help="a leaderboard revision losing more than this share of the previous one's rows "
         "is recorded as suspect and not applied (default 0.5)",
@@ -346,8 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-tier",
         choices=("anonymous", "free", "pro", "none"),
         default=None,
-        help="the Hub quotas to stay under where it sends no RateLimit headers "
-        "(default: free with HF_TOKEN, else anonymous; none: no limit but the headers')",
+        help="the quotas assumed until the server's RateLimit-Policy header announces its own "
+        "(default: on huggingface.co free with HF_TOKEN, else anonymous; on any other "
+        "endpoint none: no pacing unless the server sends RateLimit headers)",
     )
     sync.add_argument(
         "--reconcile-days",
@@ -362,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(handler=cmd_sync)
 
     snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
-    snapshots.add_argument("--data-dir", type=Path)
+    snapshots.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     snapshots.add_argument("--format", choices=("table", "json"), default="table")
     snapshots.add_argument(
         "--latest",
@@ -374,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify", help="check a snapshot's hashes and rebuild it from data/raw, offline"
     )
-    verify.add_argument("--data-dir", type=Path)
+    verify.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     verify.add_argument("--snapshot", help="snapshot id (default: the latest)")
     verify.add_argument(
         "--curated",
@@ -386,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
     replay.add_argument("--host", default="127.0.0.1")
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    replay.add_argument("--as-of", type=_date, help="serve every repo as it stood on this date")
+    replay.add_argument("--as-of", type=iso_date, help="serve every repo as it stood on this date")
     replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")
     replay.add_argument(
         "--population",
@@ -403,15 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--time-scale",
-        type=_positive_float,
+        type=positive_float,
         default=1.0,
         help="Hub seconds per wall second: 300 makes a 5-minute window last 1 s",
     )
     replay.add_argument(
-        "--latency-ms", type=_milliseconds, default=0.0, help="added to every request"
+        "--latency-ms", type=milliseconds, default=0.0, help="added to every request"
     )
     replay.add_argument(
-        "--page-size", type=_positive_int, default=1000, help="largest page of a model listing"
+        "--page-size", type=positive_int, default=1000, help="largest page of a model listing"
     )
     replay.add_argument(
         "--serve-partial-captures",

@@ -20,12 +20,20 @@ from llmsync.hub.secrets import redact
 def check_body(
     data: bytes, headers: Mapping[str, str], *, max_bytes: int | None, what: str
 ) -> str | None:
-    """Check a whole body against its answer's Content-Length and ETag (the
-    etag is returned); IncompleteBody when they disagree, TooLarge over the cap."""
+    """Check a whole (decoded) body against its answer's Content-Length and
+    ETag (the etag is returned); IncompleteBody when they disagree, TooLarge
+    over the cap. An encoded answer's Content-Length counts the encoded bytes,
+    so it is compared only when the body came unencoded."""
     announced = (headers.get("X-Linked-Etag") or headers.get("ETag") or "").removeprefix("W/")
     etag = announced.strip('"') or None
     length = headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) != len(data):
+    encoding = headers.get("Content-Encoding", "identity").strip().lower()
+    if (
+        encoding in ("", "identity")
+        and length is not None
+        and length.isdigit()
+        and int(length) != len(data)
+    ):
         raise IncompleteBody(f"got {len(data)} bytes, the server announced {length}")
     if max_bytes is not None and len(data) > max_bytes:
         raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))

@@ -50,6 +50,7 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
 from llmsync.hub.bodies import check_body, json_list, json_object, parse_datetime, verify_file
+from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.errors import (
     CommitRef,
     FileNotFound,
@@ -84,7 +85,6 @@ from llmsync.hub.secrets import redact, register_secret
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 REPO_TYPES = ("model", "dataset")
 CARD_FILE = "README.md"
 MAX_REDIRECTS = 10
@@ -161,7 +161,7 @@ class HubClient:
         on_retry: Callable[[BaseException, int, float], Any] | None = None,
         pacer: Pacer | None = None,
     ) -> None:
-        self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+        self.endpoint = resolve_endpoint(endpoint)
         self._token: str | None = token or os.environ.get("HF_TOKEN") or None
         register_secret(self._token)
         self.raw_store = raw_store
@@ -213,13 +213,17 @@ class HubClient:
             return self._token
         return False
 
-    def _get(self, url: str) -> httpx2.Response:
+    def _get(self, url: str, *, identity: bool = False) -> httpx2.Response:
         """GET through huggingface_hub's session, following redirects by hand so
-        that the token never leaves the endpoint's origin."""
+        that the token never leaves the endpoint's origin. `identity`: ask for
+        the body unencoded, so Content-Length is its length (as huggingface_hub
+        asks for files)."""
         for _ in range(MAX_REDIRECTS):
             headers = build_hf_headers(
                 token=self._token_for(url), library_name="llmsync", library_version=__version__
             )
+            if identity:
+                headers["Accept-Encoding"] = "identity"
             response = self._send(url, headers)
             if not response.has_redirect_location:
                 hf_raise_for_status(response)
@@ -257,9 +261,11 @@ class HubClient:
 
     def card_at(self, repo_id: str, *, sha: str, max_bytes: int) -> LandedFile | None:
         """The README.md at commit `sha` (None: no card) with one resolver GET, or
-        none when landed already; checked against the announced size and ETag."""
+        none when landed already; checked against the announced size and ETag.
+        The one way a card is fetched."""
         require_repo_id(repo_id)
-        require_revision(sha)
+        if not is_commit_sha(require_revision(sha)):  # a branch moves: nothing to land under
+            raise InvalidIdError(f"a card is fetched at a commit sha, not {sha[:40]!r}")
         what = f"{CARD_FILE} of model {repo_id}@{sha[:12]}"
         landed = self._landed(repo_id, CARD_FILE, repo_type="model", revision=sha)
         if landed is not None:
@@ -267,7 +273,7 @@ class HubClient:
         url = hf_hub_url(repo_id, CARD_FILE, revision=sha, endpoint=self.endpoint)
 
         def fetch() -> LandedFile:
-            response = self._get(url)
+            response = self._get(url, identity=True)
             data = response.content
             etag = check_body(data, response.headers, max_bytes=max_bytes, what=what)
             stored = self.raw_store.put(
@@ -403,15 +409,6 @@ class HubClient:
                 shutil.rmtree(scratch, ignore_errors=True)
 
         return self._call(fetch, what=what)
-
-    def model_card(self, repo_id: str, *, revision: str, max_bytes: int) -> LandedFile | None:
-        """The README.md at `revision`, or None when the repo has none."""
-        try:
-            return self.download(
-                repo_id, CARD_FILE, repo_type="model", revision=revision, max_bytes=max_bytes
-            )
-        except FileNotFound:
-            return None
 
     def _landed(
         self, repo_id: str, filename: str, *, repo_type: str, revision: str

@@ -1,8 +1,7 @@
 """Staying under the Hub's rate limits, client side.
 
-The Hub counts requests per caller in fixed 5-minute windows, per bucket:
-`api` (every `/api/...`), `resolvers` (every `/resolve/`), `pages` (the rest).
-Every answer says where the caller stands::
+The Hub counts requests per caller in fixed 5-minute windows, per bucket
+(`hub.quotas`). Every answer says where the caller stands::
 
     RateLimit: "api";r=<remaining>;t=<seconds until the window resets>
     RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window seconds>
@@ -10,71 +9,53 @@ Every answer says where the caller stands::
 A `Pacer` is shared by every thread of a fetch. Before a request it takes a
 slot in the request's bucket; when the window's slots are spent it waits for
 the reset (as the headers last said, else one whole window) instead of
-provoking a 429. Where the Hub sends no headers, the configured tier's quotas
-apply. A 429 that happens anyway is still retried by `retry.call_with_retry`.
+provoking a 429. Both headers are read (`hub.ratelimit_headers`): the policy's
+`q` and `w` become the bucket's quota and window from the first answer on, so
+a new window starts with the quota the server announced. The configured tier
+(`hub.quotas.TIERS`) is only the guess before the first answer; tier `none`
+guesses no limit at all. A 429 that happens anyway is still retried by
+`retry.call_with_retry`.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-BUCKETS = ("api", "resolvers", "pages")
-WINDOW_SECONDS = 300.0
+from llmsync.hub.endpoint import DEFAULT_ENDPOINT
+from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS
+from llmsync.hub.quotas import bucket_of as _bucket_of_path
+from llmsync.hub.ratelimit_headers import RateLimitNews, read_ratelimit
 
-
-@dataclass(frozen=True)
-class Tier:
-    api: int
-    resolvers: int
-    pages: int
-
-    def quota(self, bucket: str) -> int:
-        value: int = getattr(self, bucket)
-        return value
-
-
-# The Hub's documented quotas per 5-minute window. `none`: no quota until the
-# server's headers announce one (a mirror or a local replay hub without limits).
+# Tier `none`: no quota until the server's headers announce one (a mirror or a
+# local replay hub without limits).
 _UNLIMITED = 10**9
-TIERS: dict[str, Tier] = {
-    "none": Tier(api=_UNLIMITED, resolvers=_UNLIMITED, pages=_UNLIMITED),
-    "anonymous": Tier(api=500, resolvers=3_000, pages=100),
-    "free": Tier(api=1_000, resolvers=5_000, pages=200),
-    "pro": Tier(api=2_500, resolvers=12_000, pages=400),
-}
-RATE_TIERS = tuple(TIERS)
-
-_LIMIT = re.compile(r'^\s*"?([A-Za-z_-]+)"?\s*;(.*)$')
-_PARAM = re.compile(r"([a-z])\s*=\s*(\d+)")
+RATE_TIERS = ("none", *TIERS)
+# The host whose documented tiers apply when nobody says otherwise.
+HUB_HOST = urlsplit(DEFAULT_ENDPOINT).hostname
 
 
-def default_tier(*, token: bool) -> str:
-    """A token holder is at least a free user; without one, anonymous."""
+def default_tier(*, token: bool, endpoint: str) -> str:
+    """The tier assumed before the server speaks: on huggingface.co a token
+    holder is at least a free user and without one anonymous; any other
+    endpoint (a mirror, a local replay hub) is not paced until its headers
+    announce a quota."""
+    host = (urlsplit(endpoint).hostname or "").lower()
+    if host != HUB_HOST:
+        return "none"
     return "free" if token else "anonymous"
+
+
+def tier_quota(tier: str, bucket: str) -> int:
+    return _UNLIMITED if tier == "none" else TIERS[tier].of(bucket)
 
 
 def bucket_of(url: str) -> str:
     """Which rate-limit bucket the Hub counts a request to `url` in."""
-    path = urlsplit(url).path
-    if "/resolve/" in path:
-        return "resolvers"
-    if path.startswith("/api/"):
-        return "api"
-    return "pages"
-
-
-def _parse(header: str | None) -> tuple[str, dict[str, int]] | None:
-    if not header:
-        return None
-    match = _LIMIT.match(header)
-    if match is None:
-        return None
-    return match.group(1), {k: int(v) for k, v in _PARAM.findall(match.group(2))}
+    return _bucket_of_path(urlsplit(url).path)
 
 
 @dataclass
@@ -92,7 +73,7 @@ class _Bucket:
 
 
 class Pacer:
-    """Per-bucket slots under the tier's (or the headers') quotas.
+    """Per-bucket slots under the headers' quotas (the tier's before the first answer).
 
     `margin` slots of each window are left unused, for requests made outside
     the pacer (another process on the same token, huggingface_hub's own calls).
@@ -100,12 +81,12 @@ class Pacer:
 
     def __init__(
         self,
-        tier: str = "anonymous",
+        tier: str = "none",
         *,
         margin: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if tier not in TIERS:
+        if tier not in RATE_TIERS:
             raise ValueError(f"unknown rate tier {tier!r}; expected one of {RATE_TIERS}")
         self.tier = tier
         self.margin = margin
@@ -113,9 +94,9 @@ class Pacer:
         self._cond = threading.Condition()
         self._buckets = {
             name: _Bucket(
-                quota=TIERS[tier].quota(name),
-                window=WINDOW_SECONDS,
-                remaining=TIERS[tier].quota(name),
+                quota=tier_quota(tier, name),
+                window=float(WINDOW_SECONDS),
+                remaining=tier_quota(tier, name),
             )
             for name in BUCKETS
         }
@@ -133,7 +114,8 @@ class Pacer:
             while True:
                 now = self._clock()
                 if bucket.reset_at is not None and now >= bucket.reset_at:
-                    # A new window: the whole quota again (the headers correct it).
+                    # A new window: the whole quota again, as the server last
+                    # announced it (the tier's guess if it never did).
                     bucket.remaining, bucket.reset_at, bucket.opened = bucket.quota, None, now
                 if bucket.remaining - bucket.in_flight > self.margin:
                     break
@@ -167,38 +149,19 @@ class Pacer:
                 # Counted; the wait is the retry policy's (Retry-After), and the
                 # headers, when sent, say where the window stands.
                 bucket.throttled += 1
-            self._observe(bucket, headers)
+            self._observe(name, headers)
             self._cond.notify_all()
 
-    def _observe(self, bucket: _Bucket, headers: Mapping[str, str] | None) -> None:
-        if headers is None:
+    def _observe(self, name: str, headers: Mapping[str, str] | None) -> None:
+        news = read_ratelimit(headers, bucket=name) if headers is not None else None
+        if news is None or news.bucket not in self._buckets:
             return
-        now = self._clock()
-        policy = _parse(headers.get("RateLimit-Policy"))
-        if policy is not None and "q" in policy[1]:
-            bucket.quota = policy[1]["q"]
-            if "w" in policy[1]:
-                bucket.window = float(policy[1]["w"])
-        limit = _parse(headers.get("RateLimit"))
-        if limit is None:
-            return
-        params = limit[1]
-        if "t" in params:
-            reset_at = now + params["t"]
-            if bucket.opened is not None and reset_at <= bucket.opened + 1.0:
-                # An answer from the window before the one we opened (`t` is
-                # rounded up to whole seconds): stale news.
-                return
-            if bucket.reset_at is None or reset_at > bucket.reset_at + 1.0:
-                # First news of this window, or the server opened a new one.
-                bucket.reset_at = reset_at
-                if "r" in params:
-                    bucket.remaining = params["r"]
-                return
-            bucket.reset_at = min(bucket.reset_at, reset_at)
-        if "r" in params:
-            # Answers arrive out of order: the lowest count in a window is the truth.
-            bucket.remaining = min(bucket.remaining, params["r"])
+        bucket = self._buckets[news.bucket]
+        if news.quota is not None:
+            bucket.quota = news.quota
+        if news.window_seconds is not None:
+            bucket.window = float(news.window_seconds)
+        _update_window(bucket, news, now=self._clock())
 
     def waited(self) -> float:
         """Seconds spent waiting for the rate limit so far."""
@@ -213,3 +176,23 @@ class Pacer:
     def throttled(self) -> int:
         with self._cond:
             return sum(bucket.throttled for bucket in self._buckets.values())
+
+
+def _update_window(bucket: _Bucket, news: RateLimitNews, *, now: float) -> None:
+    """Where the current window stands, from one answer's `r` and `t`."""
+    if news.reset_seconds is not None:
+        reset_at = now + news.reset_seconds
+        if bucket.opened is not None and reset_at <= bucket.opened + 1.0:
+            # An answer from the window before the one we opened (`t` is
+            # rounded up to whole seconds): stale news.
+            return
+        if bucket.reset_at is None or reset_at > bucket.reset_at + 1.0:
+            # First news of this window, or the server opened a new one.
+            bucket.reset_at = reset_at
+            if news.remaining is not None:
+                bucket.remaining = news.remaining
+            return
+        bucket.reset_at = min(bucket.reset_at, reset_at)
+    if news.remaining is not None:
+        # Answers arrive out of order: the lowest count in a window is the truth.
+        bucket.remaining = min(bucket.remaining, news.remaining)

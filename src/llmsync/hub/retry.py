@@ -2,8 +2,12 @@
 
 Which failures are worth another try is decided in one place, `is_retryable`;
 how long to wait in another, `retry_delay`: the server's own word first
-(`Retry-After`, or the reset of the `RateLimit` header the Hub sends on a 429),
-else exponential backoff with jitter, always capped.
+(`Retry-After`, or the reset `t` of the `RateLimit` header the Hub sends on a
+429), honoured as given up to `RetryPolicy.max_server_delay` (10 minutes by
+default: two of the Hub's 5-minute windows); else exponential backoff with
+jitter, capped at `RetryPolicy.max_delay` (30 s by default). A server that asks
+for longer than the ceiling is retried after the ceiling, and answers 429 again
+if its window has not reset; after `max_attempts` the error propagates.
 """
 
 from __future__ import annotations
@@ -11,23 +15,22 @@ from __future__ import annotations
 import email.utils
 import http.client
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx2
+
+from llmsync.hub.quotas import bucket_of
+from llmsync.hub.ratelimit_headers import read_ratelimit
 
 T = TypeVar("T")
 
 # 408 and 425 are the server asking to be asked again; 429 is the rate limiter;
 # 5xx gateway/availability errors pass. 501 (not implemented) and 505 never will.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-# The Hub's rate-limit header (IETF draft ratelimit-headers): `"api";r=0;t=55`,
-# where `t` is the number of seconds until the window resets.
-_RATELIMIT_RESET = re.compile(r"(?:^|;)\s*t\s*=\s*(\d+)")
 
 
 class TransientError(Exception):
@@ -45,18 +48,21 @@ class RetryPolicy:
 
     `jitter` is the fraction by which a computed backoff is randomly spread
     (0.25: anywhere from 75% to 125%), so parallel clients do not retry in step.
-    Delays the server asks for are honoured as given (capped, never shortened).
+    `max_delay` caps our own backoff. Delays the server asks for are honoured
+    as given, never shortened, up to `max_server_delay`.
     """
 
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
     jitter: float = 0.25
+    max_server_delay: float = 600.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0 or not 0 <= self.jitter <= 1:
+        delays = (self.base_delay, self.max_delay, self.max_server_delay)
+        if min(delays) < 0 or not 0 <= self.jitter <= 1:
             raise ValueError("delays must be >= 0 and jitter within [0, 1]")
 
 
@@ -143,17 +149,26 @@ def server_delay(exc: BaseException, *, now: float | None = None) -> float | Non
             parsed = _parse_retry_after(retry_after, now=now)
             if parsed is not None:
                 return parsed
-        ratelimit = headers.get("RateLimit")
-        if ratelimit is not None and (match := _RATELIMIT_RESET.search(ratelimit)):
-            return float(match.group(1))
+        news = read_ratelimit(headers, bucket=_bucket(item))
+        if news is not None and news.reset_seconds is not None:
+            return float(news.reset_seconds)
     return None
+
+
+def _bucket(exc: BaseException) -> str:
+    """The bucket of the request that failed (which `RateLimit` member to read)."""
+    try:
+        url = exc.response.url  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # no response, or one without its request
+        return "api"
+    return bucket_of(urlsplit(str(url)).path)
 
 
 def retry_delay(exc: BaseException, attempt: int, *, policy: RetryPolicy = DEFAULT_POLICY) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based)."""
     asked = server_delay(exc)
     if asked is not None:
-        return min(asked, policy.max_delay)
+        return min(asked, policy.max_server_delay)
     backoff = min(policy.base_delay * 2.0 ** (attempt - 1), policy.max_delay)
     spread = 1.0 + _random.uniform(-policy.jitter, policy.jitter)
     return min(backoff * spread, policy.max_delay)

@@ -4,6 +4,7 @@ the run's report (`report`) and rebuilding a snapshot from raw (`rebuild`).
 Importers use this package's names; the modules behind them are free to move.
 """
 
+from llmsync.pipeline.model_fetch import ModelFetch
 from llmsync.pipeline.rebuild import check_raw_objects, compare_with_snapshot, rebuild_from_raw
 from llmsync.pipeline.report import SyncFailed, SyncReport
 from llmsync.pipeline.revision import LeaderboardRevision
@@ -12,7 +13,6 @@ from llmsync.pipeline.scores import PriorScores, ScoresBuild, build_scores, read
 from llmsync.pipeline.stages import (
     DEFAULT_CARD_MAX_BYTES,
     TRANSIENT_MODEL_STATUSES,
-    ModelFetch,
     SyncConfig,
     build_models,
     describe_raw_objects,

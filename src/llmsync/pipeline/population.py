@@ -29,23 +29,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from llmsync.hub.client import HubClient
-from llmsync.hub.errors import Gated, HubError, RepoNotFound, TooLarge
+from llmsync.hub.errors import HubError
 from llmsync.hub.ids import InvalidIdError, is_commit_sha, require_repo_id
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.listing import item_bytes, item_modified, listing_url, page_items
 from llmsync.hub.pacing import Pacer
-from llmsync.hub.secrets import redact
+from llmsync.pipeline.fetchplan import FetchPlan, ProgressFn, Tracker
 from llmsync.pipeline.landed import fetches_from_manifest
-from llmsync.pipeline.stages import ModelFetch, SyncConfig, make_client
+from llmsync.pipeline.model_fetch import ModelFetch, fetch_info, with_card
+from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.store.raw import RawStore
 
 POPULATIONS = ("leaderboards", "curated")
@@ -54,28 +54,15 @@ _RETRY_STATUSES = frozenset({"unavailable", "card_unavailable", "invalid_repo_id
 
 
 def leaderboard_repo_ids(scores: pa.Table) -> list[str]:
-    """The distinct repo ids the leaderboards name, in first-seen order. The one
-    place the population reads the scores table: its `repo_id` column only."""
-    seen: dict[str, None] = {}
+    """The distinct repo ids the leaderboards name, in first-seen order, one
+    per repo: ids are case-insensitive on the Hub, so names that differ only
+    in case are one repo (the first spelling kept). The one place the
+    population reads the scores table: its `repo_id` column only."""
+    seen: dict[str, str] = {}
     for repo_id in scores.column("repo_id").to_pylist():
         if isinstance(repo_id, str) and repo_id:
-            seen.setdefault(repo_id, None)
-    return list(seen)
-
-
-@dataclass(frozen=True)
-class FetchProgress:
-    """Where a long fetch stands, for a progress line or artifact."""
-
-    phase: str
-    done: int
-    total: int
-    requests: int
-    waited_seconds: float
-    elapsed_seconds: float
-
-
-ProgressFn = Callable[[FetchProgress], None]
+            seen.setdefault(repo_id.lower(), repo_id)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -86,63 +73,8 @@ class ListedModel:
     page: StoredObject
 
 
-@dataclass
-class FetchPlan:
-    """What the fetch did, for the report and the next run's manifest."""
-
-    kind: str  # "full" or "incremental"
-    watermark: str | None = None  # newest lastModified the Hub showed this run
-    listing_pages: int = 0
-    model_info_checks: int = 0
-    card_requests: int = 0
-    reused: int = 0
-
-
-class _Tracker:
-    """Thread-safe progress counting, reporting at most a few times a second."""
-
-    def __init__(self, client: HubClient, on_progress: ProgressFn | None) -> None:
-        self._client = client
-        self._on_progress = on_progress
-        self._lock = threading.Lock()
-        self._started = time.perf_counter()
-        self._last = 0.0
-        self.phase, self.done, self.total = "", 0, 0
-
-    def start(self, phase: str, total: int) -> None:
-        with self._lock:
-            self.phase, self.done, self.total = phase, 0, total
-        self._emit(force=True)
-
-    def step(self, n: int = 1) -> None:
-        with self._lock:
-            self.done += n
-        self._emit(force=False)
-
-    def finish(self) -> None:
-        self._emit(force=True)
-
-    def _emit(self, *, force: bool) -> None:
-        if self._on_progress is None:
-            return
-        now = time.perf_counter()
-        with self._lock:
-            if not force and now - self._last < 0.5 and self.done < self.total:
-                return
-            self._last = now
-            pacer = self._client.pacer
-            report = FetchProgress(
-                phase=self.phase,
-                done=self.done,
-                total=self.total,
-                requests=sum(pacer.requests().values()) if pacer else 0,
-                waited_seconds=round(pacer.waited(), 2) if pacer else 0.0,
-                elapsed_seconds=round(now - self._started, 2),
-            )
-        self._on_progress(report)
-
-
 def _author(repo_id: str) -> str:
+    """The key repos are grouped by author with (namespaces are case-insensitive)."""
     return repo_id.partition("/")[0].lower()
 
 
@@ -153,7 +85,7 @@ def _walk(
     next_url: str | None = url
     while next_url is not None:
         data, next_url = client.list_page(next_url, what=what)
-        plan.listing_pages += 1
+        plan.count("listing_pages")
         yield raw.put_listing(data), page_items(data)
 
 
@@ -177,24 +109,14 @@ def _with_card(
     card_max_bytes: int,
     plan: FetchPlan,
 ) -> ModelFetch:
-    """`base` (a ModelFetch with info) completed with the card at `sha`."""
-    if not (isinstance(sha, str) and is_commit_sha(sha)):
-        return base
-    landed_before = client.raw_store.get(hub_id, "README.md", repo_type="model", revision=sha)
-    if landed_before is None:
-        plan.card_requests += 1
-    try:
-        card = client.card_at(hub_id, sha=sha, max_bytes=card_max_bytes)
-    except TooLarge as exc:
-        return replace(base, status="card_too_large", detail=redact(str(exc)))
-    except Gated as exc:
-        return replace(base, status="card_gated", detail=redact(str(exc)))
-    except HubError as exc:
-        return replace(base, status="card_unavailable", detail=redact(str(exc)))
-    if card is None:
-        return base
-    stored = StoredObject(card.path, card.sha256, card.size)
-    return replace(base, card=card.read_bytes(), card_object=stored)
+    """`base` completed with the card at `sha`, a request counted when it is asked."""
+    commit = isinstance(sha, str) and is_commit_sha(sha)
+    if (
+        commit
+        and client.raw_store.get(hub_id, "README.md", repo_type="model", revision=sha) is None
+    ):
+        plan.count("card_requests")
+    return with_card(client, base, hub_id=hub_id, sha=sha, max_bytes=card_max_bytes)
 
 
 def fetch_population(
@@ -220,7 +142,7 @@ def fetch_population(
     now = now or dt.datetime.now(dt.UTC)
     raw = client.raw_store
     assert isinstance(raw, RawStore)
-    tracker = _Tracker(client, on_progress)
+    tracker = Tracker(client, on_progress)
     kind = "full"
     since: dt.datetime | None = None
     if previous is not None and previous_fetches is not None:
@@ -255,7 +177,7 @@ def fetch_population(
                 listed[repo_id.lower()] = item
             elif old is not None and old.status not in _RETRY_STATUSES:
                 results[repo_id] = old
-                plan.reused += 1
+                plan.count("reused")
             else:
                 to_fetch.append(repo_id)
     else:
@@ -286,7 +208,7 @@ def fetch_population(
             tracker.step()
 
     def info_one(repo_id: str) -> tuple[ModelFetch, str, Any]:
-        return _info(client, repo_id)
+        return fetch_info(client, repo_id)
 
     def list_one(author: str) -> dict[str, ListedModel]:
         try:
@@ -321,7 +243,12 @@ def fetch_population(
         for repo_id in from_listing:
             from_item(repo_id, listed[repo_id.lower()])
         infos = {repo_id: api_pool.submit(info_one, repo_id) for repo_id in singles}
-        listings = {api_pool.submit(list_one, author): author for author in authors}
+        # The author as the repos spell it, not lower-cased; a repo the listing
+        # misses (whatever the Hub's filter does with case) gets its model info.
+        listings = {
+            api_pool.submit(list_one, by_author[author][0].partition("/")[0]): author
+            for author in authors
+        }
         for future in as_completed(listings):
             found = future.result()
             for repo_id in by_author[listings[future]]:
@@ -349,22 +276,6 @@ def fetch_population(
     return [results[repo_id] for repo_id in repo_ids], plan
 
 
-def _info(client: HubClient, repo_id: str) -> tuple[ModelFetch, str, Any]:
-    """A repo's model info (following a rename), with the id and sha its card
-    is asked at; or, without info, the status that says why."""
-    try:
-        info = client.model_info(repo_id)
-    except RepoNotFound as exc:
-        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc))), repo_id, None
-    except Gated as exc:
-        return ModelFetch(repo_id, None, None, "gated", redact(str(exc))), repo_id, None
-    except HubError as exc:
-        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc))), repo_id, None
-    base = ModelFetch(repo_id, info.raw, None, None, None, info_object=info.stored)
-    hub_id = info.info.id if isinstance(info.info.id, str) else repo_id
-    return base, hub_id, info.revision
-
-
 def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> str | None:
     """The newest `lastModified` on the Hub now (one small request): where the
     next incremental fetch starts reading. The Hub's own clock, not ours."""
@@ -373,7 +284,7 @@ def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> st
         data, _ = client.list_page(url, what="the newest model")
     except HubError:
         return None
-    plan.listing_pages += 1
+    plan.count("listing_pages")
     items = page_items(data)
     newest = item_modified(items[0]) if items else None
     return newest.isoformat() if newest else None
@@ -407,14 +318,15 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 def population_repos(scores: pa.Table, *, tracked: Sequence[str], population: str) -> list[str]:
     """The repos a sync fetches: the tracked ones (curated and `--repo`), then,
-    for the `leaderboards` population, every repo the leaderboards name."""
+    for the `leaderboards` population, every repo the leaderboards name but
+    those that are a tracked repo spelled in another case."""
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {POPULATIONS}, not {population!r}")
-    seen: dict[str, None] = dict.fromkeys(tracked)
+    repos = list(dict.fromkeys(tracked))
     if population == "leaderboards":
-        for repo_id in leaderboard_repo_ids(scores):
-            seen.setdefault(repo_id, None)
-    return list(seen)
+        known = {repo_id.lower() for repo_id in repos}
+        repos += [r for r in leaderboard_repo_ids(scores) if r.lower() not in known]
+    return repos
 
 
 def fetch_models_at_scale(
@@ -422,14 +334,19 @@ def fetch_models_at_scale(
     repo_ids: Sequence[str],
     *,
     previous_manifest: dict[str, Any] | None,
+    previous_state: dict[str, Any] | None = None,
     pacer: Pacer | None = None,
     on_progress: ProgressFn | None = None,
 ) -> tuple[list[ModelFetch], FetchPlan]:
-    """The `fetch models` stage of a leaderboards sync (see the module's doc)."""
+    """The `fetch models` stage of a leaderboards sync (see the module's doc).
+    `previous_state`: the newest fetch state (watermark, reconciled_at), which
+    a run that published nothing keeps too; else the previous manifest's."""
     client = make_client(config, pacer=pacer)
     raw = client.raw_store
     assert isinstance(raw, RawStore)
-    state = previous_manifest.get("population") if previous_manifest else None
+    state = previous_state
+    if state is None and previous_manifest:
+        state = previous_manifest.get("population")
     manifest = previous_manifest
 
     def earlier() -> dict[str, ModelFetch]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from llmsync.pipeline.population import FetchProgress
+from llmsync.pipeline.fetchplan import FetchProgress
 
 
 class ProgressLine:

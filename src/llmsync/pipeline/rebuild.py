@@ -20,10 +20,11 @@ import pyarrow as pa
 
 from llmsync.hub.ids import is_commit_sha
 from llmsync.pipeline.landed import ListingReader
+from llmsync.pipeline.model_fetch import ModelFetch
 from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.scores import build_scores
-from llmsync.pipeline.stages import ModelFetch, build_models, merge
+from llmsync.pipeline.stages import build_models, merge
 from llmsync.store.raw import MissingObject, RawObjectError, RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.curated import Curated, load_curated

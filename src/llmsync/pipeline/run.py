@@ -13,11 +13,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from llmsync import __version__
-from llmsync.pipeline.population import (
-    ProgressFn,
-    fetch_models_at_scale,
-    population_repos,
-)
+from llmsync.pipeline.fetchplan import FetchPlan, ProgressFn
+from llmsync.pipeline.population import fetch_models_at_scale, population_repos
 from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.scores import ScoresBuild, build_scores, read_prior
@@ -146,13 +143,14 @@ def _run_stages(
     with _timed(report, "fetch leaderboards", progress):
         revisions = run_stage("fetch leaderboards", fetch_leaderboards, config, pacer=pacer)
     built: ScoresBuild | None = None
-    plan = None
+    plan, earlier = None, None
     tracked = tracked_repos(curated, config.extra_repos)
     if config.population == "leaderboards":
         # The population is read off this run's scores: they are built first.
         with _timed(report, "build scores", progress):
             built = _build_scores(config, revisions, previous, run_stage=run_stage)
         repos = population_repos(built.scores, tracked=tracked, population=config.population)
+        earlier = _previous_population(store, previous)
         with _timed(report, "fetch models", progress):
             fetches, plan = run_stage(
                 "fetch models",
@@ -160,6 +158,7 @@ def _run_stages(
                 config,
                 repos,
                 previous_manifest=previous.manifest if previous is not None else None,
+                previous_state=earlier,
                 pacer=pacer,
                 on_progress=on_fetch_progress,
             )
@@ -170,6 +169,7 @@ def _run_stages(
     report.throttled = pacer.throttled()
     report.rate_limit_wait_seconds = round(pacer.waited(), 2)
     if plan is not None:
+        record.population = _population_state(config, plan, started_at, earlier, report)
         report.fetch = {
             "kind": plan.kind,
             "models": len(fetches),
@@ -249,24 +249,8 @@ def _run_stages(
         "conflicts": report.conflicts,
         "unmatched_aliases": report.unmatched_aliases,
     }
-    if plan is not None:
-        earlier = previous.manifest.get("population") if previous is not None else None
-        manifest["population"] = {
-            "mode": config.population,
-            "fetch": plan.kind,
-            # When this sync started (our clock) and the newest change the Hub
-            # listed then (its clock): the next incremental fetch reads back to
-            # the watermark, less a margin.
-            "sync_started_at": started_at.isoformat(),
-            "watermark": plan.watermark,
-            "reconciled_at": (
-                started_at.isoformat()
-                if plan.kind == "full"
-                else (earlier or {}).get("reconciled_at")
-            ),
-            "requests": report.requests,
-            "rate_limit_wait_seconds": report.rate_limit_wait_seconds,
-        }
+    if record.population is not None:
+        manifest["population"] = record.population
     with _timed(report, "publish", progress):
         snapshot = run_stage("publish", publish, store, checked, manifest=manifest)
     report.status, report.snapshot = "published", snapshot.snapshot_id
@@ -277,3 +261,38 @@ def _run_stages(
     )
     store.finish_run(record, status="published", snapshot=snapshot.snapshot_id)
     progress(f"published snapshot {snapshot.snapshot_id}")
+
+
+def _previous_population(store: SnapshotStore, previous: Snapshot | None) -> dict[str, Any] | None:
+    """The fetch state the next population fetch starts from: the newest run
+    that fetched, whether it published (its manifest has the state too) or
+    found nothing new (`unchanged`, only its run record has it)."""
+    for run in reversed(store.runs()):
+        state = run.get("population")
+        if run.get("status") in ("published", "unchanged") and isinstance(state, dict):
+            return state
+    state = previous.manifest.get("population") if previous is not None else None
+    return state if isinstance(state, dict) else None
+
+
+def _population_state(
+    config: SyncConfig,
+    plan: FetchPlan,
+    started_at: dt.datetime,
+    earlier: dict[str, Any] | None,
+    report: SyncReport,
+) -> dict[str, Any]:
+    return {
+        "mode": config.population,
+        "fetch": plan.kind,
+        # When this sync started (our clock) and the newest change the Hub
+        # listed then (its clock): the next incremental fetch reads back to
+        # the watermark, less a margin.
+        "sync_started_at": started_at.isoformat(),
+        "watermark": plan.watermark,
+        "reconciled_at": (
+            started_at.isoformat() if plan.kind == "full" else (earlier or {}).get("reconciled_at")
+        ),
+        "requests": report.requests,
+        "rate_limit_wait_seconds": report.rate_limit_wait_seconds,
+    }

@@ -4,7 +4,6 @@ catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -17,12 +16,13 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from llmsync.hub.client import HubClient
-from llmsync.hub.errors import CommitRef, FileNotFound, Gated, HubError, RepoNotFound, TooLarge
+from llmsync.hub.endpoint import resolve_endpoint
+from llmsync.hub.errors import CommitRef, FileNotFound, HubError
 from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import RATE_TIERS, Pacer, default_tier
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
-from llmsync.hub.secrets import redact
+from llmsync.pipeline.model_fetch import ModelFetch, fetch_info, with_card
 from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.store.raw import RawStore
@@ -73,8 +73,9 @@ class SyncConfig:
     # Which models to fetch: `curated` (the curated file's repos and
     # `extra_repos`) or `leaderboards` (also every repo either leaderboard names).
     population: str = "curated"
-    # The rate-limit tier assumed where the Hub sends no RateLimit headers:
-    # anonymous | free | pro; None: free with a token, else anonymous.
+    # The rate-limit tier assumed until the server's RateLimit headers say
+    # otherwise: none | anonymous | free | pro; None: on huggingface.co free
+    # with a token, else anonymous; on any other endpoint none (no pacing).
     rate_tier: str | None = None
     # Requests in flight at once, all under one pacer.
     concurrency: int = 8
@@ -94,20 +95,6 @@ class SyncConfig:
 
 
 @dataclass(frozen=True)
-class ModelFetch:
-    repo_id: str
-    info_json: bytes | None
-    card: bytes | None
-    status: str | None
-    detail: str | None
-    # The landed objects the bytes above were read from.
-    info_object: StoredObject | None = None
-    card_object: StoredObject | None = None
-    # When the info is an item of a landed listing page (`info_object`): its id there.
-    info_item: str | None = None
-
-
-@dataclass(frozen=True)
 class Merged:
     tables: dict[str, pa.Table]
     conflicts: list[str]
@@ -120,7 +107,8 @@ class Merged:
 def make_pacer(config: SyncConfig) -> Pacer:
     """One pacer per run: every request of the run goes through it."""
     token = bool(os.environ.get("HF_TOKEN"))
-    return Pacer(config.rate_tier or default_tier(token=token))
+    endpoint = resolve_endpoint(config.endpoint)
+    return Pacer(config.rate_tier or default_tier(token=token, endpoint=endpoint))
 
 
 def make_client(config: SyncConfig, *, pacer: Pacer | None = None) -> HubClient:
@@ -228,29 +216,10 @@ def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) ->
         require_repo_id(repo_id)
     except InvalidIdError as exc:
         return ModelFetch(repo_id, None, None, "invalid_repo_id", str(exc))
-    try:
-        info = client.model_info(repo_id)
-    except RepoNotFound as exc:
-        return ModelFetch(repo_id, None, None, "not_found", redact(str(exc)))
-    except Gated as exc:
-        return ModelFetch(repo_id, None, None, "gated", redact(str(exc)))
-    except HubError as exc:
-        return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc)))
-    landed = functools.partial(ModelFetch, repo_id, info.raw, info_object=info.stored)
-    try:
-        card = client.model_card(repo_id, revision=info.revision, max_bytes=card_max_bytes)
-    except TooLarge as exc:
-        return landed(None, "card_too_large", redact(str(exc)))
-    except Gated as exc:
-        # The info is public, the files are not: the repo's state, not a failure.
-        return landed(None, "card_gated", redact(str(exc)))
-    except HubError as exc:
-        # Failing or gone after the info came back: the card alone is lost, this time.
-        return landed(None, "card_unavailable", redact(str(exc)))
-    if card is None:
-        return landed(None, None, None)
-    card_object = StoredObject(card.path, card.sha256, card.size)
-    return landed(card.read_bytes(), None, None, card_object=card_object)
+    base, hub_id, sha = fetch_info(client, repo_id)
+    if base.info_object is None:  # no info: the status says why
+        return base
+    return with_card(client, base, hub_id=hub_id, sha=sha, max_bytes=card_max_bytes)
 
 
 def fetch_models(

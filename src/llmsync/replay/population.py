@@ -6,6 +6,11 @@ recording is served exactly as recorded; every other repo is generated from its
 own leaderboard row (`generated.py`). The population is built in a background
 thread when the hub starts; a request that needs it waits until it is ready.
 
+Repo ids are case-insensitive, as on the Hub: names on the leaderboards that
+differ only in case are one repo with one sha, spelled as the recording spells
+it, else as the newest export does (the first spelling `collect_facts` keeps);
+any spelling of its id is served as that repo.
+
 Mutations change it while the hub runs, so that a second sync sees a Hub that
 moved on (`mutate`, or `POST /_replay/population`):
 
@@ -100,6 +105,8 @@ class Population:
         self._error: BaseException | None = None
         self._entries: dict[str, Entry] = {}
         self._sorted: dict[str, list[tuple[Any, str, Entry]]] = {}
+        # Lower-cased id -> the one spelling served (every id ever live).
+        self._spelling: dict[str, str] = {}
 
     # building
 
@@ -111,14 +118,20 @@ class Population:
         try:
             self.exports = leaderboard_exports(self.view.repos.values())
             facts, self.counts = collect_facts(self.exports, read=self.view.store.file_bytes)
-            recorded = set(self.recorded_ids)
+            self._spelling = {repo_id.lower(): repo_id for repo_id in self.recorded_ids}
+            folded = 0
             for repo_id, row in facts.items():
-                if repo_id in recorded or self.view.store.redirect("model", repo_id):
+                if repo_id.lower() in self._spelling:  # another spelling of a kept repo
+                    folded += repo_id != self._spelling[repo_id.lower()]
                     continue
+                if self.view.store.redirect("model", repo_id):
+                    continue
+                self._spelling[repo_id.lower()] = repo_id
                 self.generated[repo_id] = GeneratedRepo(
                     repo_id=repo_id, facts=row, versions=[first_version(row)], likes=row.likes
                 )
             self.counts["from_leaderboards"] = len(facts)
+            self.counts["case_variants_folded"] = folded
             with self._lock:  # the listing items, so that the first listing is quick
                 for repo_id in [*self.recorded_ids, *self.generated]:
                     self._entry(repo_id)
@@ -149,6 +162,15 @@ class Population:
         return self._ready.is_set() and self._error is None
 
     # lookups
+
+    def spelling(self, repo_id: str) -> str:
+        """The one spelling the population serves `repo_id` as (ids are
+        case-insensitive on the Hub); `repo_id` itself when it has none."""
+        if self.view.repo("model", repo_id) is not None:
+            return repo_id  # recorded, as spelled: no need to wait for the build
+        self.wait()
+        with self._lock:
+            return self._spelling.get(repo_id.lower(), repo_id)
 
     def find(self, repo_id: str) -> Found | None:
         """A deleted or renamed id (answered before any recording), else a
@@ -243,10 +265,11 @@ class Population:
         repos = {
             k: dataclasses.replace(r, versions=list(r.versions)) for k, r in self.generated.items()
         }
-        return repos, dict(self.renamed), set(self.deleted), dict(self._entries)
+        saved = dict(self.renamed), set(self.deleted), dict(self._entries), dict(self._spelling)
+        return repos, *saved
 
     def _restore(self, snapshot: Any) -> None:
-        self.generated, self.renamed, self.deleted, self._entries = snapshot
+        self.generated, self.renamed, self.deleted, self._entries, self._spelling = snapshot
 
     def _apply(self, op: Mapping[str, Any], *, seed: int, index: int) -> list[dict[str, Any]]:
         if not isinstance(op, Mapping) or op.get("op") not in OPS:
@@ -358,6 +381,7 @@ class Population:
         repo = self.generated.pop(repo_id)
         repo.repo_id = new_id
         self.generated[new_id] = repo
+        self._spelling[new_id.lower()] = new_id
         for old, current in list(self.renamed.items()):
             if current == repo_id:
                 self.renamed[old] = new_id
@@ -366,7 +390,8 @@ class Population:
 
     def _taken(self, repo_id: str) -> bool:
         return (
-            repo_id in self.generated
+            repo_id.lower() in self._spelling
+            or repo_id in self.generated
             or repo_id in self.recorded_ids
             or repo_id in self.renamed
             or repo_id in self.deleted

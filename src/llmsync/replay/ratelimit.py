@@ -1,16 +1,7 @@
 """The Hub's rate limits: fixed 5-minute windows per bucket and per caller.
 
-Buckets, as the Hub documents them: `api` (every `/api/...` request),
-`resolvers` (every URL with a `/resolve/` segment) and `pages` (anything else
-on the Hub's host). The CDN is another host and is not limited.
-
-Quotas per 5-minute window (the Hub's documented tiers):
-
-| tier      | api   | resolvers | pages |
-|-----------|-------|-----------|-------|
-| anonymous | 500   | 3,000     | 100   |
-| free      | 1,000 | 5,000     | 200   |
-| pro       | 2,500 | 12,000    | 400   |
+Buckets and quotas per 5-minute window are the Hub's documented ones, in one
+table shared with the client's pacer: `llmsync.hub.quotas`.
 
 Which tier applies (`--rate-limits MODE`): a request without an
 `Authorization` header is anonymous and counted per client IP; one with a
@@ -38,38 +29,11 @@ import hashlib
 import threading
 from dataclasses import dataclass
 
+from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS, bucket_of
 from llmsync.replay.hubclock import HubClock
 
-WINDOW_SECONDS = 300
-BUCKETS = ("api", "resolvers", "pages")
 MODES = ("none", "anonymous", "free", "pro")
-
-
-@dataclass(frozen=True)
-class Quotas:
-    api: int
-    resolvers: int
-    pages: int
-
-    def of(self, bucket: str) -> int:
-        quota: int = getattr(self, bucket)
-        return quota
-
-
-TIERS: dict[str, Quotas] = {
-    "anonymous": Quotas(api=500, resolvers=3_000, pages=100),
-    "free": Quotas(api=1_000, resolvers=5_000, pages=200),
-    "pro": Quotas(api=2_500, resolvers=12_000, pages=400),
-}
-
-
-def bucket_of(raw_path: str) -> str:
-    """The Hub's bucket for a request path on the Hub's own host."""
-    if raw_path == "/api" or raw_path.startswith("/api/"):
-        return "api"
-    if "/resolve/" in raw_path:
-        return "resolvers"
-    return "pages"
+__all__ = ["BUCKETS", "MODES", "TIERS", "WINDOW_SECONDS", "RateLimiter", "Verdict", "bucket_of"]
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class ReplayHub:
         # Partial captures are bad upstream revisions: served only when asked for.
         partial = serve_partial_captures or (faults is not None and faults.partial_captures)
         store = RecordingStore.load(recordings, serve_partial_captures=partial)
+        _check_as_of(store, as_of)
         self.view = HubView(store, as_of=as_of)
         if latency_ms < 0 or page_size < 1:
             raise ValueError("latency_ms must be >= 0 and page_size >= 1")
@@ -272,8 +273,10 @@ class ReplayHub:
     def _lookup(
         self, route: Route, *, query: str, authorized: bool
     ) -> Repo | GeneratedRepo | Reply:
+        repo_id = route.repo_id
         if self.population is not None and route.repo_type == "model":
-            found = self.population.find(route.repo_id)
+            repo_id = self.population.spelling(route.repo_id)  # ids are case-insensitive
+            found = self.population.find(repo_id)
             if found is not None and found.kind == "deleted":
                 return repo_not_found(authenticated=authorized)
             if found is not None and found.new_id is not None:
@@ -281,7 +284,7 @@ class ReplayHub:
                 return Reply(307, [("Location", location), ("Content-Type", "text/plain")])
             if found is not None and found.repo is not None:
                 return found.repo
-        repo = self.view.repo(route.repo_type, route.repo_id)
+        repo = self.view.repo(route.repo_type, repo_id)
         if repo is not None:
             return repo
         new_id = self.view.store.redirect(route.repo_type, route.repo_id)
@@ -427,6 +430,19 @@ class ReplayHub:
         if entry.blob is None:  # built in memory from the row store (a leaderboard export)
             return bytes_reply(self.view.store.file_bytes(entry), headers, range_header)
         return blob_reply(entry.blob, entry.size, headers, range_header)
+
+
+def _check_as_of(store: RecordingStore, as_of: dt.date | None) -> None:
+    """A date before the first recorded leaderboard export has nothing to
+    serve: say so, rather than answer every request with 401 (no such repo)."""
+    dates = [
+        c.date.date() for r in store.repos.values() if r.repo_type == "dataset" for c in r.commits
+    ]
+    if as_of is not None and dates and as_of < min(dates):
+        raise ValueError(
+            f"no recordings before {min(dates)} (the first leaderboard export): "
+            f"--as-of {as_of} is earlier"
+        )
 
 
 def run_forever(

@@ -121,6 +121,9 @@ class RunRecord:
     partial: bool = False
     row_counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # A population sync's fetch state (watermark, reconciled_at), kept also
+    # when the run publishes nothing: the next fetch starts from it.
+    population: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +137,7 @@ class RunRecord:
             "partial": self.partial,
             "row_counts": self.row_counts,
             "failures": self.failures,
+            **({"population": self.population} if self.population is not None else {}),
         }
 
 
