@@ -25,6 +25,20 @@ setup() {
   "$VENV/bin/python" -m pip install --quiet -e '.[test]'
 }
 
+# The report's browser test runs Debian's chromium headless: install it where
+# apt-get can (as root); elsewhere that one test skips and says why.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "no chromium and not root: the report's browser test will skip" >&2
+    return 0
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+    || echo "could not install chromium: the report's browser test will skip" >&2
+}
+
 case "${1:-}" in
   demo)
     setup
@@ -33,6 +47,7 @@ case "${1:-}" in
     ;;
   test)
     setup
+    ensure_chromium
     shift
     "$VENV/bin/ruff" check src flows tests scripts bench
     "$VENV/bin/ruff" format --check src flows tests scripts bench
