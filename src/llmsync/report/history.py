@@ -138,7 +138,7 @@ def _event_marks(found: list[Export], *, x: svg.Linear) -> list[str]:
     ]
     if found and found[0].date <= FORMAT_CHANGE <= found[-1].date:
         tip = f"{FORMAT_CHANGE}: v2 exports carry unrounded normalized scores from here on"
-        marks.append(_rule(FORMAT_CHANGE, colour=svg.NOTE_COLOUR, dash="1 3", tip=tip, x=x))
+        marks.append(_rule(FORMAT_CHANGE, colour="#333", dash="1.5 3", tip=tip, x=x))
     return marks
 
 
@@ -147,9 +147,11 @@ def _legend(models: list[ArticleModel], found: list[Export]) -> str:
     items += [
         svg.LegendItem("v1 (solid)", "#333"),
         svg.LegendItem("v2 (dashed)", "#333", shape="dashed"),
-        svg.LegendItem("export set aside", svg.SUSPECT_COLOUR, shape="dashed"),
-        svg.LegendItem(f"v2 format change {FORMAT_CHANGE}", svg.NOTE_COLOUR, shape="dashed"),
     ]
+    if any(e.status != "ok" for e in found):
+        items.append(svg.LegendItem("export set aside", svg.SUSPECT_COLOUR, shape="dashed"))
+    if found and found[0].date <= FORMAT_CHANGE <= found[-1].date:
+        items.append(svg.LegendItem(f"v2 format change {FORMAT_CHANGE}", "#333", shape="dotted"))
     return svg.legend(items, x=PANEL.x0, y=54, width=PANEL.x1 - PANEL.x0)
 
 

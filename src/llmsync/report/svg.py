@@ -26,7 +26,6 @@ OKABE_ITO: tuple[str, ...] = (
 )
 LEADERBOARD_COLOURS = {"open_llm_v1": "#0072B2", "open_llm_v2": "#E69F00"}
 SUSPECT_COLOUR = "#D55E00"
-NOTE_COLOUR = "#555555"
 GRID_COLOUR = "#e3e3e3"
 
 
@@ -220,7 +219,7 @@ def date_label(value: float) -> str:
 class LegendItem:
     label: str
     colour: str
-    shape: str = "line"  # line | dashed | dot | cross | bar
+    shape: str = "line"  # line | dashed | dotted | dot | cross | bar
 
 
 def _swatch(x: float, y: float, item: LegendItem) -> str:
@@ -231,7 +230,8 @@ def _swatch(x: float, y: float, item: LegendItem) -> str:
         return cross(x + 9, y, size=4, colour=c, tip=item.label)
     if item.shape == "bar":
         return f'<rect x="{num(x + 2)}" y="{num(y - 5)}" width="14" height="10" fill="{c}"/>'
-    dash = ' stroke-dasharray="5 3"' if item.shape == "dashed" else ""
+    dashes = {"dashed": ' stroke-dasharray="5 3"', "dotted": ' stroke-dasharray="1.5 3"'}
+    dash = dashes.get(item.shape, "")
     ends = f'x1="{num(x)}" y1="{num(y)}" x2="{num(x + 18)}" y2="{num(y)}"'
     return f'<line {ends} stroke="{c}" stroke-width="2.5"{dash}/>'
 
