@@ -20,6 +20,7 @@ from pathlib import Path
 from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.replay.server import ReplayHub
 from llmsync.report.page import write_report
+from llmsync.store.snapshots import SnapshotStore
 
 
 def _sync_history(data_dir: Path) -> None:
@@ -41,6 +42,9 @@ def _bench(data_dir: Path, *, repeat: int) -> None:
         f"{'write the report':<28} median {statistics.median(times):6.2f}s  (max {max(times):.2f}s)"
     )
     print(f"{'file size':<28} {size / 1e6:6.2f} MB")
+    manifest = SnapshotStore(data_dir).snapshots()[-1].manifest
+    rows = {name: entry["rows"] for name, entry in manifest["tables"].items()}
+    print(f"{'drawn from':<28} {rows['scores']:,} score intervals, {rows['revisions']} exports")
 
 
 def main() -> None:
