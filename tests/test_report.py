@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,56 @@ def test_a_partial_or_missing_snapshot_is_a_clear_error(
         write_report(tmp_path, snapshot_id=folder.name.removeprefix("snapshot="), out=out)
     # Nothing half-written is left behind.
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_eval_results_are_drawn_when_the_snapshot_holds_them(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    # No snapshot holds `eval_results` yet. This table is ASSEMBLED for the test
+    # from the snapshot's own v2 MMLU-Pro values (newest export), in the columns
+    # the view reads; `verified` is set for the highest value only, to see both badges.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = _copy_snapshot(clean_sync, tmp_path)
+    scores = clean_sync.tables["scores"]
+    mask = pc.and_(
+        pc.and_(
+            pc.equal(scores.column("benchmark"), "mmlu_pro"),
+            pc.is_null(scores.column("valid_to")),
+        ),
+        pc.is_valid(scores.column("repo_id")),
+    )
+    rows = sorted(scores.filter(mask).to_pylist(), key=lambda r: -r["value"])
+    assembled = pa.Table.from_pylist(
+        [
+            {
+                "repo_id": r["repo_id"],
+                "dataset_id": "assembled: open_llm_v2 mmlu_pro",
+                "task_id": "mmlu_pro",
+                "value": r["value"],
+                "verified": i == 0,
+                "valid_from": r["valid_from"],
+                "valid_to": None,
+            }
+            for i, r in enumerate(rows)
+        ]
+    )
+    pq.write_table(assembled, folder / "eval_results.parquet")
+    evals = _sections(write_report(tmp_path).read_text(encoding="utf-8"))["evals"]
+    assert "assembled: open_llm_v2 mmlu_pro: top 10 and the article" in evals
+    assert evals.count('class="mark"') >= 10
+    assert "(verified)" in evals and "(community)" in evals
+    # The article's models are shown beside the top ten, named.
+    assert "<td>databricks/dolly-v2-12b</td><td>Dolly</td>" in evals
+
+
+def test_the_report_command(clean_sync: CleanSync, tmp_path: Path, capsys: Any) -> None:
+    from llmsync.cli import main
+
+    out = tmp_path / "r.html"
+    assert main(["report", "--data-dir", str(clean_sync.data_dir), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert main(["report", "--data-dir", str(tmp_path), "--snapshot", "20990101T000000Z"]) == 2
+    assert "no snapshot 20990101T000000Z" in capsys.readouterr().err
