@@ -62,9 +62,8 @@ def hbars(
                 tip=bar.tip,
             )
         )
-        body.append(
-            svg.text(x(bar.value) + 4, top_y + 13, f"{bar.value:,.0f}", extra='class="tick"')
-        )
+        shown = f"{bar.value:,.0f}" if bar.value.is_integer() else f"{bar.value:,.2f}"
+        body.append(svg.text(x(bar.value) + 4, top_y + 13, shown, extra='class="tick"'))
     return svg.figure(frame, heading=heading, dated=dated, body="".join(body), label=heading)
 
 
