@@ -159,6 +159,7 @@ def _panel(
     heading: str,
     chains: list[tuple[ArticleModel, list[dict[str, Any]]]],
     *,
+    models: list[ArticleModel],
     data: ReportData,
     found: list[Export],
 ) -> str:
@@ -179,7 +180,7 @@ def _panel(
             xlabel="export date (UTC day)",
             ylabel="score (points of 100)",
         ),
-        _legend([m for m in article_models(data)], found),
+        _legend(models, found),
         *_event_marks(found, x=x),
     ]
     for model, chain in chains:
@@ -227,7 +228,7 @@ def history_view(data: ReportData) -> View:
             for k, chain in sorted(series.items(), key=lambda item: str(item[0]))
             if members.get(k[1]) == k[2]
         ]
-        panels.append(_panel(title, chains, data=data, found=found))
+        panels.append(_panel(title, chains, models=models, data=data, found=found))
     intro = (
         "<p>Each article model's values on both leaderboards, as step lines over the exports "
         "that held them (v1 solid, v2 dashed). Hover a line or a dot for the value and the dates. "
