@@ -110,6 +110,19 @@ def test_a_snapshot_lacking_tables_renders_what_it_can(
     assert "Dolly (databricks/dolly-v2-12b, float16) · v1 average: 39.46" in sections["history"]
 
 
+def test_scores_of_the_old_shape_skip_the_views_that_need_intervals(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    folder = _copy_snapshot(clean_sync, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["schema_versions"]  # as llmsync wrote before it recorded versions
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    sections = _sections(write_report(tmp_path).read_text(encoding="utf-8"))
+    assert "per-export shape of schema version 1" in sections["history"]
+    assert "Skipped: the snapshot has no scores as validity intervals" in sections["distributions"]
+    assert 'class="mark"' in sections["population"]
+
+
 def test_a_partial_or_missing_snapshot_is_a_clear_error(
     clean_sync: CleanSync, tmp_path: Path
 ) -> None:
