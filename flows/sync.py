@@ -29,6 +29,8 @@ from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
 from llmsync.pipeline.fetchplan import FetchProgress
+from llmsync.report.data import ReportError
+from llmsync.report.page import write_report
 from llmsync.store.snapshots import default_data_dir
 
 T = TypeVar("T")
@@ -149,8 +151,26 @@ def sync(
                 )
             logger.error("sync failed: %s", exc)
             raise
-    create_markdown_artifact(
-        report.to_markdown(), key=ARTIFACT_KEY, description="llmsync run summary"
-    )
+    result = report.as_dict()
+    markdown = report.to_markdown()
+    if report.snapshot:
+        result["report"], line = _write_report(config.data_dir, report.snapshot)
+        markdown += f"\n## Report\n\n{line}\n"
+    create_markdown_artifact(markdown, key=ARTIFACT_KEY, description="llmsync run summary")
     logger.info("%s: snapshot %s", report.status, report.snapshot)
-    return report.as_dict()
+    return result
+
+
+def _write_report(data_dir: Path, snapshot_id: str) -> tuple[str | None, str]:
+    """The snapshot's HTML report, beside the snapshots (`reports/<id>.html`),
+    and the artifact's line linking it. The snapshot is published already:
+    a report that cannot be written is logged and named, and fails nothing."""
+    try:
+        path = run_as_task("write report", write_report, data_dir, snapshot_id=snapshot_id)
+    except (ReportError, OSError, ValueError) as exc:
+        get_run_logger().error("report of snapshot %s not written: %s", snapshot_id, exc)
+        return None, f"- not written: {exc}"
+    uri = Path(path).resolve().as_uri()
+    return str(
+        path
+    ), f"- [report of snapshot `{snapshot_id}`]({uri}) (one HTML file, opens offline)"

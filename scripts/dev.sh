@@ -63,6 +63,29 @@ lock() {
   echo "dev.sh: $LOCK refreshed; run 'bash scripts/dev.sh test' before committing it" >&2
 }
 
+# The report's browser test runs Debian's chromium headless: install it where
+# apt-get can (as root); elsewhere that one test skips and says why.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "no chromium and not root: the report's browser test will skip" >&2
+    return 0
+  fi
+  echo "dev.sh: installing Debian's chromium for the report's browser test ..." >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+    >"$VENV/apt.log" 2>&1; then
+    cat "$VENV/apt.log" >&2
+    # CI must check the report in a browser: there a failed install fails the run.
+    if [ -n "${CI:-}" ]; then
+      echo "dev.sh: could not install chromium" >&2
+      exit 1
+    fi
+    echo "dev.sh: could not install chromium: the report's browser test will skip" >&2
+  fi
+}
+
 case "${1:-}" in
   demo)
     setup
@@ -71,6 +94,7 @@ case "${1:-}" in
     ;;
   test)
     setup
+    ensure_chromium
     shift
     "$VENV/bin/ruff" check src flows tests scripts bench
     "$VENV/bin/ruff" format --check src flows tests scripts bench

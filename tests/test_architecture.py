@@ -26,6 +26,8 @@ LAYERS: dict[str, int] = {
     "llmsync.store": 3,
     "llmsync.pipeline": 4,
     "llmsync.replay": 4,
+    # The HTML report reads published snapshots: above the store, beside the pipeline.
+    "llmsync.report": 4,
     "llmsync.endpoints": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.

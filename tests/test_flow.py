@@ -60,6 +60,11 @@ def test_flow_publishes_and_leaves_an_artifact(
     assert f"- snapshot: `{report['snapshot']}`" in markdown
     assert "| catalog | 18 |" in markdown.splitlines()
     assert "| models | 16 |" in markdown.splitlines()
+    # The snapshot's report, beside the snapshots, linked from the artifact.
+    page = Path(report["report"])
+    assert page == tmp_path / "reports" / f"{report['snapshot']}.html"
+    assert "Dolly (databricks/dolly-v2-12b, float16) · v1 average: 39.46" in page.read_text()
+    assert f"- [report of snapshot `{report['snapshot']}`]({page.resolve().as_uri()})" in markdown
 
 
 def test_flow_fails_with_the_reason_when_a_leaderboard_is_missing(

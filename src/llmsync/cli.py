@@ -416,6 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="deployments file (default: LLMSYNC_SCHEDULES, else ./schedules.yaml)",
     )
     serve.set_defaults(handler=cmd_serve)
+
+    from llmsync.report.command import add_report_command
+
+    add_report_command(commands)
     return parser
 
 

@@ -1,0 +1,109 @@
+"""What a report reads: one published snapshot's tables, checked whole.
+
+A report is drawn from the published tables only. A snapshot that lacks a table
+(written before the table existed) still gives the views it can; one whose
+files are missing or do not match their manifest gives no report at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from llmsync.store.snapshots import (
+    MANIFEST_NAME,
+    SNAPSHOT_PREFIX,
+    Snapshot,
+    SnapshotStore,
+    schema_versions,
+)
+
+# Not yet one of the store's tables: drawn when a snapshot holds it.
+EVAL_RESULTS = "eval_results"
+
+
+class ReportError(RuntimeError):
+    """No report can be written: the snapshot is missing, partial or unreadable."""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """A snapshot's tables as the views need them."""
+
+    snapshot_id: str
+    manifest: dict[str, Any]
+    tables: dict[str, pa.Table]
+    versions: dict[str, int]
+    # Other published snapshots' (id, status), and run records that were
+    # partial or failed: for the data-health view.
+    snapshot_statuses: list[tuple[str, str]] = field(default_factory=list)
+    troubled_runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def table(self, name: str) -> pa.Table | None:
+        return self.tables.get(name)
+
+    @property
+    def created(self) -> str:
+        """The snapshot's UTC date and time, for every figure's date line."""
+        moment = dt.datetime.strptime(self.snapshot_id, "%Y%m%dT%H%M%SZ")
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _pick(store: SnapshotStore, snapshot_id: str | None) -> Snapshot:
+    published = store.snapshots()
+    if snapshot_id is None:
+        if not published:
+            raise ReportError(f"no published snapshot in {store.data_dir}")
+        return published[-1]
+    found = {s.snapshot_id: s for s in published}.get(snapshot_id)
+    if found is not None:
+        return found
+    folder = store.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
+    if folder.is_dir():
+        raise ReportError(
+            f"snapshot {snapshot_id} is partial: {folder.name}/{MANIFEST_NAME} is missing or "
+            "unreadable"
+        )
+    if (store.staging / snapshot_id).exists():
+        raise ReportError(f"snapshot {snapshot_id} is still being written (not published)")
+    raise ReportError(f"no snapshot {snapshot_id} in {store.data_dir}")
+
+
+def _read(snapshot: Snapshot, name: str) -> pa.Table:
+    entry = snapshot.manifest.get("tables", {}).get(name, {})
+    path = snapshot.path / str(entry.get("file", f"{name}.parquet"))
+    # Read as written: an older snapshot's table has an older shape, which the
+    # views check through the manifest's schema versions.
+    return pq.read_table(path)
+
+
+def load(data_dir: Path, snapshot_id: str | None = None) -> ReportData:
+    """The tables of one snapshot (default: the newest published), after
+    checking every file its manifest lists against the recorded hash."""
+    store = SnapshotStore(data_dir)
+    snapshot = _pick(store, snapshot_id)
+    problems = store.verify(snapshot)
+    if problems:
+        raise ReportError(
+            f"snapshot {snapshot.snapshot_id} is partial or damaged: " + "; ".join(problems)
+        )
+    tables = {name: _read(snapshot, name) for name in snapshot.manifest.get("tables", {})}
+    extra = snapshot.path / f"{EVAL_RESULTS}.parquet"
+    if EVAL_RESULTS not in tables and extra.is_file():
+        tables[EVAL_RESULTS] = pq.read_table(extra)
+    troubled = [run for run in store.runs() if run.get("partial") or run.get("status") == "failed"]
+    return ReportData(
+        snapshot_id=snapshot.snapshot_id,
+        manifest=snapshot.manifest,
+        tables=tables,
+        versions=schema_versions(snapshot.manifest),
+        snapshot_statuses=[
+            (s.snapshot_id, str(s.manifest.get("status", "?"))) for s in store.snapshots()
+        ],
+        troubled_runs=troubled,
+    )

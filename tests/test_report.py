@@ -1,0 +1,193 @@
+"""The HTML report of a real snapshot: the full history the replay hub serves,
+synced once (`clean_sync`). Values asserted are the real exports' values."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmsync.report.data import ReportError
+from llmsync.report.page import write_report
+from llmsync.store.snapshots import SnapshotStore
+from tests.conftest import CleanSync
+from tests.tables import ARTICLE_PRIMARIES
+
+VIEWS = ("history", "population", "distributions", "changes", "evals", "health")
+
+
+def _sections(page: str) -> dict[str, str]:
+    found = re.findall(r'<section id="(\w+)" data-view="\w+">(.*?)</section>', page, re.S)
+    return dict(found)
+
+
+@pytest.fixture(scope="module")
+def page(clean_sync: CleanSync, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert write_report(clean_sync.data_dir, out=out) == out
+    return out.read_text(encoding="utf-8")
+
+
+def test_every_view_is_drawn_or_skipped_with_its_reason(page: str) -> None:
+    sections = _sections(page)
+    assert tuple(sections) == VIEWS
+    for view in ("history", "population", "distributions", "changes", "health"):
+        assert 'class="mark"' in sections[view], view
+    # No snapshot holds eval results yet: the view says so, and the page lists it.
+    assert "Skipped: the snapshot has no eval_results table." in sections["evals"]
+    assert "Views skipped for this snapshot:" in page
+
+
+def test_the_article_models_values_over_time(page: str) -> None:
+    history = _sections(page)["history"]
+    for name, repo in ARTICLE_PRIMARIES.items():
+        assert f"<title>{name} ({repo}" in history
+    # Dolly v2 12B on the v1 leaderboard: 39.46 from the export of 2024-06-19 to
+    # the last one (2024-07-07); 44.9 in the first export (2023-05-23).
+    assert (
+        "Dolly (databricks/dolly-v2-12b, float16) · v1 average: 39.46 · from the export of "
+        "2024-06-19, still held at the newest export (2024-07-07)"
+    ) in history
+    assert "v1 average: 44.90 · from the export of 2023-05-23, until 2023-07-24" in history
+    # v2's change of format is marked in every panel (11 benchmark families).
+    assert history.count("2024-12-11: v2 exports carry unrounded") == 11
+
+
+def test_the_population_and_the_distributions(page: str) -> None:
+    sections = _sections(page)
+    # 17 v1 exports (2023-05-23 .. 2024-07-07) and 190 v2 exports, one dot each.
+    assert sections["population"].count("<title>v1 export of ") == 17
+    assert sections["population"].count("<title>v2 export of ") == 190
+    assert "<title>v1 export of 2024-07-07: 7,169 rows</title>" in sections["population"]
+    assert "No export was set aside in this snapshot" in sections["population"]
+    distributions = sections["distributions"]
+    assert "v1: averages in the newest export (7,169 rows)" in distributions
+    assert "v2: averages in the newest export (4,576 rows)" in distributions
+    assert "Dolly (databricks/dolly-v2-12b): v1 average 39.46" in distributions
+
+
+def test_changes_and_health_of_a_first_snapshot(page: str) -> None:
+    sections = _sections(page)
+    assert "first snapshot: nothing to compare with" in sections["changes"]
+    # Nine curated repos have no recording: the Hub answers 404 for them.
+    health = sections["health"]
+    assert health.count("<td>not_found</td>") == 9
+    assert "<td>tiiuae/falcon-40b</td><td>not_found</td>" in health
+    assert "This snapshot is <b>complete</b>." in health
+
+
+def test_the_page_is_self_contained_and_small(page: str) -> None:
+    assert len(page.encode()) < 5_000_000
+    assert "<script" not in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def _copy_snapshot(clean_sync: CleanSync, data_dir: Path) -> Path:
+    snapshot = SnapshotStore(clean_sync.data_dir).latest()
+    assert snapshot is not None
+    target = data_dir / "processed" / snapshot.path.name
+    shutil.copytree(snapshot.path, target)
+    return target
+
+
+def test_a_snapshot_lacking_tables_renders_what_it_can(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    folder = _copy_snapshot(clean_sync, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name in ("revisions", "changes"):
+        del manifest["tables"][name]
+        (folder / f"{name}.parquet").unlink()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    sections = _sections(write_report(tmp_path).read_text(encoding="utf-8"))
+    assert "Skipped: the snapshot has no changes table." in sections["changes"]
+    assert "Skipped: the snapshot has no revisions table" in sections["population"]
+    assert 'class="mark"' in sections["history"]
+    assert "Dolly (databricks/dolly-v2-12b, float16) · v1 average: 39.46" in sections["history"]
+
+
+def test_scores_of_the_old_shape_skip_the_views_that_need_intervals(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    folder = _copy_snapshot(clean_sync, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["schema_versions"]  # as llmsync wrote before it recorded versions
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    sections = _sections(write_report(tmp_path).read_text(encoding="utf-8"))
+    assert "per-export shape of schema version 1" in sections["history"]
+    assert "Skipped: the snapshot has no scores as validity intervals" in sections["distributions"]
+    assert 'class="mark"' in sections["population"]
+
+
+def test_a_partial_or_missing_snapshot_is_a_clear_error(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    folder = _copy_snapshot(clean_sync, tmp_path)
+    out = tmp_path / "out" / "report.html"
+    (folder / "scores.parquet").unlink()
+    with pytest.raises(ReportError, match=r"partial or damaged: .*scores\.parquet is missing"):
+        write_report(tmp_path, out=out)
+    with pytest.raises(ReportError, match="no snapshot 20990101T000000Z"):
+        write_report(tmp_path, snapshot_id="20990101T000000Z", out=out)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(ReportError, match=r"is partial: .*manifest\.json is missing"):
+        write_report(tmp_path, snapshot_id=folder.name.removeprefix("snapshot="), out=out)
+    # Nothing half-written is left behind.
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_eval_results_are_drawn_when_the_snapshot_holds_them(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    # No snapshot holds `eval_results` yet. This table is ASSEMBLED for the test
+    # from the snapshot's own v2 MMLU-Pro values (newest export), in the columns
+    # the view reads; `verified` is set for the highest value only, to see both badges.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = _copy_snapshot(clean_sync, tmp_path)
+    scores = clean_sync.tables["scores"]
+    mask = pc.and_(
+        pc.and_(
+            pc.equal(scores.column("benchmark"), "mmlu_pro"),
+            pc.is_null(scores.column("valid_to")),
+        ),
+        pc.is_valid(scores.column("repo_id")),
+    )
+    rows = sorted(scores.filter(mask).to_pylist(), key=lambda r: -r["value"])
+    assembled = pa.Table.from_pylist(
+        [
+            {
+                "repo_id": r["repo_id"],
+                "dataset_id": "assembled: open_llm_v2 mmlu_pro",
+                "task_id": "mmlu_pro",
+                "value": r["value"],
+                "verified": i == 0,
+                "valid_from": r["valid_from"],
+                "valid_to": None,
+            }
+            for i, r in enumerate(rows)
+        ]
+    )
+    pq.write_table(assembled, folder / "eval_results.parquet")
+    evals = _sections(write_report(tmp_path).read_text(encoding="utf-8"))["evals"]
+    assert "assembled: open_llm_v2 mmlu_pro: top 10 and the article" in evals
+    assert evals.count('class="mark"') >= 10
+    assert "(verified)" in evals and "(community)" in evals
+    # The article's models are shown beside the top ten, named.
+    assert "<td>databricks/dolly-v2-12b</td><td>Dolly</td>" in evals
+
+
+def test_the_report_command(clean_sync: CleanSync, tmp_path: Path, capsys: Any) -> None:
+    from llmsync.cli import main
+
+    out = tmp_path / "r.html"
+    assert main(["report", "--data-dir", str(clean_sync.data_dir), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert main(["report", "--data-dir", str(tmp_path), "--snapshot", "20990101T000000Z"]) == 2
+    assert "no snapshot 20990101T000000Z" in capsys.readouterr().err
