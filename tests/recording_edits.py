@@ -133,3 +133,17 @@ def v2_table(source: Path) -> pa.Table:
     """The newest v2 leaderboard export, as recorded."""
     data = recorded_file(source, repo_id=V2, path=LEADERBOARD_FILE)
     return pq.read_table(pa.BufferReader(data))
+
+
+def without_repo(source: Path, target: Path, *, repo_id: str) -> Path:
+    """A copy of `source` at `target` that has no recording of `repo_id`: the
+    replay hub then answers for it as the Hub does for a repo that does not
+    exist (a leaderboard gone missing upstream)."""
+    shutil.copytree(source, target)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    kept = [r for r in manifest["repos"] if r["repo_id"] != repo_id]
+    assert len(kept) == len(manifest["repos"]) - 1, f"{repo_id} is not recorded"
+    manifest["repos"] = kept
+    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return target

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import V1
+from tests.recording_edits import without_repo
 from tests.tables import CATALOG_KEYS, published_tables
 
 pytestmark = pytest.mark.slow
@@ -68,16 +70,21 @@ def test_flow_publishes_and_leaves_an_artifact(
 
 
 def test_flow_fails_with_the_reason_when_a_leaderboard_is_missing(
-    prefect_api: str, tmp_path: Path, replay_hub_factory: Callable[..., Any]
+    prefect_api: str, tmp_path: Path, recordings_dir: Path
 ) -> None:
     from llmsync_flows.sync import sync
     from prefect import get_client
 
     from llmsync.pipeline import SyncFailed
+    from llmsync.replay.server import ReplayHub
 
-    hub = replay_hub_factory(as_of=dt.date(2023, 1, 1))
-    with pytest.raises(SyncFailed, match="leaderboard open_llm_v1"):
-        sync(hub=hub.url, data_dir=str(tmp_path))
+    # The v1 leaderboard's dataset is gone upstream.
+    recordings = without_repo(recordings_dir, tmp_path / "recordings", repo_id=V1)
+    with (
+        ReplayHub(recordings=recordings) as hub,
+        pytest.raises(SyncFailed, match="leaderboard open_llm_v1"),
+    ):
+        sync(hub=hub.url, data_dir=str(tmp_path / "data"))
 
     async def last_state() -> tuple[str, str]:
         async with get_client() as client:
@@ -132,11 +139,26 @@ def test_cli_scenario_two_snapshots_three_runs(
             assert CANARY_TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_cli_exits_non_zero_with_one_line_reason(prefect_api: str, tmp_path: Path) -> None:
-    result = _cli(
-        "sync", "--hub", "replay", "--as-of", "2023-01-01", "--data-dir", str(tmp_path),
-        api_url=prefect_api,
-    )  # fmt: skip
+def test_cli_exits_non_zero_with_one_line_reason(
+    prefect_api: str, tmp_path: Path, recordings_dir: Path
+) -> None:
+    from llmsync.replay.server import ReplayHub
+
+    recordings = without_repo(recordings_dir, tmp_path / "recordings", repo_id=V1)
+    with ReplayHub(recordings=recordings) as hub:
+        result = _cli(
+            "sync", "--hub", hub.url, "--data-dir", str(tmp_path / "data"), api_url=prefect_api
+        )  # fmt: skip
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("llmsync: sync failed: leaderboard open_llm_v1")
+    # A date the replay has no recordings for is the user's mistake, said as such.
+    early = _cli(
+        "sync", "--hub", "replay", "--as-of", "2023-01-01", "--data-dir", str(tmp_path / "early"),
+        api_url=prefect_api,
+    )  # fmt: skip
+    assert early.returncode == 2
+    assert early.stderr.strip().splitlines()[-1] == (
+        "llmsync: no recordings before 2023-05-23 (the first leaderboard export): "
+        "--as-of 2023-01-01 is earlier"
+    )

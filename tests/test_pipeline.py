@@ -26,10 +26,13 @@ from llmsync.pipeline import (
     rebuild_from_raw,
     run_sync,
 )
+from llmsync.replay.server import ReplayHub
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.intervals import as_of
 from llmsync.tables.leaderboards import LEADERBOARD_FILE, parse_leaderboard
+from tests.conftest import V1
+from tests.recording_edits import without_repo
 from tests.tables import ARTICLE_PRIMARIES
 
 AS_OF_2024_11_10 = dt.date(2024, 11, 10)
@@ -284,12 +287,13 @@ def test_duckdb_and_polars_read_across_snapshots(synced_twice: dict[str, Any]) -
     assert frame.get_column("snapshot").n_unique() == 2
 
 
-def test_missing_leaderboard_publishes_nothing(
-    tmp_path: Path, replay_hub_factory: Callable[..., Any]
-) -> None:
-    # Before 2023-05-23 neither leaderboard existed on the replay hub.
-    hub = replay_hub_factory(as_of=dt.date(2023, 1, 1))
-    with pytest.raises(SyncFailed, match="leaderboard open_llm_v1"):
+def test_missing_leaderboard_publishes_nothing(tmp_path: Path, recordings_dir: Path) -> None:
+    # The v1 leaderboard's dataset is gone upstream: the Hub answers as for no repo.
+    recordings = without_repo(recordings_dir, tmp_path / "recordings", repo_id=V1)
+    with (
+        ReplayHub(recordings=recordings) as hub,
+        pytest.raises(SyncFailed, match="leaderboard open_llm_v1"),
+    ):
         run_sync(SyncConfig(data_dir=tmp_path, endpoint=hub.url))
     assert SnapshotStore(tmp_path).snapshots() == []
     assert [r["status"] for r in SnapshotStore(tmp_path).runs()] == ["failed"]

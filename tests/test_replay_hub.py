@@ -190,9 +190,13 @@ def test_as_of_serves_the_past(
     with pytest.raises(RevisionNotFoundError):
         api.dataset_info(V2, revision=newest)
 
-    before = HfApi(endpoint=replay_hub_factory(as_of=dt.date(2023, 1, 1)).url, token=False)
+    # v2 began on 2024-07-13: the day before, it does not exist.
+    before = HfApi(endpoint=replay_hub_factory(as_of=dt.date(2024, 7, 12)).url, token=False)
     with pytest.raises(RepositoryNotFoundError):
         before.dataset_info(V2)
+    # Before the first recording there is nothing to serve, and the hub says so.
+    with pytest.raises(ValueError, match="no recordings before 2023-05-23"):
+        replay_hub_factory(as_of=dt.date(2023, 1, 1))
 
 
 def test_renamed_repo_redirects(api: HfApi, replay_hub: ReplayHub) -> None:

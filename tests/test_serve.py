@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from llmsync_flows.serve import ScheduleFileError, load_schedules, to_deployment
 
@@ -124,7 +125,9 @@ def _wait_for_deployment(env: dict[str, str], *, contains: str) -> str:
 @pytest.mark.slow
 def test_deployment_run_writes_a_snapshot(prefect_server: dict[str, str], tmp_path: Path) -> None:
     replay = subprocess.Popen(
-        [str(BIN / "llmsync"), "replay-hub", "--port", "0"],
+        # As the README's offline recipe starts it: the nightly fetches every
+        # leaderboard repo, which only the population mode serves.
+        [str(BIN / "llmsync"), "replay-hub", "--port", "0", "--population"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -135,13 +138,12 @@ def test_deployment_run_writes_a_snapshot(prefect_server: dict[str, str], tmp_pa
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     env = {**prefect_server, "HF_ENDPOINT": hub_url, "LLMSYNC_DATA_DIR": str(data_dir)}
+    # The repository's schedules.yaml as it is: the nightly syncs the
+    # leaderboards' whole population, unpaced (the replay sends no RateLimit headers).
     schedules = tmp_path / "schedules.yaml"
-    # The deployment mechanics are what this test is about: the nightly's
-    # ~11,000-repo population is exercised against a population replay hub in
-    # test_population_sync.py, so here it syncs the curated repos.
     nightly = (REPO_ROOT / "schedules.yaml").read_text(encoding="utf-8")
     assert nightly.count("population: leaderboards") == 1
-    schedules.write_text(nightly.replace("population: leaderboards", "population: curated"))
+    schedules.write_text(nightly)
     serve = _serve(env, schedules)
     try:
         assert "0 3 * * *" in _wait_for_deployment(env, contains="nightly")
@@ -150,6 +152,12 @@ def test_deployment_run_writes_a_snapshot(prefect_server: dict[str, str], tmp_pa
         assert "Completed" in run.stdout + run.stderr
         snapshots = list((data_dir / "processed").glob("snapshot=*/catalog.parquet"))
         assert len(snapshots) == 1
+        # Every leaderboard repo, one row each (names that differ only in case folded).
+        models = snapshots[0].parent / "models.parquet"
+        assert pq.read_metadata(models).num_rows == 11_104
+        # The nightly writes the snapshot's report beside the store.
+        snapshot_id = snapshots[0].parent.name.removeprefix("snapshot=")
+        assert (data_dir / "reports" / f"{snapshot_id}.html").is_file()
 
         # Editing schedules.yaml and restarting `llmsync serve` changes the schedule.
         _stop(serve)
