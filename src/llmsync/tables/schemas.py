@@ -93,11 +93,18 @@ class TableSpec:
 # The identity of one score: which leaderboard row and which benchmark. Rows are
 # not unique by model: a model is listed once per precision and commit, and the
 # 2023 scrapes (which lost the precision column) list some models twice with
-# different values, sometimes as exact duplicate rows. `occurrence` tells the
-# rows of one (model_name, precision, model_sha) in one export apart: 0 for the
-# first, 1 for the second, ranked by the row's values (highest average first, the
-# leaderboard's own order), never by position, so an export that merely
-# reorders its rows gives the same keys. A row's benchmarks share its occurrence.
+# different values, sometimes as exact duplicate rows. `occurrence` tells apart
+# the values of one (model_name, precision, model_sha, benchmark) held at once.
+# In one export as parsed, it ranks the rows of one (model_name, precision,
+# model_sha) by their values (highest average first, the leaderboard's own
+# order), never by position, so an export that merely reorders its rows gives
+# the same keys; a row's benchmarks share it. In `scores` it is the interval's:
+# an export's values of one (model_name, precision, model_sha, benchmark) are
+# matched with the open intervals' as multisets, a value held by both continues
+# its interval and keeps its occurrence, and a new value keeps its row's rank
+# where free, else takes the lowest free number (tables/intervals.py). So a
+# duplicate that arrives or changes never closes and reopens its unchanged
+# siblings, and no interval ends on the day the same key and value start again.
 # `repo_id` is derived from `model_name` and so is not part of the key.
 _SCORE_IDENTITY = [
     pa.field("leaderboard", pa.string(), nullable=False),
@@ -134,7 +141,10 @@ EXPORT_SCORES = TableSpec(
 # state as of a date D is the rows with
 #     valid_from <= D AND (valid_to IS NULL OR valid_to > D)
 # and it equals, as a multiset, the rows of the newest `ok` export on or before D
-# (see `revisions`: suspect and malformed exports end no interval).
+# (see `revisions`: suspect and malformed exports end no interval), occurrences
+# aside. Every interval holds for a day at least (`valid_to` > `valid_from`):
+# what one export of a day opened and a later export of the same day no longer
+# holds is dropped, as no as-of view could show it.
 SCORES = TableSpec(
     name="scores",
     schema=pa.schema(
