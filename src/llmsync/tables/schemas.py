@@ -43,6 +43,8 @@ CHANGE_KINDS: tuple[str, ...] = (
     "score_added",
     "score_removed",
     "score_changed",
+    # Equal once rounded to the coarser precision of the two: a new spelling.
+    "score_reformatted",
     "license_changed",
     "card_changed",
     "sha_changed",
