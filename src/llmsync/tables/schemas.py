@@ -235,6 +235,10 @@ def _score_columns() -> list[pa.Field]:
         fields.append(pa.field(f"{leaderboard}_model_sha", pa.string()))
         # The date of the first export of this leaderboard that listed the repo.
         fields.append(pa.field(f"{leaderboard}_first_seen", pa.date32()))
+        # How many benchmarks the leaderboard's average covers in that row (v1: 4
+        # in the 2023 scrapes, 6 with Winogrande and GSM8K from 2024; v2: 6).
+        # Averages of different counts are not comparable: rank like with like.
+        fields.append(pa.field(f"{leaderboard}_benchmark_count", pa.int32()))
         fields.extend(
             pa.field(f"{leaderboard}_{benchmark}", pa.float64())
             for benchmark in BENCHMARKS[leaderboard]
@@ -279,7 +283,7 @@ CATALOG = TableSpec(
         ]
     ),
     key=("article_model", "repo_id"),
-    version=2,
+    version=3,
 )
 
 CHANGES = TableSpec(
@@ -308,8 +312,43 @@ CHANGES = TableSpec(
     version=2,
 )
 
+LEADERBOARD_STATUSES: tuple[str, ...] = (
+    "live",  # updated upstream
+    "archived",  # kept public upstream, no longer updated
+    "retired",  # stopped upstream
+)
+
+# One row per leaderboard: what the exports say (dates, counts: the revisions
+# table's) and what they cannot (its status upstream, from a reviewed file with
+# its sources, llmsync/curated/leaderboards.yaml). A leaderboard's values are
+# current only while it is `live`: read `last_export_date` and `status` before a
+# value, or a 2023 value of the archived v1 reads as today's.
+LEADERBOARDS_TABLE = TableSpec(
+    name="leaderboards",
+    schema=pa.schema(
+        [
+            pa.field("leaderboard", pa.string(), nullable=False),
+            # The Hub dataset its exports are read from.
+            pa.field("dataset", pa.string(), nullable=False),
+            # The exports applied to `scores` (status ok): first, last, how many.
+            pa.field("first_export_date", pa.date32()),
+            pa.field("last_export_date", pa.date32()),
+            pa.field("exports", pa.int64(), nullable=False),
+            # The newest export read and its status: not `ok` means the values in
+            # force are the older `last_export_date`'s (see `revisions`).
+            pa.field("newest_export_date", pa.date32()),
+            pa.field("newest_export_status", pa.string()),
+            pa.field("status", pa.string(), nullable=False),
+            # YYYY-MM-DD where a source gives the day, else YYYY-MM.
+            pa.field("status_since", pa.string(), nullable=False),
+            pa.field("status_sources", pa.list_(pa.string()), nullable=False),
+        ]
+    ),
+    key=("leaderboard",),
+)
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (CATALOG, MODELS, SCORES, REVISIONS, CHANGES)
+    spec.name: spec for spec in (CATALOG, MODELS, SCORES, REVISIONS, CHANGES, LEADERBOARDS_TABLE)
 }
 
 # What each manifest records as `schema_versions`.

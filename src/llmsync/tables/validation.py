@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from llmsync.tables.schemas import (
     BENCHMARKS,
     EXPORT_SCORES,
+    LEADERBOARD_STATUSES,
     LEADERBOARDS,
     MODEL_STATUSES,
     REVISION_STATUSES,
@@ -149,6 +150,8 @@ def validate_tables(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     _check_allowed("models", checked["models"].column("status"), set(MODEL_STATUSES), "status")
     revisions = checked["revisions"]
     _check_allowed("revisions", revisions.column("status"), set(REVISION_STATUSES), "status")
+    lives = checked["leaderboards"].column("status")
+    _check_allowed("leaderboards", lives, set(LEADERBOARD_STATUSES), "status")
     catalog = checked["catalog"]
     for leaderboard in LEADERBOARDS:
         for benchmark in BENCHMARKS[leaderboard]:
