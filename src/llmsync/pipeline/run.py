@@ -41,6 +41,7 @@ from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, RunRecord, Snapshot, SnapshotStore
 from llmsync.tables.curated import load_curated
 from llmsync.tables.lifecycle import load_leaderboard_facts
+from llmsync.tables.revisions import describe_suspect_newest, revision_records, suspect_newest
 from llmsync.tables.schemas import SCHEMA_VERSIONS
 from llmsync.tables.validation import RowLossGuard
 
@@ -210,6 +211,8 @@ def _run_stages(
         models = run_stage("build models", build_models, fetches)
     report.parsed_revisions, report.incremental = built.parsed, built.incremental
     report.not_applied = list(built.not_applied)
+    stale = suspect_newest(revision_records(built.revisions))
+    report.suspect_newest = [describe_suspect_newest(entry) for entry in stale]
     with _timed(report, "merge", progress):
         merged = run_stage(
             "merge",
@@ -248,6 +251,8 @@ def _run_stages(
         "leaderboard_facts": {"sha256": facts.sha256, "raw_object": raw.relative(facts_copy.path)},
         # Every landed object the tables were built from: `verify` rebuilds from these.
         "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy),
+        # Leaderboards whose newest export was not applied: an older table is in force.
+        "suspect_newest": stale,
         # Needed to rebuild the revisions table's statuses from raw.
         "suspect_row_loss": config.suspect_row_loss,
         "failures": report.failures,

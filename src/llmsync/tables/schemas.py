@@ -168,12 +168,22 @@ SCORES = TableSpec(
 )
 
 REVISION_STATUSES: tuple[str, ...] = (
-    "ok",  # parsed and applied to `scores`
+    "ok",  # parsed and applied to `scores` (its reason set when it confirms a lasting drop)
     "suspect",  # parsed, but lost too many of the previous ok export's rows: not applied
     "malformed",  # could not be parsed (an older revision; a malformed newest one fails the run)
 )
 
 # Every leaderboard revision a sync has seen, oldest first per leaderboard.
+# An export is compared with the last `ok` one: losing more than
+# `--suspect-row-loss` (default half) of its rows makes it `suspect`, as a
+# partial capture upstream (the October 2023 scrapes: 79, 77, 109 rows after
+# 1,240) is a bad day, not the leaderboard. A drop that lasts is the leaderboard:
+# an export that has lost as much, dated 30 days or more after the first of the
+# unbroken run of suspect exports before it, is `ok` (its reason names the drop it
+# confirms) and later exports are compared with it, so no leaderboard freezes.
+# The October 2023 captures span 27 days and stay suspect. While a leaderboard's
+# newest export is not `ok`, an older one is in force: the manifest's
+# `suspect_newest`, the run summary and `llmsync snapshots` name both.
 REVISIONS = TableSpec(
     name="revisions",
     schema=pa.schema(
