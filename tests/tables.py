@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.intervals import Export, empty_scores, extend
+from llmsync.tables.lifecycle import leaderboards_table, load_leaderboard_facts
 from llmsync.tables.revisions import RevisionRecord
 from llmsync.tables.revisions import revisions_table as records_table
 from llmsync.tables.schemas import (
@@ -275,6 +276,9 @@ def snapshot_tables(*, revision: str = "v1-final") -> dict[str, pa.Table]:
         "scores": scores_table(revision=revision),
         "revisions": revisions_table(revision=revision),
         "changes": CHANGES.schema.empty_table(),
+        "leaderboards": leaderboards_table(
+            load_leaderboard_facts(), revisions=revisions_table(revision=revision)
+        ),
     }
 
 

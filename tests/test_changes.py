@@ -18,7 +18,7 @@ from llmsync.tables.intervals import Export, extend
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import RevisionRecord, revisions_table
 from llmsync.tables.schemas import BENCHMARKS, CHANGES, MODELS, SCORES
-from tests.recorded import recorded_scores, revision_of
+from tests.recorded import recorded_exports, recorded_scores, revision_of
 from tests.tables import FIXTURE_EXPORTS, FIXTURES, fixture_rows, fixture_scores
 
 EMPTY_MODELS = MODELS.schema.empty_table()
@@ -120,8 +120,14 @@ def test_v2_2024_11_09_to_2025_03_21() -> None:
     # The 2025 export re-scored MATH (and so the average), and it carries every value
     # unrounded where the 2024 one had 2 decimals: compared exactly, 92 of the 98
     # values of the fixture's 14 repos listed in both differ. Only the six GPQA
-    # values of 0.0 are equal (counted from the fixture's upstream text).
-    changed = {(c["repo_id"], c["benchmark"]) for c in of_kind(changes, "score_changed")}
+    # values of 0.0 are equal (counted from the fixture's upstream text). Of the 92,
+    # the 28 MATH and average values are re-evaluations; the other 64 agree with
+    # the 2024 value once rounded to its 2 decimals: reformatted.
+    rescored = {(c["repo_id"], c["benchmark"]) for c in of_kind(changes, "score_changed")}
+    assert rescored == {(repo, b) for repo in V2_REPOS for b in ("average", "math_lvl5")}
+    reformatted = {(c["repo_id"], c["benchmark"]) for c in of_kind(changes, "score_reformatted")}
+    assert len(reformatted) == 64
+    changed = rescored | reformatted
     assert {repo for repo, _ in changed} == V2_REPOS
     assert len(changed) == 92
     assert {(repo, b) for repo in V2_REPOS for b in BENCHMARKS["open_llm_v2"]} - changed == {
@@ -158,11 +164,51 @@ def test_whole_leaderboard_2024_11_09_to_2025_03_21() -> None:
     # 2,787 new rows of 7 benchmarks, the 4 rows of meta-llama/Meta-Llama-3.1-* gone
     # (renamed upstream to meta-llama/Llama-3.1-*, among the new rows), and 12,335 of
     # the 12,523 values both hold differ: the 2025 export is unrounded, the 2024 one
-    # was rounded to 2 decimals, so 9,002 of them differ only by that rounding.
+    # was rounded to 2 decimals, so 9,002 of them differ only by that rounding (Python's
+    # round()), and 4 more are halfway values the 2024 export rounded the other way
+    # (musr 20.225 shown as 20.22): 9,006 reformatted, 3,329 re-evaluated.
     assert {row["change_kind"]: row["count_all"] for row in kinds} == {
         "score_added": 19_509,
         "score_removed": 28,
-        "score_changed": 12_335,
+        "score_changed": 3_329,
+        "score_reformatted": 9_006,
+        "source_revision_changed": 1,
+    }
+
+
+def test_the_2024_12_11_reformatting_is_not_a_re_evaluation() -> None:
+    # A snapshot that read every export up to 2024-12-10, then one that read them all.
+    # On 2024-12-11 upstream switched from 2-decimal display values to unrounded ones:
+    # 14,946 values changed that day, every one equal to its old value once rounded
+    # to 2 decimals (8 of them halfway values, musr 20.225 once shown as 20.22).
+    scores, revisions = recorded_scores()
+    before = [item.label for item in recorded_exports() if item.date <= dt.date(2024, 12, 10)]
+    table = diff_snapshot(
+        PreviousState("s", EMPTY_MODELS, seen(*before, name=revision_of)),
+        models=EMPTY_MODELS,
+        scores=scores,
+        revisions=revisions,
+    )
+    day = table.filter(pc.equal(table.column("date"), pa.scalar(dt.date(2024, 12, 11))))
+    counts = day.group_by("change_kind").aggregate([([], "count_all")]).to_pylist()
+    assert {row["change_kind"]: row["count_all"] for row in counts} == {
+        "score_reformatted": 14_946,
+        "score_added": 91,
+    }
+    falcon = day.filter(
+        pc.and_(pc.equal(day.column("repo_id"), FALCON), pc.equal(day.column("benchmark"), "bbh"))
+    ).to_pylist()
+    assert [(r["change_kind"], r["old_score"], r["new_score"]) for r in falcon] == [
+        ("score_reformatted", 17.22, 17.2201142032645)
+    ]
+    # No later export is a reformatting: each later change is a re-evaluation
+    # (a 0.0 of a 2-decimal export is 0.00, so 0.0 -> 0.3776 is one).
+    kinds = table.group_by("change_kind").aggregate([([], "count_all")]).to_pylist()
+    assert {row["change_kind"]: row["count_all"] for row in kinds} == {
+        "score_added": 16_744,
+        "score_removed": 84,
+        "score_changed": 7_593,
+        "score_reformatted": 14_946,
         "source_revision_changed": 1,
     }
 

@@ -115,12 +115,14 @@ def test_cli_scenario_two_snapshots_three_runs(
     # The 112 v2 exports since 2024-11-09, counted from the upstream CSVs with the
     # csv module, each export against the one before it, values compared exactly:
     # rows came and went (19,565 scores added, 84 removed: among them the four Llama
-    # 3.1 rows renamed upstream), values were re-scored, and 2024-12-11's switch to
-    # the JSON API's unrounded values moved 14,938 that had been rounded.
+    # 3.1 rows renamed upstream), values were re-scored (7,697), and 2024-12-11's
+    # switch to the JSON API's unrounded values rewrote 14,946 that had been rounded
+    # to 2 decimals (14,938 of them equal to Python's round(), 8 halfway values):
+    # reformattings, not re-evaluations.
     changes = next(line for line in second.stdout.splitlines() if line.startswith("changes: "))
     assert changes == (
-        "changes: score_added 19,565, score_changed 22,643, score_removed 84, "
-        "source_revision_changed 1"
+        "changes: score_added 19,565, score_changed 7,697, score_reformatted 14,946, "
+        "score_removed 84, source_revision_changed 1"
     )
     assert "leaderboard revisions parsed: 112 (extending the previous snapshot)" in second.stdout
     third = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)

@@ -271,6 +271,12 @@ def test_latest_skips_a_partial_snapshot(
     rows = duckdb.sql(sql).fetchall()
     assert sorted(row[1] for row in rows) == sorted(ARTICLE_PRIMARIES)
     assert {row[0] for row in rows} == {complete.snapshot}
+    # Like with like: Falcon-40B-Instruct's 63.47 is a 4-benchmark average of
+    # 2023-09-15, ranked apart from the 6-benchmark averages of 2024-07-07.
+    ranked = [(r[1], r[3], r[4], r[5], str(r[6]), r[7], r[10]) for r in rows]
+    assert ranked[-1] == ("Falcon-40B-Instruct", 4, 1, 63.47, "2023-09-15", "archived", "retired")
+    assert {(r[1], r[4], r[5]) for r in ranked[:-1]} == {(6, "2024-07-07", "archived")}
+    assert [r[2] for r in ranked[:-1]] == list(range(1, len(ranked)))
     polars_names: dict[str, Any] = {}
     exec(polars_code, polars_names)
     assert polars_names["latest"] == complete.snapshot

@@ -63,7 +63,7 @@ def test_unknown_benchmark_is_refused() -> None:
         validate_tables(_with_scores(broken))
 
 
-def test_an_interval_ending_before_it_starts_is_refused() -> None:
+def test_an_interval_ending_on_or_before_its_start_is_refused() -> None:
     scores = snapshot_tables()["scores"]
     ends = [dt.date(2024, 6, 18)] + [None] * (scores.num_rows - 1)
     revisions = ["v1-earlier"] + [None] * (scores.num_rows - 1)
@@ -73,13 +73,13 @@ def test_an_interval_ending_before_it_starts_is_refused() -> None:
     broken = broken.set_column(
         broken.schema.get_field_index("valid_to_revision"), "valid_to_revision", pa.array(revisions)
     )
-    with pytest.raises(ValidationError, match=r"1 interval\(s\) end before they start"):
+    with pytest.raises(ValidationError, match=r"1 interval\(s\) end on or before their start"):
         validate_tables(_with_scores(broken))
 
 
 def test_an_interval_end_without_its_revision_is_refused() -> None:
     scores = snapshot_tables()["scores"]
-    ends = [dt.date(2024, 7, 7)] + [None] * (scores.num_rows - 1)
+    ends = [dt.date(2025, 1, 1)] + [None] * (scores.num_rows - 1)
     broken = scores.set_column(
         scores.schema.get_field_index("valid_to"), "valid_to", pa.array(ends, pa.date32())
     )

@@ -42,6 +42,8 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
     print(f"snapshot: {report['snapshot']}")
     if report.get("partial"):
         print("partial: yes (some models could not be fetched; see failures)")
+    for line in report.get("suspect_newest") or []:
+        print(f"newest export not applied: {line}")
     for name, rows in report.get("row_counts", {}).items():
         print(f"  {name}: {rows:,} rows")
     if report.get("status") != "unchanged":
@@ -162,6 +164,7 @@ def _missing_data_dir(data_dir: Path) -> int | None:
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
     from llmsync.store.snapshots import SnapshotStore, default_data_dir
+    from llmsync.tables.revisions import describe_suspect_newest
 
     store = SnapshotStore(args.data_dir or default_data_dir())
     if (missing := _missing_data_dir(store.data_dir)) is not None:
@@ -186,12 +189,15 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         return 0
     header = f"{'run_id':<24} {'status':<10} {'snapshot':<18} {'scores':>9}  reason"
     print(header)
+    manifests = {s.snapshot_id: s.manifest for s in store.snapshots()}
     for run in runs:
         rows = run.get("row_counts", {}).get("scores")
         print(
             f"{run['run_id']:<24} {run['status']:<10} {run.get('snapshot') or '-':<18} "
             f"{rows if rows is not None else '-':>9}  {run.get('reason') or ''}"
         )
+        for entry in manifests.get(run.get("snapshot") or "", {}).get("suspect_newest") or []:
+            print(f"{'':<24} newest export not applied: {describe_suspect_newest(entry)}")
     return 0
 
 

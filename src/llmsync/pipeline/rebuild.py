@@ -29,6 +29,7 @@ from llmsync.store.raw import MissingObject, RawObjectError, RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.curated import Curated, load_curated
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
+from llmsync.tables.lifecycle import LeaderboardFacts, parse_leaderboard_facts
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
 from llmsync.tables.schemas import TABLES
 from llmsync.tables.validation import validate_tables
@@ -116,7 +117,15 @@ def rebuild_from_raw(
             "this llmsync rebuilds only snapshots in its own"
         )
     sources = manifest["sources"]
+    absent = [name for name in TABLE_NAMES if name not in manifest.get("tables", {})]
+    if absent or "leaderboard_facts_sha256" not in sources:
+        raise SyncFailed(
+            f"snapshot {snapshot.snapshot_id} was written before the table(s) "
+            f"{', '.join(absent) or 'leaderboards'} existed; this llmsync rebuilds only "
+            "snapshots in its own shapes"
+        )
     curated = _curated_for(raw, sources["curated_sha256"], fallback=curated_path)
+    facts = _facts_for(raw, sources["leaderboard_facts_sha256"])
     objects = _index(raw_objects(snapshot, raw))
 
     def read(key: tuple[str, str, str | None], *, sha256: str | None) -> bytes | None:
@@ -195,6 +204,7 @@ def rebuild_from_raw(
         revisions=built.revisions,
         models=build_models(fetches),
         previous=previous,
+        leaderboard_facts=facts,
     )
     return validate_tables(merged.tables)
 
@@ -252,3 +262,12 @@ def _curated_for(raw: RawStore, sha256: str, *, fallback: Path | None) -> Curate
             "and the current one differs; pass the original with --curated"
         )
     return curated
+
+
+def _facts_for(raw: RawStore, sha256: str) -> LeaderboardFacts:
+    """The leaderboard facts file the snapshot was built from, kept in raw by its hash."""
+    try:
+        data = raw.read_object(raw.relative(raw.curated_path(sha256)), sha256=sha256)
+    except (RawObjectError, ValueError) as exc:
+        raise SyncFailed(f"the leaderboard facts file of this snapshot: {exc}") from exc
+    return parse_leaderboard_facts(data)

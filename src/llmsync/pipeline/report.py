@@ -44,6 +44,9 @@ class SyncReport:
     incremental: bool = False
     # Revisions first seen by this run that were not applied to `scores`, and why.
     not_applied: list[str] = field(default_factory=list)
+    # Leaderboards whose newest export is not applied (one line each): the
+    # snapshot serves an older export of them as current.
+    suspect_newest: list[str] = field(default_factory=list)
     # Requests per rate-limit bucket, 429s received, and time spent waiting
     # for the rate limit (the pacer's waits, before a request).
     requests: dict[str, int] = field(default_factory=dict)
@@ -64,6 +67,7 @@ class SyncReport:
             lines.append(f"- reason: {self.reason}")
         if self.partial:
             lines.append("- **partial**: some models could not be fetched (see failures)")
+        lines += [f"- **newest export not applied**: {line}" for line in self.suspect_newest]
         if self.status != "unchanged":
             how = "extending the previous snapshot" if self.incremental else "building anew"
             lines.append(f"- leaderboard revisions parsed: {self.parsed_revisions:,} ({how})")

@@ -37,6 +37,8 @@ from llmsync.pipeline.stages import (
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, RunRecord, Snapshot, SnapshotStore
 from llmsync.tables.curated import load_curated
+from llmsync.tables.lifecycle import load_leaderboard_facts
+from llmsync.tables.revisions import describe_suspect_newest, revision_records, suspect_newest
 from llmsync.tables.schemas import SCHEMA_VERSIONS
 from llmsync.tables.validation import RowLossGuard
 
@@ -136,6 +138,9 @@ def _run_stages(
     curated = load_curated(config.curated_path)
     raw = RawStore(config.data_dir / "raw")
     curated_copy = raw.put_curated(curated.source)
+    # The leaderboards' upstream facts are kept like the curated file: by hash.
+    facts = load_leaderboard_facts()
+    facts_copy = raw.put_curated(facts.source)
     previous = store.latest()
 
     # One pacer for every request of the run: the rate limits are per caller.
@@ -186,6 +191,7 @@ def _run_stages(
     ]
     report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
     sources = describe_sources(revisions, fetches, curated_sha256=curated.sha256)
+    sources["leaderboard_facts_sha256"] = facts.sha256
     report.sources = sources
     # The shapes the tables are written in count as a source: the first run of
     # a version that writes them differently publishes, even if upstream is quiet.
@@ -205,6 +211,8 @@ def _run_stages(
         models = run_stage("build models", build_models, fetches)
     report.parsed_revisions, report.incremental = built.parsed, built.incremental
     report.not_applied = list(built.not_applied)
+    stale = suspect_newest(revision_records(built.revisions))
+    report.suspect_newest = [describe_suspect_newest(entry) for entry in stale]
     with _timed(report, "merge", progress):
         merged = run_stage(
             "merge",
@@ -214,6 +222,7 @@ def _run_stages(
             revisions=built.revisions,
             models=models,
             previous=previous,
+            leaderboard_facts=facts,
         )
     report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
     guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
@@ -239,8 +248,11 @@ def _run_stages(
             "sha256": curated.sha256,
             "raw_object": raw.relative(curated_copy.path),
         },
+        "leaderboard_facts": {"sha256": facts.sha256, "raw_object": raw.relative(facts_copy.path)},
         # Every landed object the tables were built from: `verify` rebuilds from these.
         "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy),
+        # Leaderboards whose newest export was not applied: an older table is in force.
+        "suspect_newest": stale,
         # Needed to rebuild the revisions table's statuses from raw.
         "suspect_row_loss": config.suspect_row_loss,
         "failures": report.failures,

@@ -22,8 +22,7 @@ from llmsync.tables.intervals import Export, empty_scores, extend
 from llmsync.tables.leaderboards import parse_leaderboard
 from llmsync.tables.revisions import (
     RevisionRecord,
-    classify,
-    last_ok,
+    classify_in_history,
     revision_records,
     revisions_table,
 )
@@ -137,10 +136,11 @@ def _exports(
                 item.leaderboard, item.revision, item.date, None, "malformed", str(exc)
             )
         else:
-            previous_ok = last_ok(records, item.leaderboard)
-            status, why = classify(
+            status, why = classify_in_history(
                 parsed.upstream_rows,
-                previous_ok_rows=previous_ok.rows if previous_ok else None,
+                date=item.date,
+                records=records,
+                leaderboard=item.leaderboard,
                 max_loss=max_loss,
             )
             record = RevisionRecord(

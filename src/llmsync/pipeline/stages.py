@@ -31,6 +31,7 @@ from llmsync.tables.catalog import build_catalog
 from llmsync.tables.changes import PreviousState, diff_snapshot
 from llmsync.tables.curated import Curated
 from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS
+from llmsync.tables.lifecycle import LeaderboardFacts, leaderboards_table
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
 from llmsync.tables.schemas import LEADERBOARDS, TABLES
@@ -357,6 +358,7 @@ def merge(
     revisions: pa.Table,
     models: pa.Table,
     previous: Snapshot | None,
+    leaderboard_facts: LeaderboardFacts,
 ) -> Merged:
     result = build_catalog(curated, models=models, scores=scores, revisions=revisions)
     changes = diff_snapshot(
@@ -369,6 +371,7 @@ def merge(
             "scores": scores,
             "revisions": revisions,
             "changes": changes,
+            "leaderboards": leaderboards_table(leaderboard_facts, revisions=revisions),
         },
         conflicts=list(result.conflicts),
         unmatched_aliases=list(result.unmatched_aliases),

@@ -146,6 +146,8 @@ def latest_scores(
             "model_sha": chosen[0]["model_sha"],
             "first_seen": min(row["valid_from"] for row in group),
             "scores": {row["benchmark"]: row["value"] for row in chosen},
+            # The benchmarks its average covers: the row's others.
+            "benchmark_count": sum(row["benchmark"] != "average" for row in chosen),
         }
     return latest
 
@@ -216,6 +218,7 @@ def _score_columns(
         columns[f"{leaderboard}_precision"] = found["precision"] if found else None
         columns[f"{leaderboard}_model_sha"] = found["model_sha"] if found else None
         columns[f"{leaderboard}_first_seen"] = found["first_seen"] if found else None
+        columns[f"{leaderboard}_benchmark_count"] = found["benchmark_count"] if found else None
         for benchmark in benchmarks:
             value = found["scores"].get(benchmark) if found else None
             columns[catalog_score_column(leaderboard, benchmark)] = value

@@ -5,6 +5,9 @@ this snapshot closed or opened is an event at that revision. A key closed and
 opened again at one revision with another value is `score_changed` (old and
 new value); closed alone, `score_removed`; opened alone, `score_added`. A key
 whose displayed value stayed while its raw value moved is no change of score.
+A change whose old and new values are equal once both are rounded to the
+coarser of their exports' precisions (17.22 -> 17.2201142) is `score_reformatted`:
+the export changed how it writes the value, not the evaluation (tables/precision.py).
 Model changes compare the previous snapshot's `models` with this one's.
 """
 
@@ -13,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from llmsync.tables.intervals import key_column
+from llmsync.tables.precision import reformatted
 from llmsync.tables.schemas import CHANGE_KINDS, CHANGES
 
 # Models columns whose change is reported, and the kind reported for each.
@@ -184,11 +189,12 @@ def _score_changes(scores: pa.Table, revisions: pa.Table, *, seen: pa.Array) -> 
         for name in _IDENTITY
         if name != "leaderboard"
     }
-    joined = joined.append_column("_kind", _kinds(joined, was=was, now=now))
     for name, column in identity.items():
         joined = joined.append_column(name, column)
+    kinds = _split_reformatted(joined, kinds=_kinds(joined, was=was, now=now), scores=scores)
+    joined = joined.append_column("_kind", kinds)
     parts = []
-    for kind in ("score_added", "score_removed", "score_changed"):
+    for kind in ("score_added", "score_removed", "score_changed", "score_reformatted"):
         rows = joined.filter(pc.equal(joined.column("_kind"), kind))
         parts.append(
             _table(
@@ -217,6 +223,21 @@ def _kinds(joined: pa.Table, *, was: pa.ChunkedArray, now: pa.ChunkedArray) -> p
             pc.invert(now), pa.scalar("score_removed"), pc.if_else(changed, "score_changed", none)
         ),
     )
+
+
+def _split_reformatted(
+    joined: pa.Table, *, kinds: pa.ChunkedArray, scores: pa.Table
+) -> pa.ChunkedArray:
+    """`score_changed` where old and new agree at the coarser precision becomes
+    `score_reformatted`."""
+    is_changed = pc.fill_null(pc.equal(kinds, "score_changed"), False)
+    rows = joined.filter(is_changed)
+    agree = np.zeros(joined.num_rows, dtype=bool)
+    agree[np.flatnonzero(is_changed.to_numpy(zero_copy_only=False))] = reformatted(
+        rows, scores=scores
+    )
+    split: pa.ChunkedArray = pc.if_else(pa.array(agree), pa.scalar("score_reformatted"), kinds)
+    return split
 
 
 # Revisions.

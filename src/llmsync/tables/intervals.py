@@ -1,12 +1,24 @@
 """`scores` as intervals: pure functions of Arrow tables.
 
 An export's rows (`EXPORT_SCORES`) are applied to its leaderboard's open
-intervals: a row whose key is open with the same value and raw value extends
-that interval (nothing is written); an open interval whose key the export
-lacks, or holds with another value, closes at the export (`valid_to` = its
-date); every other row opens a new interval. Closed intervals are never touched
-again, so applying exports one sync at a time gives the very table that
-applying them all at once gives.
+intervals. Within one (model_name, precision, model_sha, benchmark), the
+export's values are matched to the open intervals' values as multisets: a value
+(with its raw value) present in both extends its interval, whatever the
+export's row order or duplicates (nothing is written); an open interval left
+unmatched closes at the export (`valid_to` = its date); every unmatched row
+opens a new interval. Closed intervals are never touched again, so applying
+exports one sync at a time gives the very table that applying them all at once
+gives.
+
+`occurrence` tells apart the intervals open at once for one (model_name,
+precision, model_sha, benchmark): a continuing value keeps its occurrence, so
+a duplicate row that arrives or changes never re-ranks its unchanged siblings.
+A new value keeps the occurrence the export's parse gave its row (the row's
+rank among its duplicates) where no continuing interval holds that number,
+else takes the lowest free one.
+
+An interval opened and closed on one date (two exports of one day) held for no
+day of the as-of view: it is dropped, never written as an empty interval.
 """
 
 from __future__ import annotations
@@ -71,20 +83,103 @@ def extend(scores: pa.Table, exports: Iterable[Export]) -> pa.Table:
 def _apply(open_intervals: pa.Table, export: Export) -> tuple[pa.Table, pa.Table]:
     """(the leaderboard's open intervals after `export`, the intervals it closed);
     both carry the `_KEY` column."""
-    rows = _with_key(export.rows)
-    # Keys are unique among open intervals (they are one export's rows) and in an
-    # export: each row finds at most one open interval; null where none.
-    found = pc.index_in(rows.column(_KEY), value_set=open_intervals.column(_KEY))
-    same = pc.and_(
-        _same(open_intervals.column("value").take(found), rows.column("value")),
-        _same(open_intervals.column("raw_value").take(found), rows.column("raw_value")),
-    )
-    kept = found.filter(same)
+    rows = export.rows
+    # The n-th copy of a (key without occurrence, value, raw value) in the export
+    # continues the n-th open interval of it, copies counted in occurrence order:
+    # the multisets' intersection continues, and nothing else.
+    found = pc.index_in(_copy_key(rows), value_set=_copy_key(open_intervals))
+    matched = pc.is_valid(found)
+    kept = found.filter(matched)
     ending = np.ones(open_intervals.num_rows, dtype=bool)
     ending[kept.to_numpy(zero_copy_only=False)] = False
     closed = _close(open_intervals.filter(pa.array(ending)), export)
-    opened = _open(rows.filter(pc.invert(same)), export)
-    return pa.concat_tables([open_intervals.take(kept), opened]), closed
+    continuing = open_intervals.take(kept)
+    new_rows = _renumbered(rows.filter(pc.invert(matched)), continuing)
+    opened = _open(_with_key(new_rows), export)
+    return pa.concat_tables([continuing, opened]), closed
+
+
+def _copy_key(table: pa.Table) -> pa.Array:
+    """Each row's (key without occurrence, exact value, exact raw value, copy
+    number): the copy number counts equal rows in occurrence order."""
+    values = [
+        _exact(table.column("value")),
+        _exact(table.column("raw_value")),
+    ]
+    same_value: pa.Array = pc.binary_join_element_wise(
+        key_column(table, with_occurrence=False), *values, "|"
+    )
+    order = pc.sort_indices(
+        pa.table({"k": same_value, "o": table.column("occurrence")}),
+        [("k", "ascending"), ("o", "ascending")],
+    ).to_numpy()
+    copy = np.empty(len(order), dtype=np.int64)
+    copy[order] = _rank_in_runs(same_value.take(pa.array(order)))
+    joined: pa.Array = pc.binary_join_element_wise(
+        same_value, pa.array(copy).cast(pa.string()), "#"
+    )
+    return joined
+
+
+def _exact(column: pa.ChunkedArray) -> pa.Array:
+    """A float column's exact bits as text (null as `!`); 0.0 and -0.0 alike."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    numbers = np.asarray(array.fill_null(0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+    bits = pa.array((numbers + 0.0).view(np.uint64)).cast(pa.string())
+    text: pa.Array = pc.if_else(pc.is_null(array), pa.scalar("!"), bits)
+    return text
+
+
+def _rank_in_runs(sorted_keys: pa.Array) -> np.ndarray:
+    """For keys in sorted order, each one's position within its run of equal keys."""
+    n = len(sorted_keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.ones(n, dtype=bool)
+    same = pc.equal(sorted_keys[1:], sorted_keys[:-1]).to_numpy(zero_copy_only=False)
+    starts[1:] = ~same
+    positions = np.arange(n)
+    rank: np.ndarray = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+    return rank
+
+
+def _renumbered(rows: pa.Table, continuing: pa.Table) -> pa.Table:
+    """`rows` (the new values) with occurrences that no continuing interval of
+    their (key without occurrence) holds: their own where free, else the lowest free."""
+    if rows.num_rows == 0 or continuing.num_rows == 0:
+        return rows
+    base = key_column(rows, with_occurrence=False)
+    held = key_column(continuing, with_occurrence=False)
+    clash = pc.is_in(base, value_set=held).to_numpy(zero_copy_only=False)
+    if not clash.any():
+        return rows
+    used: dict[str, set[int]] = {}
+    mask = pc.is_in(held, value_set=pc.unique(base.filter(pa.array(clash))))
+    for key, number in zip(
+        held.filter(mask).to_pylist(),
+        continuing.column("occurrence").filter(mask).to_pylist(),
+        strict=True,
+    ):
+        used.setdefault(key, set()).add(number)
+    occurrence = rows.column("occurrence").to_numpy().copy()
+    keys = base.to_pylist()
+    # Rows of a clashing key, in their own occurrence order: first those whose
+    # number is free keep it, then the others take the lowest free numbers.
+    pending = sorted(np.flatnonzero(clash), key=lambda i: (keys[i], occurrence[i]))
+    moved = []
+    for i in pending:
+        taken = used[keys[i]]
+        if occurrence[i] in taken:
+            moved.append(i)
+        else:
+            taken.add(int(occurrence[i]))
+    for i in moved:
+        taken = used[keys[i]]
+        free = next(n for n in range(len(taken) + 1) if n not in taken)
+        taken.add(free)
+        occurrence[i] = free
+    index = rows.schema.get_field_index("occurrence")
+    return rows.set_column(index, rows.schema.field("occurrence"), pa.array(occurrence, pa.int32()))
 
 
 def as_of(scores: pa.Table, date: dt.date) -> pa.Table:
@@ -102,11 +197,12 @@ def sort_scores(scores: pa.Table) -> pa.Table:
     return scores.take(pc.sort_indices(scores, _SORT_KEYS)).cast(SCORES.schema)
 
 
-def key_column(table: pa.Table) -> pa.Array:
+def key_column(table: pa.Table, *, with_occurrence: bool = True) -> pa.Array:
     """A score's key within its leaderboard as one string, each part written as
     `<byte length>:<text>` and a null as `!`: no two keys share a spelling."""
     parts = []
-    for name in ("model_name", "precision", "model_sha", "occurrence", "benchmark"):
+    names = ("model_name", "precision", "model_sha", "occurrence", "benchmark")
+    for name in names if with_occurrence else [n for n in names if n != "occurrence"]:
         text = table.column(name).cast(pa.string())
         length = pc.binary_length(text).cast(pa.string())
         parts.append(pc.fill_null(pc.binary_join_element_wise(length, text, ":"), "!"))
@@ -118,13 +214,10 @@ def _with_key(table: pa.Table) -> pa.Table:
     return table.append_column(_KEY, key_column(table))
 
 
-def _same(old: pa.ChunkedArray, new: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Exact, null-aware equality: null equals null, and nothing else."""
-    both_null = pc.and_(pc.is_null(old), pc.is_null(new))
-    return pc.or_(pc.fill_null(pc.equal(old, new), False), both_null)
-
-
 def _close(intervals: pa.Table, export: Export) -> pa.Table:
+    # Opened on this export's date: it would hold for no day (see the module's note).
+    day = pa.scalar(export.date, pa.date32())
+    intervals = intervals.filter(pc.less(intervals.column("valid_from"), day))
     n = intervals.num_rows
     intervals = intervals.set_column(
         intervals.schema.get_field_index("valid_to"),

@@ -43,6 +43,8 @@ CHANGE_KINDS: tuple[str, ...] = (
     "score_added",
     "score_removed",
     "score_changed",
+    # Equal once rounded to the coarser precision of the two: a new spelling.
+    "score_reformatted",
     "license_changed",
     "card_changed",
     "sha_changed",
@@ -93,11 +95,18 @@ class TableSpec:
 # The identity of one score: which leaderboard row and which benchmark. Rows are
 # not unique by model: a model is listed once per precision and commit, and the
 # 2023 scrapes (which lost the precision column) list some models twice with
-# different values, sometimes as exact duplicate rows. `occurrence` tells the
-# rows of one (model_name, precision, model_sha) in one export apart: 0 for the
-# first, 1 for the second, ranked by the row's values (highest average first, the
-# leaderboard's own order), never by position, so an export that merely
-# reorders its rows gives the same keys. A row's benchmarks share its occurrence.
+# different values, sometimes as exact duplicate rows. `occurrence` tells apart
+# the values of one (model_name, precision, model_sha, benchmark) held at once.
+# In one export as parsed, it ranks the rows of one (model_name, precision,
+# model_sha) by their values (highest average first, the leaderboard's own
+# order), never by position, so an export that merely reorders its rows gives
+# the same keys; a row's benchmarks share it. In `scores` it is the interval's:
+# an export's values of one (model_name, precision, model_sha, benchmark) are
+# matched with the open intervals' as multisets, a value held by both continues
+# its interval and keeps its occurrence, and a new value keeps its row's rank
+# where free, else takes the lowest free number (tables/intervals.py). So a
+# duplicate that arrives or changes never closes and reopens its unchanged
+# siblings, and no interval ends on the day the same key and value start again.
 # `repo_id` is derived from `model_name` and so is not part of the key.
 _SCORE_IDENTITY = [
     pa.field("leaderboard", pa.string(), nullable=False),
@@ -134,7 +143,10 @@ EXPORT_SCORES = TableSpec(
 # state as of a date D is the rows with
 #     valid_from <= D AND (valid_to IS NULL OR valid_to > D)
 # and it equals, as a multiset, the rows of the newest `ok` export on or before D
-# (see `revisions`: suspect and malformed exports end no interval).
+# (see `revisions`: suspect and malformed exports end no interval), occurrences
+# aside. Every interval holds for a day at least (`valid_to` > `valid_from`):
+# what one export of a day opened and a later export of the same day no longer
+# holds is dropped, as no as-of view could show it.
 SCORES = TableSpec(
     name="scores",
     schema=pa.schema(
@@ -156,12 +168,22 @@ SCORES = TableSpec(
 )
 
 REVISION_STATUSES: tuple[str, ...] = (
-    "ok",  # parsed and applied to `scores`
+    "ok",  # parsed and applied to `scores` (its reason set when it confirms a lasting drop)
     "suspect",  # parsed, but lost too many of the previous ok export's rows: not applied
     "malformed",  # could not be parsed (an older revision; a malformed newest one fails the run)
 )
 
 # Every leaderboard revision a sync has seen, oldest first per leaderboard.
+# An export is compared with the last `ok` one: losing more than
+# `--suspect-row-loss` (default half) of its rows makes it `suspect`, as a
+# partial capture upstream (the October 2023 scrapes: 79, 77, 109 rows after
+# 1,240) is a bad day, not the leaderboard. A drop that lasts is the leaderboard:
+# an export that has lost as much, dated 30 days or more after the first of the
+# unbroken run of suspect exports before it, is `ok` (its reason names the drop it
+# confirms) and later exports are compared with it, so no leaderboard freezes.
+# The October 2023 captures span 27 days and stay suspect. While a leaderboard's
+# newest export is not `ok`, an older one is in force: the manifest's
+# `suspect_newest`, the run summary and `llmsync snapshots` name both.
 REVISIONS = TableSpec(
     name="revisions",
     schema=pa.schema(
@@ -223,6 +245,10 @@ def _score_columns() -> list[pa.Field]:
         fields.append(pa.field(f"{leaderboard}_model_sha", pa.string()))
         # The date of the first export of this leaderboard that listed the repo.
         fields.append(pa.field(f"{leaderboard}_first_seen", pa.date32()))
+        # How many benchmarks the leaderboard's average covers in that row (v1: 4
+        # in the 2023 scrapes, 6 with Winogrande and GSM8K from 2024; v2: 6).
+        # Averages of different counts are not comparable: rank like with like.
+        fields.append(pa.field(f"{leaderboard}_benchmark_count", pa.int32()))
         fields.extend(
             pa.field(f"{leaderboard}_{benchmark}", pa.float64())
             for benchmark in BENCHMARKS[leaderboard]
@@ -267,7 +293,7 @@ CATALOG = TableSpec(
         ]
     ),
     key=("article_model", "repo_id"),
-    version=2,
+    version=3,
 )
 
 CHANGES = TableSpec(
@@ -296,8 +322,43 @@ CHANGES = TableSpec(
     version=2,
 )
 
+LEADERBOARD_STATUSES: tuple[str, ...] = (
+    "live",  # updated upstream
+    "archived",  # kept public upstream, no longer updated
+    "retired",  # stopped upstream
+)
+
+# One row per leaderboard: what the exports say (dates, counts: the revisions
+# table's) and what they cannot (its status upstream, from a reviewed file with
+# its sources, llmsync/curated/leaderboards.yaml). A leaderboard's values are
+# current only while it is `live`: read `last_export_date` and `status` before a
+# value, or a 2023 value of the archived v1 reads as today's.
+LEADERBOARDS_TABLE = TableSpec(
+    name="leaderboards",
+    schema=pa.schema(
+        [
+            pa.field("leaderboard", pa.string(), nullable=False),
+            # The Hub dataset its exports are read from.
+            pa.field("dataset", pa.string(), nullable=False),
+            # The exports applied to `scores` (status ok): first, last, how many.
+            pa.field("first_export_date", pa.date32()),
+            pa.field("last_export_date", pa.date32()),
+            pa.field("exports", pa.int64(), nullable=False),
+            # The newest export read and its status: not `ok` means the values in
+            # force are the older `last_export_date`'s (see `revisions`).
+            pa.field("newest_export_date", pa.date32()),
+            pa.field("newest_export_status", pa.string()),
+            pa.field("status", pa.string(), nullable=False),
+            # YYYY-MM-DD where a source gives the day, else YYYY-MM.
+            pa.field("status_since", pa.string(), nullable=False),
+            pa.field("status_sources", pa.list_(pa.string()), nullable=False),
+        ]
+    ),
+    key=("leaderboard",),
+)
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (CATALOG, MODELS, SCORES, REVISIONS, CHANGES)
+    spec.name: spec for spec in (CATALOG, MODELS, SCORES, REVISIONS, CHANGES, LEADERBOARDS_TABLE)
 }
 
 # What each manifest records as `schema_versions`.

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from llmsync.tables.schemas import (
     BENCHMARKS,
     EXPORT_SCORES,
+    LEADERBOARD_STATUSES,
     LEADERBOARDS,
     MODEL_STATUSES,
     REVISION_STATUSES,
@@ -117,9 +118,10 @@ def _check_intervals(scores: pa.Table) -> None:
     """Each interval ends after it starts, names the revision that ends it, and
     no key has two open intervals."""
     valid_to = scores.column("valid_to")
-    backwards = pc.sum(pc.less(valid_to, scores.column("valid_from"))).as_py() or 0
+    # An interval ending on the day it starts holds for no day: never written.
+    backwards = pc.sum(pc.less_equal(valid_to, scores.column("valid_from"))).as_py() or 0
     if backwards:
-        raise ValidationError(f"scores: {backwards} interval(s) end before they start")
+        raise ValidationError(f"scores: {backwards} interval(s) end on or before their start")
     unnamed = pc.sum(pc.xor(pc.is_null(valid_to), pc.is_null(scores["valid_to_revision"]))).as_py()
     if unnamed:
         raise ValidationError(
@@ -148,6 +150,8 @@ def validate_tables(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     _check_allowed("models", checked["models"].column("status"), set(MODEL_STATUSES), "status")
     revisions = checked["revisions"]
     _check_allowed("revisions", revisions.column("status"), set(REVISION_STATUSES), "status")
+    lives = checked["leaderboards"].column("status")
+    _check_allowed("leaderboards", lives, set(LEADERBOARD_STATUSES), "status")
     catalog = checked["catalog"]
     for leaderboard in LEADERBOARDS:
         for benchmark in BENCHMARKS[leaderboard]:
