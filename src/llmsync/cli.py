@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmsync.cli_args import iso_date, milliseconds, positive_float, positive_int, share
+from llmsync.cli_args import (
+    iso_date,
+    milliseconds,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    share,
+)
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -261,6 +268,9 @@ def cmd_replay_hub(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         page_size=args.page_size,
         serve_partial_captures=args.serve_partial_captures,
+        other_repos_per_author=args.other_repos_per_author,
+        author_repos=args.author_repos,
+        daily_churn=args.daily_churn,
     )
     return 0
 
@@ -405,6 +415,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--serve-partial-captures",
         action="store_true",
         help="serve the recorded partial captures (bad upstream revisions) as commits",
+    )
+    replay.add_argument(
+        "--other-repos-per-author",
+        type=non_negative_int,
+        help="with --population: generated repos each author lists besides its "
+        "leaderboard repos (default: 10)",
+    )
+    replay.add_argument(
+        "--author-repos",
+        action="append",
+        metavar="AUTHOR=N",
+        help="with --population: AUTHOR's listing holds N repos in all; repeat it to replace "
+        "the default table of big authors (POPULATION.md)",
+    )
+    replay.add_argument(
+        "--daily-churn",
+        type=non_negative_int,
+        help="with --population: generated repos modified per Hub day, listed by "
+        "sort=lastModified (default: 30000)",
     )
     replay.set_defaults(handler=cmd_replay_hub)
 

@@ -21,14 +21,22 @@ def share(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, *, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("at least 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"at least {least}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, least=1)
+
+
+def non_negative_int(text: str) -> int:
+    return _whole_number(text, least=0)
 
 
 def positive_float(text: str) -> float:

@@ -46,11 +46,15 @@ def serve_replay_hub(
     latency_ms: float = 0.0,
     page_size: int = 1000,
     serve_partial_captures: bool = False,
+    other_repos_per_author: int | None = None,
+    author_repos: list[str] | None = None,
+    daily_churn: int | None = None,
 ) -> None:
     """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`); the
-    options are `ReplayHub`'s."""
+    options are `ReplayHub`'s, the listing sizes its `listing_sizes` (None:
+    the replay's default)."""
     from llmsync.replay.faults import FaultPlan
-    from llmsync.replay.server import run_forever
+    from llmsync.replay.server import listing_sizes, run_forever
 
     faults = FaultPlan.load(faults_path) if faults_path else None
     run_forever(
@@ -64,4 +68,9 @@ def serve_replay_hub(
         latency_ms=latency_ms,
         page_size=page_size,
         serve_partial_captures=serve_partial_captures,
+        listing_sizes=listing_sizes(
+            other_repos_per_author=other_repos_per_author,
+            author_repos=author_repos,
+            daily_churn=daily_churn,
+        ),
     )
