@@ -14,12 +14,13 @@ import httpx2
 import pytest
 from huggingface_hub import HfApi
 
+from llmsync.cli import build_parser
 from llmsync.hub.client import HubClient
 from llmsync.hub.listing import listing_url
 from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.population import fetch_population
 from llmsync.replay.hubwide import ListingSizes
-from llmsync.replay.server import ReplayHub
+from llmsync.replay.server import ReplayHub, listing_sizes
 from llmsync.store.raw import RawStore
 
 MARKER = "llmsync_replay_generated"
@@ -145,3 +146,20 @@ def test_the_incremental_listing_pages_through_a_day_of_churn(
     assert (plan.listing_pages, plan.reused, plan.card_requests) == (3, len(repos), 0)
     assert plan.watermark == (epoch + dt.timedelta(days=1)).isoformat()
     assert [f.info_json for f in again] == [f.info_json for f in first]
+
+
+def test_the_sizes_the_options_ask_for() -> None:
+    assert (
+        listing_sizes(other_repos_per_author=None, author_repos=None, daily_churn=None)
+        == ListingSizes()
+    )
+    asked = listing_sizes(other_repos_per_author=0, author_repos=["a=5", "b=0"], daily_churn=7)
+    assert asked == ListingSizes(
+        other_repos_per_author=0, author_repos={"a": 5, "b": 0}, daily_churn=7
+    )
+    with pytest.raises(ValueError, match="AUTHOR=N"):
+        listing_sizes(other_repos_per_author=None, author_repos=["TheBloke"], daily_churn=None)
+    with pytest.raises(ValueError, match=">= 0"):
+        ListingSizes(daily_churn=-1)
+    with pytest.raises(SystemExit):  # the CLI says so before the hub starts
+        build_parser().parse_args(["replay-hub", "--author-repos", "TheBloke=many"])

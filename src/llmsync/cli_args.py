@@ -39,6 +39,14 @@ def non_negative_int(text: str) -> int:
     return _whole_number(text, least=0)
 
 
+def author_size(text: str) -> str:
+    """`AUTHOR=N` (a listing's size), checked here and read by the replay hub."""
+    author, _, size = text.partition("=")
+    if not author or not size.isdigit():
+        raise argparse.ArgumentTypeError(f"AUTHOR=N, e.g. TheBloke=3000, not {text!r}")
+    return text
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
