@@ -46,64 +46,11 @@ def hub_endpoint(hub: str | None, *, as_of: dt.date | None = None) -> Iterator[s
     yield hub.rstrip("/") if hub else None
 
 
-def serve_replay_hub(
-    *,
-    host: str,
-    port: int,
-    as_of: dt.date | None,
-    faults_path: Path | None,
-    population: bool = False,
-    rate_limits: str = "none",
-    time_scale: float = 1.0,
-    latency_ms: float = 0.0,
-    page_size: int = 1000,
-    serve_partial_captures: bool = False,
-    other_repos_per_author: int | None = None,
-    author_repos: list[str] | None = None,
-    daily_churn: int | None = None,
-) -> None:
-    """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`); the
-    options are `ReplayHub`'s, the listing sizes its `listing_sizes` (None:
-    the replay's default)."""
-    from llmsync.replay.faults import FaultPlan
-    from llmsync.replay.server import listing_sizes, run_forever
-
-    faults = FaultPlan.load(faults_path) if faults_path else None
-    run_forever(
-        host=host,
-        port=port,
-        as_of=as_of,
-        faults=faults,
-        population=population,
-        rate_limits=rate_limits,
-        time_scale=time_scale,
-        latency_ms=latency_ms,
-        page_size=page_size,
-        serve_partial_captures=serve_partial_captures,
-        listing_sizes=listing_sizes(
-            other_repos_per_author=other_repos_per_author,
-            author_repos=author_repos,
-            daily_churn=daily_churn,
-        ),
-    )
-
-
 def cmd_replay_hub(args: argparse.Namespace) -> int:
-    serve_replay_hub(
-        host=args.host,
-        port=args.port,
-        as_of=args.as_of,
-        faults_path=args.faults,
-        population=args.population,
-        rate_limits=args.rate_limits,
-        time_scale=args.time_scale,
-        latency_ms=args.latency_ms,
-        page_size=args.page_size,
-        serve_partial_captures=args.serve_partial_captures,
-        other_repos_per_author=args.other_repos_per_author,
-        author_repos=args.author_repos,
-        daily_churn=args.daily_churn,
-    )
+    """Serve the replay hub until SIGTERM or SIGINT (`llmsync replay-hub`)."""
+    from llmsync.replay.server import serve_options
+
+    serve_options(args)
     return 0
 
 

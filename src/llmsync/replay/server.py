@@ -594,22 +594,16 @@ def listing_sizes(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmsync.replay.server", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, help="serve the Hub as of this date")
-    parser.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML)")
-    parser.add_argument("--recordings", type=Path, help="a recordings folder (default: bundled)")
-    add_scale_options(parser)
-    args = parser.parse_args(argv)
+def serve_options(args: argparse.Namespace) -> None:
+    """`run_forever` with the options of `main` (and of `llmsync replay-hub`,
+    which has all but `--recordings`)."""
     faults = FaultPlan.load(args.faults) if args.faults else None
     run_forever(
         host=args.host,
         port=args.port,
         as_of=args.as_of,
         faults=faults,
-        recordings=args.recordings,
+        recordings=getattr(args, "recordings", None),
         population=args.population,
         rate_limits=args.rate_limits,
         time_scale=args.time_scale,
@@ -622,6 +616,17 @@ def main(argv: list[str] | None = None) -> int:
             daily_churn=args.daily_churn,
         ),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llmsync.replay.server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, help="serve the Hub as of this date")
+    parser.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML)")
+    parser.add_argument("--recordings", type=Path, help="a recordings folder (default: bundled)")
+    add_scale_options(parser)
+    serve_options(parser.parse_args(argv))
     return 0
 
 
