@@ -162,13 +162,13 @@ class HubWide:
             counts[author.lower()] = counts.get(author.lower(), 0) + 1
         sizes = {a.lower(): (a, n) for a, n in self.sizes.author_repos.items()}
         others: dict[str, list[Entry]] = {}
+        epoch = self.clock.epoch
         for key in sorted(spelled.keys() | sizes.keys()):
-            author, total = sizes.get(key, (spelled.get(key, key), None))
-            author = spelled.get(key, author)
+            table_spelling, total = sizes.get(key, (key, None))
+            author = spelled.get(key, table_spelling)  # as the population spells it
             extra = self.sizes.other_repos_per_author
             if total is not None:
                 extra = max(0, total - counts.get(key, 0))
-            epoch = self.clock.epoch
             others[key] = [other_entry(author, n, epoch=epoch) for n in range(1, extra + 1)]
         return others
 
