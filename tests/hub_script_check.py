@@ -31,6 +31,9 @@ DOLLY = "databricks/dolly-v2-12b"
 ALPACA = "chavinlo/alpaca-native"
 YI = "01-ai/Yi-1.5-34B"
 NEWEST_V2 = "2025-03-21"
+# The newest model commit served: the deletion of Ternary-Bonsai's PR-28 result
+# (recordings/PROVENANCE.md, eval results), after every leaderboard export.
+NEWEST_MODEL = "2026-07-19"
 # (commits, newest, oldest) of each leaderboard's real history, today and as of
 # 2024-11-10 (the newest v2 export on or before that day is of 2024-11-09).
 HISTORY = {
@@ -179,8 +182,9 @@ def check_population(url: str, *, cache: Path) -> None:
     expect("llmsync_replay_generated" in card, f"population: {YI}'s card says it is generated")
     newest = next(iter(api.list_models(sort="last_modified", limit=1, expand=["lastModified"])))
     expect(
-        newest.last_modified is not None and newest.last_modified.date().isoformat() == NEWEST_V2,
-        "population: the newest lastModified is the v2 final export's day",
+        newest.last_modified is not None
+        and newest.last_modified.date().isoformat() == NEWEST_MODEL,
+        "population: the newest lastModified is the newest model commit's day",
     )
     response = get_session().get(f"{url}/api/models/{YI}")
     limits = parse_ratelimit_headers(response.headers)

@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from llmsync.replay.admin import ADMIN_PREFIX, Controls, admin_reply
+from llmsync.replay.evals import EvalsView, datasets_listing, leaderboard_reply
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.handler import HubServer, RequestRecord
@@ -102,6 +103,7 @@ class ReplayHub:
         partial = serve_partial_captures or (faults is not None and faults.partial_captures)
         store = RecordingStore.load(recordings, serve_partial_captures=partial)
         self.view = HubView(store, as_of=as_of)
+        self.evals = EvalsView(self.view, root=store.root, as_of=as_of)
         if latency_ms < 0 or page_size < 1:
             raise ValueError("latency_ms must be >= 0 and page_size >= 1")
         epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)
@@ -300,6 +302,8 @@ class ReplayHub:
         authorized: bool,
         range_header: str | None,
     ) -> Reply:
+        if route.kind == "list" and route.repo_type == "dataset":
+            return datasets_listing(self.evals, query=query)
         if route.kind == "list" and self.population is not None and method in ("GET", "HEAD"):
             return listing(
                 self.population, query=query, base_url=self.url, default_page_size=self.page_size
@@ -342,9 +346,13 @@ class ReplayHub:
         commit = found
         if action in ("info", "revision") and method in ("GET", "HEAD"):
             blobs = params.get("blobs", ["false"])[0].lower() == "true"
-            return Reply(
-                200, [("Content-Type", JSON_TYPE)], self.view.info(repo, commit, blobs=blobs)
-            )
+            info = self.view.info(repo, commit, blobs=blobs)
+            properties = params.get("expand", []) + params.get("expand[]", [])
+            if properties:
+                info = self.evals.project(repo, info, properties)
+            return Reply(200, [("Content-Type", JSON_TYPE)], info)
+        if action == "leaderboard" and method in ("GET", "HEAD"):
+            return leaderboard_reply(self.evals, repo)
         if action == "tree" and method in ("GET", "HEAD"):
             path = "/".join(tail[2:]).strip("/")
             recursive = params.get("recursive", ["false"])[0].lower() == "true"
