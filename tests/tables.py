@@ -26,8 +26,10 @@ from llmsync.tables.revisions import RevisionRecord
 from llmsync.tables.revisions import revisions_table as records_table
 from llmsync.tables.schemas import (
     BENCHMARKS,
+    BENCHMARKS_TABLE,
     CATALOG,
     CHANGES,
+    EVAL_RESULTS,
     EXPORT_SCORES,
     MODELS,
     REVISIONS,
@@ -275,6 +277,8 @@ def snapshot_tables(*, revision: str = "v1-final") -> dict[str, pa.Table]:
         "scores": scores_table(revision=revision),
         "revisions": revisions_table(revision=revision),
         "changes": CHANGES.schema.empty_table(),
+        "eval_results": EVAL_RESULTS.schema.empty_table(),
+        "benchmarks": BENCHMARKS_TABLE.schema.empty_table(),
     }
 
 

@@ -49,7 +49,8 @@ def leaderboard_ids(hub: ReplayHub, tmp_path_factory: pytest.TempPathFactory) ->
     api = HfApi(endpoint=hub.url, token=False)
     cache = tmp_path_factory.mktemp("exports")
     ids: set[str] = set()
-    for dataset in (V1, V2):
+    # The Open LLM Leaderboard's exports and OpenEvals/leaderboard-data's table.
+    for dataset in (V1, V2, "OpenEvals/leaderboard-data"):
         for commit in api.list_repo_commits(dataset, repo_type="dataset"):
             path = hf_hub_download(
                 dataset,
@@ -92,14 +93,14 @@ def test_every_leaderboard_repo_is_served(
     recorded = {r.repo_id for r in store.repos.values() if r.repo_type == "model"}
     expected = leaderboard_ids | recorded
     # With every served export (17 of v1, 2023-05-23 .. 2024-07-07; 190 of v2,
-    # 2024-07-13 .. 2025-03-21).
-    assert len(leaderboard_ids) == 11_119
+    # 2024-07-13 .. 2025-03-21; OpenEvals/leaderboard-data's one, 2026-03-25).
     listed = [m.id for m in api.list_models(expand=["sha"])]
-    assert len(listed) == len(set(listed)) == len(expected) == 11_122
-    assert set(listed) == expected
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["repos"], summary["recorded"], summary["generated"]) == (11_122, 15, 11_107)
-    assert summary["generated_shas"] == 224
+    assert len(leaderboard_ids) == 11_205
+    assert len(listed) == len(set(listed)) == len(expected) == 11_210
+    assert set(listed) == expected
+    assert (summary["repos"], summary["recorded"], summary["generated"]) == (11_210, 17, 11_193)
+    assert summary["generated_shas"] == 316
 
 
 def test_an_authors_listing_spans_pages(

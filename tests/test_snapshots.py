@@ -51,11 +51,13 @@ def test_publish_writes_every_table_and_a_manifest(tmp_path: Path) -> None:
     assert manifest["tables"]["catalog"]["rows"] == 1
     # Each table's shape is recorded, so a later version can tell an old one.
     assert manifest["schema_versions"] == {
-        "catalog": 2,
+        "catalog": 3,
         "models": 1,
         "scores": 2,
         "revisions": 1,
         "changes": 2,
+        "eval_results": 1,
+        "benchmarks": 1,
     }
     assert schema_versions(manifest) == manifest["schema_versions"]
     assert store.verify(snapshot) == []

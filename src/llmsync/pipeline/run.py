@@ -13,6 +13,17 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from llmsync import __version__
+from llmsync.pipeline.evals import (
+    benchmark_raw_objects,
+    build_eval_tables,
+    describe_benchmarks,
+    fetch_official,
+    leaderboard_models,
+    observation_day,
+    observed_models,
+    prior_eval_results,
+    with_eval_tables,
+)
 from llmsync.pipeline.population import (
     ProgressFn,
     fetch_models_at_scale,
@@ -147,7 +158,13 @@ def _run_stages(
         revisions = run_stage("fetch leaderboards", fetch_leaderboards, config, pacer=pacer)
     built: ScoresBuild | None = None
     plan = None
+    with _timed(report, "fetch benchmarks", progress):
+        benchmarks = run_stage("fetch benchmarks", fetch_official, config, pacer=pacer)
+    # Every model on an official benchmark's leaderboard joins the population.
     tracked = tracked_repos(curated, config.extra_repos)
+    joined = [r for r in leaderboard_models(benchmarks) if r not in set(tracked)]
+    tracked += joined
+    report.fetch["joined_from_benchmark_leaderboards"] = len(joined)
     if config.population == "leaderboards":
         # The population is read off this run's scores: they are built first.
         with _timed(report, "build scores", progress):
@@ -170,7 +187,7 @@ def _run_stages(
     report.throttled = pacer.throttled()
     report.rate_limit_wait_seconds = round(pacer.waited(), 2)
     if plan is not None:
-        report.fetch = {
+        report.fetch |= {
             "kind": plan.kind,
             "models": len(fetches),
             "listing_pages": plan.listing_pages,
@@ -184,8 +201,11 @@ def _run_stages(
         for item in fetches
         if item.status not in (None, "no_card")
     ]
+    report.failures += list(benchmarks.failures)
     report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
+    report.partial = report.partial or bool(benchmarks.failures)
     sources = describe_sources(revisions, fetches, curated_sha256=curated.sha256)
+    sources["benchmarks"] = describe_benchmarks(benchmarks)
     report.sources = sources
     # The shapes the tables are written in count as a source: the first run of
     # a version that writes them differently publishes, even if upstream is quiet.
@@ -216,9 +236,26 @@ def _run_stages(
             previous=previous,
         )
     report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
+    on = observation_day(config)
+    with _timed(report, "build eval results", progress):
+        built_evals = run_stage(
+            "build eval results",
+            build_eval_tables,
+            raw,
+            benchmarks,
+            observed_models(raw, fetches),
+            prior=prior_eval_results(previous),
+            on=on,
+        )
+    tables = with_eval_tables(
+        merged.tables,
+        built_evals,
+        on=on,
+        previous_snapshot=previous.snapshot_id if previous is not None else None,
+    )
     guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
     with _timed(report, "validate", progress):
-        checked = run_stage("validate", validate, merged.tables, previous=previous, guard=guard)
+        checked = run_stage("validate", validate, tables, previous=previous, guard=guard)
     report.row_counts = {name: checked[name].num_rows for name in TABLE_NAMES}
     report.change_counts, report.change_examples = summarise_changes(checked["changes"])
 
@@ -240,7 +277,10 @@ def _run_stages(
             "raw_object": raw.relative(curated_copy.path),
         },
         # Every landed object the tables were built from: `verify` rebuilds from these.
-        "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy),
+        "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy)
+        + benchmark_raw_objects(raw, benchmarks),
+        # The day the eval results were observed on: `verify` extends with it.
+        "observed_on": on.isoformat(),
         # Needed to rebuild the revisions table's statuses from raw.
         "suspect_row_loss": config.suspect_row_loss,
         "failures": report.failures,

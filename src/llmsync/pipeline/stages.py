@@ -4,6 +4,7 @@ catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -83,6 +84,9 @@ class SyncConfig:
     reconcile_days: float = 7.0
     # How far before the previous sync's watermark the changed listing is read.
     since_margin_hours: float = 1.0
+    # The day eval results are observed on (`eval_results` intervals open and
+    # close on it); None: today (UTC). A replay as of a date passes that date.
+    observed_on: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.population not in ("curated", "leaderboards"):

@@ -36,7 +36,15 @@ from llmsync.tables.schemas import TABLES
 
 SNAPSHOT_PREFIX = "snapshot="
 MANIFEST_NAME = "manifest.json"
-TABLE_NAMES: tuple[str, ...] = ("catalog", "models", "scores", "revisions", "changes")
+TABLE_NAMES: tuple[str, ...] = (
+    "catalog",
+    "models",
+    "scores",
+    "revisions",
+    "changes",
+    "eval_results",
+    "benchmarks",
+)
 _ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
