@@ -78,6 +78,13 @@ def test_demo_sync_publishes_eval_results_benchmarks_and_openevals(
     assert llama["value"] == 96.8
     assert _rows(tables["revisions"], leaderboard="openevals")[0]["rows"] == 93
 
+    # The article's 2023 models have no eval results: a count of 0, and one
+    # entry per official benchmark, each with a null value.
+    (dolly,) = _rows(tables["catalog"], article_model="Dolly", repo_id="databricks/dolly-v2-12b")
+    assert dolly["eval_results_count"] == 0
+    assert [e["dataset_id"] for e in dolly["eval_latest"]] == sorted(official)
+    assert {e["value"] for e in dolly["eval_latest"]} == {None}
+
 
 def test_history_opens_and_closes_and_an_unchanged_night_publishes_nothing(
     replay_hub_factory: Callable[..., ReplayHub], replay_hub: ReplayHub, tmp_path: Path

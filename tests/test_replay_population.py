@@ -123,8 +123,9 @@ def test_listing_sorted_by_last_modified_is_newest_first(api: HfApi) -> None:
     dates = [m.last_modified for m in models]
     assert len(dates) == 3 * PAGE and all(dates)
     assert dates == sorted(dates, reverse=True)  # type: ignore[type-var]
-    # Nothing in the data is newer than the v2 final export's day.
-    assert dates[0] is not None and dates[0].date().isoformat() == "2025-03-21"
+    # Nothing in the data is newer than the newest model commit's day (the
+    # deletion of Ternary-Bonsai's PR-28 result: recordings/PROVENANCE.md).
+    assert dates[0] is not None and dates[0].date().isoformat() == "2026-07-19"
 
 
 def test_listing_projects_like_the_hub(hub: ReplayHub) -> None:
@@ -273,7 +274,7 @@ def test_mutations_show_in_the_next_sync(
     )
     assert refused.status_code == 403 and refused.headers["X-Error-Code"] == "GatedRepo"
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_121, 4)
+    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_209, 4)
     assert (summary["renamed"], summary["deleted"], summary["gated"]) == (0, 2, 1)
 
 

@@ -27,6 +27,8 @@ def eval_changes(results: pa.Table, *, on: dt.date, previous_snapshot: str | Non
     out: list[dict[str, Any]] = []
     by_key = {_key(r): r for r in opened}
     merged_targets = {_key(r, branch=False): r for r in opened if r["pull_request"] is None}
+    # A PR that still holds results is open: one of its results leaving is an edit.
+    open_prs = {(r["repo_id"], r["pull_request"]) for r in rows if r["valid_to"] is None}
     for old in closed:
         new = by_key.pop(_key(old), None)
         if new is not None:
@@ -35,7 +37,10 @@ def eval_changes(results: pa.Table, *, on: dt.date, previous_snapshot: str | Non
         target = merged_targets.get(_key(old, branch=False)) if old["pull_request"] else None
         if target is not None and by_key.pop(_key(target), None) is not None:
             out.append(_row("eval_result_pr_merged", old, target, on))
-        elif old["pull_request"] is not None:
+        elif (
+            old["pull_request"] is not None
+            and (old["repo_id"], old["pull_request"]) not in open_prs
+        ):
             out.append(_row("eval_result_pr_closed", old, None, on))
         else:
             out.append(_row("eval_result_removed", old, None, on))
