@@ -51,7 +51,7 @@ def _observe(items: list[Any]) -> Observed:
 
 def _step(prior: pa.Table | None, items: list[Any], day: dt.date) -> tuple[pa.Table, list[Any]]:
     table = extend(prior, [_observe(items)], on=day)
-    changes = eval_changes(table, on=day, previous_snapshot="s")
+    changes = eval_changes(table, prior=prior, on=day, previous_snapshot="s")
     kinds = sorted((c["change_kind"], c["benchmark"]) for c in changes.to_pylist())
     return table, kinds
 

@@ -6,11 +6,13 @@ benchmarks and the OpenEvals scores, with the real values of the recorded files
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.pipeline.rebuild import compare_with_snapshot, rebuild_from_raw
@@ -86,27 +88,93 @@ def test_demo_sync_publishes_eval_results_benchmarks_and_openevals(
     assert {e["value"] for e in dolly["eval_latest"]} == {None}
 
 
-def test_history_opens_and_closes_and_an_unchanged_night_publishes_nothing(
-    replay_hub_factory: Callable[..., ReplayHub], replay_hub: ReplayHub, tmp_path: Path
-) -> None:
-    before, merged = dt.date(2026, 6, 1), dt.date(2026, 7, 18)
-    assert _sync(replay_hub_factory(as_of=before), tmp_path, before) == "published"
-    assert published_tables(tmp_path)["eval_results"].num_rows == 0
-    assert _sync(replay_hub_factory(as_of=merged), tmp_path, merged) == "published"
-    assert _sync(replay_hub, tmp_path, TODAY) == "published"
-    tables = published_tables(tmp_path)
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+BEFORE, MERGED = dt.date(2026, 6, 1), dt.date(2026, 7, 18)
+
+
+@pytest.fixture(scope="module")
+def chain(
+    replay_hub_factory: Callable[..., ReplayHub],
+    replay_hub: ReplayHub,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """Three nights: before gemma's PRs (2026-06-01), the day PR 28 merged
+    (2026-07-18), and today (PR 28's file deleted). Llama-3.1-8B-Instruct is
+    tracked too, for the cross-source recipe."""
+    data_dir = tmp_path_factory.mktemp("chain") / "data"
+    for hub, on in (
+        (replay_hub_factory(as_of=BEFORE), BEFORE),
+        (replay_hub_factory(as_of=MERGED), MERGED),
+        (replay_hub, TODAY),
+    ):
+        config = SyncConfig(
+            data_dir=data_dir,
+            endpoint=hub.url,
+            max_revisions=1,
+            observed_on=on,
+            extra_repos=(LLAMA,),
+        )
+        assert run_sync(config).status == "published"
+    return data_dir
+
+
+def test_history_opens_and_closes_and_verify_rebuilds_it(chain: Path) -> None:
+    store = SnapshotStore(chain)
+    first = store.snapshots()[0]
+    assert first.read_table("eval_results").num_rows == 0  # before 2026-06-03
+    tables = published_tables(chain)
     results = tables["eval_results"]
-    assert {r["valid_from"] for r in _rows(results, repo_id=GEMMA)} == {merged}
+    assert {r["valid_from"] for r in _rows(results, repo_id=GEMMA)} == {MERGED}
     (gpqa,) = _rows(results, repo_id=BONSAI, dataset_id="Idavidrein/gpqa")
-    assert (gpqa["value"], gpqa["valid_from"], gpqa["valid_to"]) == (72.22, merged, TODAY)
+    assert (gpqa["value"], gpqa["valid_from"], gpqa["valid_to"]) == (72.22, MERGED, TODAY)
     assert gpqa["filename"] == ".eval_results/gpqa_diamond.yaml" and gpqa["pull_request"] is None
     changes = tables["changes"].to_pylist()
     kinds = [(r["change_kind"], r["repo_id"], r["benchmark"]) for r in changes]
-    assert ("eval_result_removed", BONSAI, "Idavidrein/gpqa") in kinds
-
-    store = SnapshotStore(tmp_path)
+    assert [k for k in kinds if k[0].startswith("eval_")] == [
+        ("eval_result_removed", BONSAI, "Idavidrein/gpqa")
+    ]
     latest = store.latest()
     assert latest is not None
     assert all(compare_with_snapshot(latest, rebuild_from_raw(store, latest)).values())
 
-    assert _sync(replay_hub, tmp_path, TODAY + dt.timedelta(days=1)) == "unchanged"
+
+def test_a_second_unchanged_sync_publishes_nothing(chain: Path, replay_hub: ReplayHub) -> None:
+    config = SyncConfig(
+        data_dir=chain,
+        endpoint=replay_hub.url,
+        max_revisions=1,
+        observed_on=TODAY + dt.timedelta(days=1),
+        extra_repos=(LLAMA,),
+    )
+    assert run_sync(config).status == "unchanged"
+
+
+def _recipes() -> str:
+    """The README's recipe blocks, in order, as one script."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(# recipe: .*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 3
+    return "\n".join(blocks)
+
+
+def test_readme_recipes(chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(chain.parent)
+    # The one line pinned: "this week" is the week of the chain's last night.
+    script = _recipes().replace(
+        "dt.datetime.now(dt.UTC).date()", f"dt.date({TODAY.year}, {TODAY.month}, {TODAY.day})"
+    )
+    scope: dict[str, Any] = {}
+    exec(compile(script, "README.md", "exec"), scope)
+    every = scope["every"]
+    found = {(r.leaderboard, r.benchmark): r.value for r in every.itertuples()}
+    assert found[("openevals", "openai/gsm8k")] == 84.5
+    assert found[("openevals", "Idavidrein/gpqa")] == 30.4
+    assert {"open_llm_v2", "openevals"} <= set(every.leaderboard)
+    gpqa = scope["gpqa"]
+    assert [(r.repo_id, r.value) for r in gpqa.itertuples()] == [(GEMMA, 78.8), (BONSAI, 72.22)]
+    assert list(gpqa.pull_request.fillna(0)) == [3, 0]  # gemma's PR 3 is open; main
+    week = scope["week"]
+    assert sorted(week.change_kind.value_counts().items()) == [
+        ("eval_result_added", 9),
+        ("eval_result_removed", 1),
+    ]

@@ -262,6 +262,7 @@ def with_eval_tables(
     tables: Mapping[str, pa.Table],
     built: EvalTables,
     *,
+    prior: pa.Table | None,
     on: dt.date,
     previous_snapshot: str | None,
 ) -> dict[str, pa.Table]:
@@ -273,6 +274,8 @@ def with_eval_tables(
         tables["catalog"], eval_results=built.eval_results, benchmarks=built.benchmarks
     )
     if previous_snapshot is not None:
-        changes = eval_changes(built.eval_results, on=on, previous_snapshot=previous_snapshot)
+        changes = eval_changes(
+            built.eval_results, prior=prior, on=on, previous_snapshot=previous_snapshot
+        )
         out["changes"] = pa.concat_tables([tables["changes"], changes])
     return out

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from llmsync.hub.ids import is_commit_sha
 from llmsync.pipeline.evals import (
+    EvalTables,
     Observed,
     benchmarks_from_manifest,
     build_eval_tables,
@@ -208,19 +209,24 @@ def rebuild_from_raw(
         models=build_models(fetches),
         previous=previous,
     )
-    if "observed_on" not in manifest:  # a snapshot from before the eval results
-        return validate_tables(merged.tables)
     on = dt.date.fromisoformat(str(manifest["observed_on"]))
-    try:
-        landed = benchmarks_from_manifest(raw, manifest)
-    except (RawObjectError, ValueError) as exc:
-        raise SyncFailed(str(exc)) from exc
-    # Intervals by observation: this snapshot's observations extend the
-    # previous snapshot's table, as the sync did (that one verifies the same way).
-    built_evals = build_eval_tables(
-        raw, landed, observed, prior=prior_eval_results(previous), on=on
+    prior = prior_eval_results(previous)
+    if "raw_objects" in manifest:
+        try:
+            landed = benchmarks_from_manifest(raw, manifest)
+        except (RawObjectError, ValueError) as exc:
+            raise SyncFailed(str(exc)) from exc
+        # Intervals by observation: this snapshot's observations extend the
+        # previous snapshot's table, as the sync did (that one verifies alike).
+        built_evals = build_eval_tables(raw, landed, observed, prior=prior, on=on)
+    else:
+        # Names no raw objects (llmsync < 0.2 kept no eval results): as published.
+        built_evals = EvalTables(
+            snapshot.read_table("eval_results"), snapshot.read_table("benchmarks")
+        )
+    tables = with_eval_tables(
+        merged.tables, built_evals, prior=prior, on=on, previous_snapshot=previous_id
     )
-    tables = with_eval_tables(merged.tables, built_evals, on=on, previous_snapshot=previous_id)
     return validate_tables(tables)
 
 

@@ -236,7 +236,7 @@ def _run_stages(
             previous=previous,
         )
     report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
-    on = observation_day(config)
+    on, prior_evals = observation_day(config), prior_eval_results(previous)
     with _timed(report, "build eval results", progress):
         built_evals = run_stage(
             "build eval results",
@@ -244,12 +244,13 @@ def _run_stages(
             raw,
             benchmarks,
             observed_models(raw, fetches),
-            prior=prior_eval_results(previous),
+            prior=prior_evals,
             on=on,
         )
     tables = with_eval_tables(
         merged.tables,
         built_evals,
+        prior=prior_evals,
         on=on,
         previous_snapshot=previous.snapshot_id if previous is not None else None,
     )

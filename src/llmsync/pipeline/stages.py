@@ -31,7 +31,11 @@ from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema
 from llmsync.tables.catalog import build_catalog
 from llmsync.tables.changes import PreviousState, diff_snapshot
 from llmsync.tables.curated import Curated
-from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS
+from llmsync.tables.leaderboards import (
+    LEADERBOARD_FILE,
+    LEADERBOARD_REPOS,
+    LEADERBOARDS_SINCE_2026,
+)
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
 from llmsync.tables.schemas import LEADERBOARDS, TABLES
@@ -153,6 +157,8 @@ def fetch_leaderboards(
         try:
             commits = client.list_commits(repo_id, repo_type="dataset")
         except HubError as exc:
+            if isinstance(exc, RepoNotFound) and leaderboard in LEADERBOARDS_SINCE_2026:
+                continue  # not there yet (a replay as of an earlier date)
             raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) unavailable: {exc}") from exc
         if config.max_revisions is not None:
             commits = commits[: config.max_revisions]

@@ -19,11 +19,17 @@ from llmsync.tables.schemas import CHANGES, EVAL_RESULT_KEY
 SOURCE = "eval_results"
 
 
-def eval_changes(results: pa.Table, *, on: dt.date, previous_snapshot: str | None) -> pa.Table:
-    """The changes `results` records on `on` (intervals it closed or opened then)."""
+def eval_changes(
+    results: pa.Table, *, prior: pa.Table | None, on: dt.date, previous_snapshot: str | None
+) -> pa.Table:
+    """The changes from `prior` (the previous snapshot's intervals) to `results`:
+    the intervals closed on `on` and those opened since `prior`."""
     rows = results.to_pylist()
-    closed = [r for r in rows if r["valid_to"] == on]
-    opened = [r for r in rows if r["valid_from"] == on]
+    before = prior.to_pylist() if prior is not None else []
+    was_open = {(*_key(r), r["valid_from"]) for r in before if r["valid_to"] is None}
+    known = {(*_key(r), r["valid_from"]) for r in before}
+    closed = [r for r in rows if r["valid_to"] == on and (*_key(r), r["valid_from"]) in was_open]
+    opened = [r for r in rows if (*_key(r), r["valid_from"]) not in known]
     out: list[dict[str, Any]] = []
     by_key = {_key(r): r for r in opened}
     merged_targets = {_key(r, branch=False): r for r in opened if r["pull_request"] is None}

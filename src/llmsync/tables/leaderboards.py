@@ -26,6 +26,9 @@ LEADERBOARD_REPOS: dict[str, str] = {
     "openevals": "OpenEvals/leaderboard-data",
 }
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+# Leaderboards that began after the Open LLM Leaderboard's retirement: a Hub
+# without the repo (a replay as of an earlier date) is skipped, not a failure.
+LEADERBOARDS_SINCE_2026 = frozenset({"openevals"})
 
 # Optional columns, the same display names in every export that has them.
 _PRECISION = "Precision"
