@@ -15,6 +15,9 @@ Four variants, each from a fresh rate-limit window:
 - warm_1pct: the same again after a `new_sha` mutation of 1% of the repos;
 - warm_unchanged: the same again with nothing changed.
 
+Also what the official benchmarks cost each run (their listing, eval.yaml files
+and leaderboards) against the requests the run would make without them.
+
 For each: requests per bucket, 429s, wall time in Hub time (wall seconds x the
 time scale) and the rate-budget minimum (max over buckets of requests / quota
 x 300 s). Then merge + publish time and the peak RSS of the cold run.
@@ -223,6 +226,12 @@ def main() -> int:
     print(f"naive / cold: {naive_result['hub_seconds'] / max(cold['hub_seconds'], 1e-9):.1f}x")
     total = lambda r: sum(r["requests"].values())  # noqa: E731
     print(f"warm unchanged / cold requests: {total(results['warm_unchanged']) / total(cold):.2%}")
+    # The official benchmarks' requests (listing, eval.yaml, leaderboards); the
+    # eval results themselves ride on the model requests (`expand[]=evalResults`).
+    for name in ("cold", "warm_unchanged"):
+        extra_requests = extra[name]["fetch"].get("benchmark_requests", 0)
+        base = total(results[name]) - extra_requests
+        print(f"{name}: benchmark requests {extra_requests} ({extra_requests / base:.2%} more)")
     print(f"merge + publish (cold, {cold['models']:,} models): {merge_publish:.2f}s")
     print(f"peak RSS: {peak_rss_mb:.0f} MB")
     return 0

@@ -178,3 +178,15 @@ def test_readme_recipes(chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("eval_result_added", 9),
         ("eval_result_removed", 1),
     ]
+
+
+def test_the_benchmarks_cost_one_listing_and_two_requests_a_benchmark(
+    replay_hub: ReplayHub, tmp_path: Path
+) -> None:
+    """A cold sync: the listing, then per benchmark its eval.yaml (a HEAD and
+    hf_hub_download's HEAD and GET) and its leaderboard; a warm one re-reads
+    the listing and leaderboards only: each eval.yaml is landed at its sha."""
+    config = SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url, max_revisions=1)
+    cold = run_sync(config).fetch["benchmark_requests"]
+    warm = run_sync(config).fetch["benchmark_requests"]
+    assert (cold, warm) == (1 + 9 * (3 + 1), 1 + 9)

@@ -158,8 +158,11 @@ def _run_stages(
         revisions = run_stage("fetch leaderboards", fetch_leaderboards, config, pacer=pacer)
     built: ScoresBuild | None = None
     plan = None
+    before = sum(pacer.requests().values())
     with _timed(report, "fetch benchmarks", progress):
         benchmarks = run_stage("fetch benchmarks", fetch_official, config, pacer=pacer)
+    # What the benchmarks cost (eval results ride on the model requests).
+    report.fetch["benchmark_requests"] = sum(pacer.requests().values()) - before
     # Every model on an official benchmark's leaderboard joins the population.
     tracked = tracked_repos(curated, config.extra_repos)
     joined = [r for r in leaderboard_models(benchmarks) if r not in set(tracked)]
