@@ -25,8 +25,10 @@ from llmsync.store.snapshots import SnapshotStore
 
 AUTHOR = "jaspionjader"  # 196 repos on the leaderboards, the most of any author
 AUTHOR_REPOS = 196
-SINGLE_AUTHORS = 623  # authors with exactly one repo in the population
-POPULATION_MODELS = 11_120  # models rows: every namespaced leaderboard repo + curated
+SINGLE_AUTHORS = 637  # authors with exactly one repo in the population
+# models rows: every namespaced repo of the three leaderboards, the curated ones,
+# and the two the official benchmarks' leaderboards rank
+POPULATION_MODELS = 11_208
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=5.0)
 
 
@@ -67,7 +69,7 @@ def test_an_author_listing_arrives_whole_over_several_pages(
 def test_the_pacer_stays_under_the_quota_with_no_429(
     replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
 ) -> None:
-    # Anonymous limits, a 5-minute window lasting 15 s: 623 one-repo authors cost
+    # Anonymous limits, a 5-minute window lasting 15 s: 637 one-repo authors cost
     # one model-info request each, more than the 500 a window allows.
     hub = replay_hub_factory(population=True, rate_limits="anonymous", time_scale=20)
     authors = Counter(r.split("/")[0].lower() for r in _ids(hub))

@@ -263,13 +263,13 @@ def test_row_loss_is_refused_unless_allowed(
     rows_before = clean_sync.report.row_counts["scores"]
 
     # Only the newest revision of each leaderboard: the history is built anew
-    # from those two, and every interval that had ended goes.
-    assert rows_before == 116_993
+    # from those three, and every interval that had ended goes.
+    assert rows_before == 116_993 + 300  # OpenEvals: 93 aggregates, 207 benchmark scores
     refused = cli_sync(replay_hub.url, data_dir, "--max-revisions", "1")
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith(
-        "llmsync: sync failed: scores would lose 30% of its rows (116993 -> 82215)"
+        "llmsync: sync failed: scores would lose 30% of its rows (117293 -> 82515)"
     )
     assert "--allow-row-loss" in last
     _assert_failed_cleanly(data_dir, before, "scores would lose")

@@ -54,9 +54,12 @@ def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
     return list(data["evalResults"])
 
 
-def observation_rows(observed: Observed) -> list[dict[str, Any]]:
-    """One row per evalResults item of the body (its interval not yet set)."""
-    items = results_of(observed.body, item=observed.item) or []
+def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
+    """One row per evalResults item of the body (its interval not yet set);
+    None when the body does not carry the property (unknown is not empty)."""
+    items = results_of(observed.body, item=observed.item)
+    if items is None:
+        return None
     rows = [_row(observed, index, item) for index, item in enumerate(items)]
     _number_occurrences(rows)
     return rows
@@ -121,15 +124,20 @@ def extend(
 ) -> pa.Table:
     """The intervals after observing `observed` on `on`.
 
-    Only the repos observed are judged: a repo this run could not read keeps
-    its open intervals. A result whose content is unchanged stays open; one
-    changed or gone is closed on `on`; one new (or changed) opens on `on`.
+    Only the repos observed are judged: a repo this run could not read (or
+    whose body lacks `evalResults`) keeps its open intervals. A result whose
+    content is unchanged stays open; one changed or gone is closed on `on`; one
+    new (or changed) opens on `on`.
     """
     rows = prior.to_pylist() if prior is not None else []
-    seen_repos = {item.repo_id for item in observed}
+    seen_repos: set[str] = set()
     current: dict[tuple[Any, ...], dict[str, Any]] = {}
     for item in observed:
-        for row in observation_rows(item):
+        found = observation_rows(item)
+        if found is None:
+            continue  # a body without evalResults: this repo is not judged
+        seen_repos.add(item.repo_id)
+        for row in found:
             current[_key(row)] = row
     out: list[dict[str, Any]] = []
     for row in rows:
