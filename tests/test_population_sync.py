@@ -164,15 +164,17 @@ def test_population_sync_then_incremental_then_reconcile(
     stats = hub.stats.snapshot()
     resolved = sorted(r.path for r in hub.requests if "/resolve/" in r.path)
     assert report.fetch["kind"] == "incremental"
-    # Every other repo is carried over but the two whose last commit is the
-    # watermark itself (2025-03-21), which the hour's margin lists again.
-    assert report.fetch["reused"] == POPULATION_MODELS - 5 - 2
+    # Every other repo is carried over but the one whose last commit is the
+    # watermark itself (Ternary-Bonsai's, 2026-07-19), which the hour's margin
+    # lists again.
+    assert report.fetch["reused"] == POPULATION_MODELS - 5 - 1
     # One card GET per new sha. Known gap: one of the two re-listed repos
     # (Quazim0t0/ODB-14B-sce) has its card asked again; not yet explained.
     new_cards = {f"/{c['id']}/resolve/{c['sha']}/README.md" for c in changed}
     assert new_cards <= set(resolved) and len(resolved) <= 5 + 2
-    # Commit lists: v1's 17 commits fit one page, v2's 190 take four pages of 50.
-    assert stats["kinds"]["list"] == 1 and stats["kinds"]["commits"] == 1 + 4
+    # Commit lists: v1's 17 commits fit one page, v2's 190 take four pages of 50,
+    # OpenEvals' one; listings: the changed models' page and the official benchmarks.
+    assert stats["kinds"]["list"] == 1 + 1 and stats["kinds"]["commits"] == 1 + 4 + 1
     assert "info" not in stats["kinds"]
     snapshot = SnapshotStore(cold.data_dir).latest()
     assert snapshot is not None
