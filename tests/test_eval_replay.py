@@ -66,3 +66,13 @@ def test_openevals_rebuilt_rows(replay_hub: ReplayHub, tmp_path: object) -> None
     assert table.num_rows == 93 and table.num_columns == 23
     rows = {row["model_name"]: row for row in table.to_pylist()}
     assert rows["meta-llama/Llama-3.1-405B"]["gsm8k_score"] == 96.8
+
+
+def test_a_population_listing_carries_eval_results(
+    replay_hub_factory: Callable[..., ReplayHub],
+) -> None:
+    hub = replay_hub_factory(population=True)
+    api = HfApi(endpoint=hub.url)
+    (bonsai,) = api.list_models(author="prism-ml", expand=["evalResults"])
+    got = {(e.dataset_id, e.task_id): e.value for e in bonsai.eval_results or []}
+    assert got[("MMMU/MMMU_Pro", "mmmu_pro_vision")] == 68.96 and len(got) == 3

@@ -113,7 +113,11 @@ class ReplayHub:
         self.latency = latency_ms / 1000
         self.page_size = page_size
         self.stats = Stats()
-        self.population = Population(self.view, clock=self.clock) if population else None
+        self.population = (
+            Population(self.view, clock=self.clock, eval_results=self.evals.results)
+            if population
+            else None
+        )
         self.controls = Controls(
             stats=self.stats,
             clock=self.clock,
