@@ -267,13 +267,15 @@ def with_eval_tables(
     previous_snapshot: str | None,
 ) -> dict[str, pa.Table]:
     """The merged tables with the eval results and benchmarks in: their own
-    tables, the catalog's eval columns, and their changes (none on a first sync)."""
+    tables, the catalog's eval columns, and their changes."""
     out = dict(tables)
     out["eval_results"], out["benchmarks"] = built.eval_results, built.benchmarks
     out["catalog"] = add_eval_columns(
         tables["catalog"], eval_results=built.eval_results, benchmarks=built.benchmarks
     )
-    if previous_snapshot is not None:
+    # Against a snapshot without eval results (none, or an older llmsync's),
+    # nothing is reported: as on a first sync.
+    if previous_snapshot is not None and prior is not None:
         changes = eval_changes(
             built.eval_results, prior=prior, on=on, previous_snapshot=previous_snapshot
         )
