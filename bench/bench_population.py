@@ -36,6 +36,9 @@ N requests at quota q per window w take at least (ceil(N/q) - 1) * w plus the
 time to send the last batch (taken as 0 here: the floor is a lower bound).
 Then merge + publish time and the peak RSS of the cold run. Figures, not
 assertions.
+
+Also what the official benchmarks cost each run (their listing, eval.yaml files
+and leaderboards) against the requests the run would make without them.
 """
 
 from __future__ import annotations
@@ -270,6 +273,13 @@ def main() -> int:
     for goal, value in summary["goals"].items():
         print(f"{goal}: {value}")
     print(f"merge + publish (cold, {results['cold']['models']:,} models): {merge_publish:.2f}s")
+    # The official benchmarks' requests (listing, eval.yaml, leaderboards); the
+    # eval results themselves ride on the model requests (`expand[]=evalResults`).
+    total = lambda r: sum(r["requests"].values())  # noqa: E731
+    for name in ("cold", "warm_unchanged"):
+        extra_requests = extra[name]["fetch"].get("benchmark_requests", 0)
+        base = total(results[name]) - extra_requests
+        print(f"{name}: benchmark requests {extra_requests} ({extra_requests / base:.2%} more)")
     print(f"peak RSS: {peak_rss_mb:.0f} MB")
     return 0
 

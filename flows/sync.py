@@ -135,6 +135,8 @@ def sync(
             population=population,
             rate_tier=rate_tier,
             reconcile_days=reconcile_days,
+            # A replay as of a date: its eval results are observed on that date.
+            observed_on=as_of,
         )
         try:
             report = run_sync(

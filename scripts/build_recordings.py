@@ -895,6 +895,7 @@ def main(argv: list[str] | None = None) -> int:
     used = set(referenced_blobs(manifest))
     blobs = {digest: data for digest, data in builder.blobs.items() if digest in used}
     write_output(args.out, manifest, blobs, prov)
+    add_eval_recordings(source, args.out)  # the Hub's eval results, on top
     size = sum(len(data) for data in blobs.values())
     total = size + sum(
         len(path.read_bytes()) for path in (args.out / "manifest.json", args.out / "PROVENANCE.md")
@@ -905,6 +906,15 @@ def main(argv: list[str] | None = None) -> int:
         f"({time.perf_counter() - started:.1f} s)"
     )
     return 0
+
+
+def add_eval_recordings(source: Path, out: Path) -> None:
+    if not (source / "evals").is_dir():  # a source folder without the eval results
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from build_eval_recordings import write
+
+    write(source, out)
 
 
 if __name__ == "__main__":

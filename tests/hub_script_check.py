@@ -30,7 +30,11 @@ TABLE = "data/train-00000-of-00001.parquet"
 DOLLY = "databricks/dolly-v2-12b"
 ALPACA = "chavinlo/alpaca-native"
 YI = "01-ai/Yi-1.5-34B"
-HUB_START = "2025-03-22"  # Hub time starts at midnight after the v2 final export
+HUB_START = "2026-07-20"  # Hub time starts at midnight after the newest commit served
+NEWEST_V2 = "2025-03-21"
+# The newest model commit served: the deletion of Ternary-Bonsai's PR-28 result
+# (recordings/PROVENANCE.md, eval results), after every leaderboard export.
+NEWEST_MODEL = "2026-07-19"
 # (commits, newest, oldest) of each leaderboard's real history, today and as of
 # 2024-11-10 (the newest v2 export on or before that day is of 2024-11-09).
 HISTORY = {

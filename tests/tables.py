@@ -27,8 +27,10 @@ from llmsync.tables.revisions import RevisionRecord
 from llmsync.tables.revisions import revisions_table as records_table
 from llmsync.tables.schemas import (
     BENCHMARKS,
+    BENCHMARKS_TABLE,
     CATALOG,
     CHANGES,
+    EVAL_RESULTS,
     EXPORT_SCORES,
     MODELS,
     REVISIONS,
@@ -279,6 +281,8 @@ def snapshot_tables(*, revision: str = "v1-final") -> dict[str, pa.Table]:
         "leaderboards": leaderboards_table(
             load_leaderboard_facts(), revisions=revisions_table(revision=revision)
         ),
+        "eval_results": EVAL_RESULTS.schema.empty_table(),
+        "benchmarks": BENCHMARKS_TABLE.schema.empty_table(),
     }
 
 

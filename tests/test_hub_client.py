@@ -20,6 +20,7 @@ from llmsync.hub.errors import (
     TooLarge,
 )
 from llmsync.hub.ids import InvalidIdError
+from llmsync.hub.listing import LISTING_EXPAND
 from llmsync.hub.retry import IncompleteBody, RetryPolicy
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.recordings import RecordingStore
@@ -95,7 +96,12 @@ def test_model_info_lands_exact_bytes(
     info = client.model_info(DOLLY)
     head = store.repos[f"model/{DOLLY}"].head
     assert head.api_info is not None
-    assert info.raw == store.blob_bytes(head.api_info)
+    # The recorded body as the Hub answers `expand[]=...`: `_id`, `id` and the
+    # properties asked, byte for byte as the replay hub sent them.
+    recorded = json.loads(store.blob_bytes(head.api_info))
+    expected = {k: recorded[k] for k in ("_id", "id", *LISTING_EXPAND) if k in recorded}
+    assert json.loads(info.raw) == {**expected, "evalResults": []}
+    assert info.path.read_bytes() == info.raw
     # Named by its hash under its commit, in a tree of its own: a repo file
     # of any name can never clash with it.
     digest = hashlib.sha256(info.raw).hexdigest()

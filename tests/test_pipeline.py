@@ -70,9 +70,9 @@ def test_two_snapshots_and_three_runs(synced_twice: dict[str, Any]) -> None:
     first, second, third = synced_twice["reports"]
     assert (first.status, second.status, third.status) == ("published", "published", "unchanged")
     # The first run parses the 95 exports served as of 2024-11-10 (17 of v1, 78 of
-    # v2); the second only the 112 v2 exports since, extending the first's
-    # intervals; the third has nothing to parse.
-    assert [r.parsed_revisions for r in (first, second, third)] == [95, 112, 0]
+    # v2); the second only the 112 v2 exports since and OpenEvals' one (2026-03-25),
+    # extending the first's intervals; the third has nothing to parse.
+    assert [r.parsed_revisions for r in (first, second, third)] == [95, 113, 0]
     assert [r.incremental for r in (first, second)] == [False, True]
     assert third.snapshot == second.snapshot
     folders = sorted(p.name for p in (data_dir / "processed").glob("snapshot=*"))
@@ -132,8 +132,8 @@ def test_scores_as_of_each_export_give_that_export_back(synced_twice: dict[str, 
                 _canonical(rows.drop_columns(["occurrence"]))
             ), (leaderboard, item["date"])
             served += 1
-    assert served == 17 + 190
-    assert scores.num_rows == 116_884
+    assert served == 17 + 190 + 1  # and OpenEvals/leaderboard-data's one
+    assert scores.num_rows == 116_884 + 300  # OpenEvals: 93 aggregates, 207 benchmark scores
     revisions = pq.read_table(latest.table_path("revisions")).to_pylist()
     seen = [(r["leaderboard"], str(r["date"]), r["rows"], r["status"]) for r in revisions]
     # Dates and row counts as the history bundle's commits name them.
@@ -221,10 +221,13 @@ def test_models_say_why_fields_are_missing(synced_twice: dict[str, Any]) -> None
         "EleutherAI/gpt-j-6b",
         "databricks/dolly-v2-12b",
     }
-    # No Hub card was ever recorded for these two article models.
+    # No Hub card was ever recorded for these two article models, nor for the
+    # two models the official benchmarks' leaderboards bring in.
     assert {repo for repo, status in statuses.items() if status == "no_card"} == {
         "huggyllama/llama-7b",
         "chavinlo/alpaca-native",
+        "google/gemma-4-12B-it",
+        "prism-ml/Ternary-Bonsai-27B-gguf",
     }
     assert not models.loc["chavinlo/alpaca-native", "card_present"]
     not_found = models[models.status == "not_found"]
@@ -258,7 +261,16 @@ def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> No
     # and each model's info body and card, by path under data/raw and sha256.
     objects = manifest["raw_objects"]
     kinds = collections.Counter(entry["kind"] for entry in objects)
-    assert kinds == {"leaderboard": 207, "model_info": 7, "model_card": 5, "curated": 1}
+    # (and the official benchmarks' listing, eval.yaml files and leaderboards)
+    assert kinds == {
+        "leaderboard": 208,
+        "model_info": 9,
+        "model_card": 5,
+        "curated": 1,
+        "benchmark_listing": 1,
+        "eval_yaml": 9,
+        "benchmark_leaderboard": 9,
+    }
     dolly = {e["kind"]: e for e in objects if e["repo_id"] == "databricks/dolly-v2-12b"}
     sha = "19308160448536e378e3db21a73a751579ee7fdd"
     assert dolly["model_card"]["path"] == f"models/databricks/dolly-v2-12b/{sha}/README.md"

@@ -50,7 +50,8 @@ def leaderboard_ids(hub: ReplayHub, tmp_path_factory: pytest.TempPathFactory) ->
     api = HfApi(endpoint=hub.url, token=False)
     cache = tmp_path_factory.mktemp("exports")
     ids: set[str] = set()
-    for dataset in (V1, V2):
+    # The Open LLM Leaderboard's exports and OpenEvals/leaderboard-data's table.
+    for dataset in (V1, V2, "OpenEvals/leaderboard-data"):
         for commit in api.list_repo_commits(dataset, repo_type="dataset"):
             path = hf_hub_download(
                 dataset,
@@ -94,19 +95,19 @@ def test_every_leaderboard_repo_is_served(
 ) -> None:
     recorded = {r.repo_id for r in store.repos.values() if r.repo_type == "model"}
     # With every served export (17 of v1, 2023-05-23 .. 2024-07-07; 190 of v2,
-    # 2024-07-13 .. 2025-03-21).
-    assert len(leaderboard_ids) == 11_119
+    # 2024-07-13 .. 2025-03-21; OpenEvals/leaderboard-data's one, 2026-03-25).
+    assert len(leaderboard_ids) == 11_205
     # Ids are case-insensitive on the Hub: 16 names differ from another only
     # in case (`Quazim0t0/ODB-14B-sce`, `Quazim0t0/ODB-14b-sce`): one repo each.
     folded = {i.lower() for i in leaderboard_ids | recorded}
     assert len(leaderboard_ids | recorded) - len(folded) == 16
     listed = [m.id for m in api.list_models(expand=["sha"])]
-    assert len(listed) == len({i.lower() for i in listed}) == len(folded) == 11_106
+    assert len(listed) == len({i.lower() for i in listed}) == len(folded) == 11_194
     assert {i.lower() for i in listed} == folded
     assert recorded <= set(listed)
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["repos"], summary["recorded"], summary["generated"]) == (11_106, 15, 11_091)
-    assert summary["generated_shas"] == 224
+    assert (summary["repos"], summary["recorded"], summary["generated"]) == (11_194, 17, 11_177)
+    assert summary["generated_shas"] == 316
     assert summary["leaderboard_case_variants_folded"] == 16
 
 
@@ -142,8 +143,9 @@ def test_listing_sorted_by_last_modified_is_newest_first(api: HfApi) -> None:
     dates = [m.last_modified for m in models]
     assert len(dates) == 3 * PAGE and all(dates)
     assert dates == sorted(dates, reverse=True)  # type: ignore[type-var]
-    # Nothing in the data is newer than the v2 final export's day.
-    assert dates[0] is not None and dates[0].date().isoformat() == "2025-03-21"
+    # Nothing in the data is newer than the newest model commit's day (the
+    # deletion of Ternary-Bonsai's PR-28 result: recordings/PROVENANCE.md).
+    assert dates[0] is not None and dates[0].date().isoformat() == "2026-07-19"
 
 
 def test_listing_projects_like_the_hub(hub: ReplayHub) -> None:
@@ -295,7 +297,7 @@ def test_mutations_show_in_the_next_sync(
     )
     assert refused.status_code == 403 and refused.headers["X-Error-Code"] == "GatedRepo"
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_105, 4)
+    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_193, 4)
     assert (summary["renamed"], summary["deleted"], summary["gated"]) == (0, 2, 1)
 
 

@@ -261,8 +261,8 @@ def test_row_loss_is_refused_unless_allowed(
     rows_before = clean_sync.report.row_counts["scores"]
 
     # Only the newest revision of each leaderboard: the history is built anew
-    # from those two, and every interval that had ended goes.
-    assert rows_before == 116_884
+    # from those three, and every interval that had ended goes.
+    assert rows_before == 116_884 + 300  # OpenEvals: 93 aggregates, 207 benchmark scores
     refused = cli_sync(replay_hub.url, data_dir, "--max-revisions", "1")
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
@@ -279,7 +279,7 @@ def test_row_loss_is_refused_unless_allowed(
     assert len(store.snapshots()) == 2
     assert [run["status"] for run in store.runs()] == ["published", "failed", "published"]
     tables = published_tables(data_dir)
-    assert tables["scores"].num_rows == 82_215
+    assert tables["scores"].num_rows == 82_215 + 300
     # One revision per leaderboard now; the old snapshot is as it was.
     assert tables["revisions"].column("leaderboard").to_pylist() == ["open_llm_v1", "open_llm_v2"]
     starts = (

@@ -106,14 +106,18 @@ def test_transient_faults_on_every_request_kind_change_nothing(
     assert plan.fired() == [1] * len(TRANSIENT_RULES)
     # Each fault costs one more request of its kind (a failed body GET also
     # repeats the HEAD before it); the clean run makes the numbers on the left:
-    # v1's 17 commits in one page and v2's 190 in four, two HEADs and one GET
-    # for each of the 207 exports, and one GET per card asked at its sha.
+    # v1's 17 commits in one page, v2's 190 in four and OpenEvals' one, two HEADs
+    # and one GET for each of the 208 exports, two HEADs and a GET for each of
+    # the 9 official benchmarks' eval.yaml (no CDN: a small file), and one GET
+    # per card asked at its sha (the two models the benchmarks' leaderboards
+    # bring in have none).
     assert _attempts_by_kind(requests) == {
-        "commits GET": 1 + 4 + 4,
-        "model info GET": 16 + 4,
-        "dataset file HEAD": 2 * 207 + 3 + 3,
-        "cdn GET": 207 + 4,
-        "card GET": 7 + 5,
+        "commits GET": 1 + 4 + 1 + 4,
+        "model info GET": 18 + 4,
+        "dataset file HEAD": 2 * 208 + 2 * 9 + 3 + 3,
+        "dataset file GET": 9,
+        "cdn GET": 208 + 4,
+        "card GET": 7 + 5 + 2,
     }
     assert report.status == "published"
     assert report.partial is False

@@ -304,15 +304,16 @@ def test_the_first_sync_after_the_upgrade_rebuilds_old_shaped_scores(
     old_manifest = json.loads(
         (data_dir / "processed" / f"snapshot={old_id}" / "manifest.json").read_text()
     )
-    # Every served export's rows: 3,165,429 (row, benchmark) values of 207 exports.
-    assert old_manifest["tables"]["scores"]["rows"] == 3_165_429
+    # Every served export's rows: 3,165,429 (row, benchmark) values of the Open
+    # LLM Leaderboard's 207 exports, and OpenEvals' 300 (93 aggregates, 207 scores).
+    assert old_manifest["tables"]["scores"]["rows"] == 3_165_429 + 300
 
     # Upstream is as it was, but the tables' shapes are not: the run publishes.
     # Compared with the old scores' 3,165,429 rows the new 116,884 intervals look
     # like a loss of 96%, over this run's 5%; the guard knows the shapes differ.
     report = run_sync(SyncConfig(data_dir=data_dir, endpoint=replay_hub.url, max_row_loss=0.05))
     assert report.status == "published"
-    assert (report.parsed_revisions, report.incremental) == (207, False)
+    assert (report.parsed_revisions, report.incremental) == (207 + 1, False)  # and OpenEvals
     tables = published_tables(data_dir)
     assert tables["scores"].equals(clean_sync.tables["scores"])
     assert tables["revisions"].equals(clean_sync.tables["revisions"])

@@ -137,6 +137,8 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             population=args.population,
             rate_tier=args.rate_tier,
             reconcile_days=args.reconcile_days,
+            # A replay as of a date: its eval results are observed on that date.
+            observed_on=args.as_of,
         )
         line = ProgressLine(sys.stderr)
         try:

@@ -71,6 +71,7 @@ from llmsync.hub.ids import (
     require_revision,
 )
 from llmsync.hub.landing import Landing, StoredObject
+from llmsync.hub.listing import INFO_QUERY
 from llmsync.hub.pacing import Pacer
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
@@ -312,13 +313,12 @@ class HubClient:
     # model info
 
     def model_info(self, repo_id: str, *, revision: str | None = None) -> LandedInfo:
-        """The model's API info, always asked anew (likes and downloads change at
-        the same commit); its exact JSON bytes land under the commit they
-        describe, named by their sha256 (checked only for being whole JSON)."""
+        """The model's info with every property we read (`INFO_QUERY`), landed by commit."""
         require_repo_id(repo_id)
         url = f"{self.endpoint}/api/models/{repo_id}"
         if revision is not None:
             url += f"/revision/{quote(require_revision(revision), safe='')}"
+        url += f"?{INFO_QUERY}"
         response = self._call(lambda: self._get(url), what=f"model info of {repo_id}")
         raw = response.content
         data = json_object(raw, what=f"model info of {repo_id}")

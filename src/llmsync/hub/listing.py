@@ -30,8 +30,13 @@ LISTING_EXPAND = (
     "pipeline_tag",
     "library_name",
     "model-index",
+    # The Hub's eval results (`.eval_results/*.yaml`): no request of their own.
+    "evalResults",
 )
 PAGE_SIZE = 1000
+# A model-info request asks for the same properties: with `expand` the Hub
+# answers those (and `_id`, `id`) only.
+INFO_QUERY = urlencode([("expand[]", name) for name in LISTING_EXPAND])
 
 
 def listing_url(

@@ -19,6 +19,14 @@ from typing import Any
 import pyarrow as pa
 
 from llmsync.hub.ids import is_commit_sha
+from llmsync.pipeline.evals import (
+    EvalTables,
+    Observed,
+    benchmarks_from_manifest,
+    build_eval_tables,
+    prior_eval_results,
+    with_eval_tables,
+)
 from llmsync.pipeline.landed import ListingReader
 from llmsync.pipeline.model_fetch import ModelFetch
 from llmsync.pipeline.report import SyncFailed
@@ -178,6 +186,7 @@ def rebuild_from_raw(
 
     details: dict[str, str] = manifest.get("model_details", {})
     fetches: list[ModelFetch] = []
+    observed: list[Observed] = []
     for repo_id, model in sources["models"].items():
         info = read(("model_info", repo_id, None), sha256=model.get("info_sha256"))
         if info is None:
@@ -190,6 +199,11 @@ def rebuild_from_raw(
         # "ok" covers what the tables derive themselves (no card, parse errors).
         status = None if model["status"] == "ok" else model["status"]
         fetches.append(ModelFetch(repo_id, info, card, status, details.get(repo_id)))
+        entry = objects.get(("model_info", repo_id, None)) or objects.get(
+            ("model_listing", repo_id, None)
+        )
+        if info is not None and entry is not None:
+            observed.append(Observed(repo_id, str(entry["path"]), info))
 
     previous_id = manifest.get("previous_snapshot")
     previous = next((s for s in store.snapshots() if s.snapshot_id == previous_id), None)
@@ -206,7 +220,25 @@ def rebuild_from_raw(
         previous=previous,
         leaderboard_facts=facts,
     )
-    return validate_tables(merged.tables)
+    on = dt.date.fromisoformat(str(manifest["observed_on"]))
+    prior = prior_eval_results(previous)
+    if "raw_objects" in manifest:
+        try:
+            landed = benchmarks_from_manifest(raw, manifest)
+        except (RawObjectError, ValueError) as exc:
+            raise SyncFailed(str(exc)) from exc
+        # Intervals by observation: this snapshot's observations extend the
+        # previous snapshot's table, as the sync did (that one verifies alike).
+        built_evals = build_eval_tables(raw, landed, observed, prior=prior, on=on)
+    else:
+        # Names no raw objects (llmsync < 0.2 kept no eval results): as published.
+        built_evals = EvalTables(
+            snapshot.read_table("eval_results"), snapshot.read_table("benchmarks")
+        )
+    tables = with_eval_tables(
+        merged.tables, built_evals, prior=prior, on=on, previous_snapshot=previous_id
+    )
+    return validate_tables(tables)
 
 
 def _read(raw: RawStore, entry: Mapping[str, Any]) -> bytes:

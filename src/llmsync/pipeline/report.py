@@ -52,7 +52,8 @@ class SyncReport:
     requests: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
     rate_limit_wait_seconds: float = 0.0
-    # How a leaderboards population was fetched (full or incremental, ...).
+    # How a leaderboards population was fetched (full or incremental, ...), and
+    # what the official benchmarks cost and brought in (every run).
     fetch: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,6 +13,17 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from llmsync import __version__
+from llmsync.pipeline.evals import (
+    benchmark_raw_objects,
+    build_eval_tables,
+    describe_benchmarks,
+    fetch_official,
+    leaderboard_models,
+    observation_day,
+    observed_models,
+    prior_eval_results,
+    with_eval_tables,
+)
 from llmsync.pipeline.fetchplan import FetchPlan, ProgressFn
 from llmsync.pipeline.population import fetch_models_at_scale, population_repos
 from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
@@ -149,7 +160,16 @@ def _run_stages(
         revisions = run_stage("fetch leaderboards", fetch_leaderboards, config, pacer=pacer)
     built: ScoresBuild | None = None
     plan, earlier = None, None
+    before = sum(pacer.requests().values())
+    with _timed(report, "fetch benchmarks", progress):
+        benchmarks = run_stage("fetch benchmarks", fetch_official, config, pacer=pacer)
+    # What the benchmarks cost (eval results ride on the model requests).
+    report.fetch["benchmark_requests"] = sum(pacer.requests().values()) - before
+    # Every model on an official benchmark's leaderboard joins the population.
     tracked = tracked_repos(curated, config.extra_repos)
+    joined = [r for r in leaderboard_models(benchmarks) if r not in set(tracked)]
+    tracked += joined
+    report.fetch["joined_from_benchmark_leaderboards"] = len(joined)
     if config.population == "leaderboards":
         # The population is read off this run's scores: they are built first.
         with _timed(report, "build scores", progress):
@@ -175,7 +195,7 @@ def _run_stages(
     report.rate_limit_wait_seconds = round(pacer.waited(), 2)
     if plan is not None:
         record.population = _population_state(config, plan, started_at, earlier, report)
-        report.fetch = {
+        report.fetch |= {
             "kind": plan.kind,
             "models": len(fetches),
             "listing_pages": plan.listing_pages,
@@ -190,9 +210,12 @@ def _run_stages(
         for item in fetches
         if item.status not in (None, "no_card")
     ]
+    report.failures += list(benchmarks.failures)
     report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
+    report.partial = report.partial or bool(benchmarks.failures)
     sources = describe_sources(revisions, fetches, curated_sha256=curated.sha256)
     sources["leaderboard_facts_sha256"] = facts.sha256
+    sources["benchmarks"] = describe_benchmarks(benchmarks)
     report.sources = sources
     # The shapes the tables are written in count as a source: the first run of
     # a version that writes them differently publishes, even if upstream is quiet.
@@ -226,9 +249,27 @@ def _run_stages(
             leaderboard_facts=facts,
         )
     report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
+    on, prior_evals = observation_day(config), prior_eval_results(previous)
+    with _timed(report, "build eval results", progress):
+        built_evals = run_stage(
+            "build eval results",
+            build_eval_tables,
+            raw,
+            benchmarks,
+            observed_models(raw, fetches),
+            prior=prior_evals,
+            on=on,
+        )
+    tables = with_eval_tables(
+        merged.tables,
+        built_evals,
+        prior=prior_evals,
+        on=on,
+        previous_snapshot=previous.snapshot_id if previous is not None else None,
+    )
     guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
     with _timed(report, "validate", progress):
-        checked = run_stage("validate", validate, merged.tables, previous=previous, guard=guard)
+        checked = run_stage("validate", validate, tables, previous=previous, guard=guard)
     report.row_counts = {name: checked[name].num_rows for name in TABLE_NAMES}
     report.change_counts, report.change_examples = summarise_changes(checked["changes"])
 
@@ -251,7 +292,10 @@ def _run_stages(
         },
         "leaderboard_facts": {"sha256": facts.sha256, "raw_object": raw.relative(facts_copy.path)},
         # Every landed object the tables were built from: `verify` rebuilds from these.
-        "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy),
+        "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy)
+        + benchmark_raw_objects(raw, benchmarks),
+        # The day the eval results were observed on: `verify` extends with it.
+        "observed_on": on.isoformat(),
         # Leaderboards whose newest export was not applied: an older table is in force.
         "suspect_newest": stale,
         # Needed to rebuild the revisions table's statuses from raw.

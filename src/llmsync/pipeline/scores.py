@@ -105,7 +105,9 @@ def _extends(
     before: dict[str, list[str]] = {}
     for record in previous:
         before.setdefault(record.leaderboard, []).append(record.revision)
-    if set(before) != set(listed):
+    # A leaderboard new to the listing (one that began later) starts from its
+    # first revision; one that is no longer listed needs a rebuild.
+    if not set(before) <= set(listed):
         return False
     return all(
         [item.revision for item in listed[name][: len(seen)]] == seen

@@ -4,6 +4,7 @@ catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from llmsync.hub.client import HubClient
 from llmsync.hub.endpoint import resolve_endpoint
-from llmsync.hub.errors import CommitRef, FileNotFound, HubError
+from llmsync.hub.errors import CommitRef, FileNotFound, HubError, RepoNotFound
 from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import RATE_TIERS, Pacer, default_tier
@@ -30,7 +31,11 @@ from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema
 from llmsync.tables.catalog import build_catalog
 from llmsync.tables.changes import PreviousState, diff_snapshot
 from llmsync.tables.curated import Curated
-from llmsync.tables.leaderboards import LEADERBOARD_FILE, LEADERBOARD_REPOS
+from llmsync.tables.leaderboards import (
+    LEADERBOARD_FILE,
+    LEADERBOARD_REPOS,
+    LEADERBOARDS_SINCE_2026,
+)
 from llmsync.tables.lifecycle import LeaderboardFacts, leaderboards_table
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
@@ -85,6 +90,9 @@ class SyncConfig:
     reconcile_days: float = 7.0
     # How far before the previous sync's watermark the changed listing is read.
     since_margin_hours: float = 1.0
+    # The day eval results are observed on (`eval_results` intervals open and
+    # close on it); None: today (UTC). A replay as of a date passes that date.
+    observed_on: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.population not in ("curated", "leaderboards"):
@@ -138,6 +146,8 @@ def fetch_leaderboards(
         try:
             commits = client.list_commits(repo_id, repo_type="dataset")
         except HubError as exc:
+            if isinstance(exc, RepoNotFound) and leaderboard in LEADERBOARDS_SINCE_2026:
+                continue  # not there yet (a replay as of an earlier date)
             raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) unavailable: {exc}") from exc
         if config.max_revisions is not None:
             commits = commits[: config.max_revisions]

@@ -86,8 +86,16 @@ class Found:
 class Population:
     """Generated repos, the recorded model repos, and the mutations of both."""
 
-    def __init__(self, view: HubView, *, clock: HubClock) -> None:
+    def __init__(
+        self,
+        view: HubView,
+        *,
+        clock: HubClock,
+        eval_results: Callable[[Repo], list[Any]] | None = None,
+    ) -> None:
         self.view = view
+        # A recorded repo's `evalResults` (replay.evals), for `expand[]=evalResults`.
+        self.eval_results = eval_results
         self.clock = clock
         self.generated: dict[str, GeneratedRepo] = {}
         self.recorded_ids: list[str] = sorted(
@@ -229,6 +237,8 @@ class Population:
         # Article bodies built from the data lack a date: the commit's, as the
         # recorded view dates that commit.
         item.setdefault("lastModified", iso(repo.head.date))
+        if self.eval_results is not None:
+            item["evalResults"] = self.eval_results(repo)
         return Entry(repo_id, str(item.get("_id") or object_id(repo_id)), item, generated=False)
 
     # mutations

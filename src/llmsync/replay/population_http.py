@@ -248,7 +248,7 @@ def _project(
     if expand:
         wanted: Any = ("_id", "id", *expand)
     elif full:
-        wanted = [k for k in item if k not in ("cardData", "config")]
+        wanted = [k for k in item if k not in ("cardData", "config", "evalResults")]
     else:
         wanted = DEFAULT_PROPERTIES
     out = {key: item[key] for key in wanted if key in item}

@@ -30,6 +30,8 @@ def parse_route(raw_path: str) -> Route:
         return Route("cdn", tail=tuple(unquote(s) for s in segments[1:]))
     if raw_path in ("/api/models", "/api/models/"):
         return Route("list")
+    if raw_path in ("/api/datasets", "/api/datasets/"):
+        return Route("list", repo_type="dataset")
     if len(segments) >= 3 and segments[0] == "api" and segments[1] in ("models", "datasets"):
         repo_type = segments[1][:-1]
         rest = segments[2:]

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from llmsync.replay.admin import ADMIN_PREFIX, Controls, admin_reply
+from llmsync.replay.evals import EvalsView, datasets_listing, leaderboard_reply
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.handler import HubServer, RequestRecord
@@ -108,6 +109,7 @@ class ReplayHub:
         store = RecordingStore.load(recordings, serve_partial_captures=partial)
         _check_as_of(store, as_of)
         self.view = HubView(store, as_of=as_of)
+        self.evals = EvalsView(self.view, root=store.root, as_of=as_of)
         if latency_ms < 0 or page_size < 1:
             raise ValueError("latency_ms must be >= 0 and page_size >= 1")
         epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)
@@ -117,7 +119,11 @@ class ReplayHub:
         self.latency = latency_ms / 1000
         self.page_size = page_size
         self.stats = Stats()
-        self.population = Population(self.view, clock=self.clock) if population else None
+        self.population = (
+            Population(self.view, clock=self.clock, eval_results=self.evals.results)
+            if population
+            else None
+        )
         self.hub_wide = (
             HubWide(self.population, listing_sizes or ListingSizes(), clock=self.clock)
             if self.population is not None
@@ -314,6 +320,8 @@ class ReplayHub:
         authorized: bool,
         range_header: str | None,
     ) -> Reply:
+        if route.kind == "list" and route.repo_type == "dataset":
+            return datasets_listing(self.evals, query=query)
         if route.kind == "list" and self.population is not None and method in ("GET", "HEAD"):
             return listing(
                 self.population,
@@ -360,9 +368,13 @@ class ReplayHub:
         commit = found
         if action in ("info", "revision") and method in ("GET", "HEAD"):
             blobs = params.get("blobs", ["false"])[0].lower() == "true"
-            return Reply(
-                200, [("Content-Type", JSON_TYPE)], self.view.info(repo, commit, blobs=blobs)
-            )
+            info = self.view.info(repo, commit, blobs=blobs)
+            properties = params.get("expand", []) + params.get("expand[]", [])
+            if properties:
+                info = self.evals.project(repo, info, properties)
+            return Reply(200, [("Content-Type", JSON_TYPE)], info)
+        if action == "leaderboard" and method in ("GET", "HEAD"):
+            return leaderboard_reply(self.evals, repo)
         if action == "tree" and method in ("GET", "HEAD"):
             path = "/".join(tail[2:]).strip("/")
             recursive = params.get("recursive", ["false"])[0].lower() == "true"

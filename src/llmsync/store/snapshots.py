@@ -43,6 +43,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "revisions",
     "changes",
     "leaderboards",
+    "eval_results",
+    "benchmarks",
 )
 _ID_FORMAT = "%Y%m%dT%H%M%SZ"
 

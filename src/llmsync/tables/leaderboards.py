@@ -23,8 +23,12 @@ from llmsync.tables.schemas import BENCHMARKS, EXPORT_SCORES
 LEADERBOARD_REPOS: dict[str, str] = {
     "open_llm_v1": "open-llm-leaderboard-old/contents",
     "open_llm_v2": "open-llm-leaderboard/contents",
+    "openevals": "OpenEvals/leaderboard-data",
 }
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+# Leaderboards that began after the Open LLM Leaderboard's retirement: a Hub
+# without the repo (a replay as of an earlier date) is skipped, not a failure.
+LEADERBOARDS_SINCE_2026 = frozenset({"openevals"})
 
 # Optional columns, the same display names in every export that has them.
 _PRECISION = "Precision"
@@ -61,6 +65,25 @@ _V2_SCORES = {
     "gpqa": "GPQA",
     "musr": "MUSR",
     "mmlu_pro": "MMLU-PRO",
+}
+
+# OpenEvals/leaderboard-data's score columns -> the official benchmark's dataset
+# id, by benchmark name (no source shows the code that builds the table). SWE-bench
+# Verified's and TerminalBench's ids are the ones Hub-staff results use; no
+# eval.yaml of theirs was seen (see the recordings' provenance).
+_OPENEVALS_SCORES = {
+    "aggregate": "aggregate_score",
+    "MathArena/aime_2026": "aime2026_score",
+    "FutureMa/EvasionBench": "evasionBench_score",
+    "Idavidrein/gpqa": "gpqa_score",
+    "openai/gsm8k": "gsm8k_score",
+    "cais/hle": "hle_score",
+    "MathArena/hmmt_feb_2026": "hmmt2026_score",
+    "TIGER-Lab/MMLU-Pro": "mmluPro_score",
+    "allenai/olmOCR-bench": "olmOcr_score",
+    "ScaleAI/SWE-bench_Pro": "swePro_score",
+    "SWE-bench/SWE-bench_Verified": "sweVerified_score",
+    "harborframework/terminal-bench-2.0": "terminalBench_score",
 }
 
 _LAYOUTS: dict[str, tuple[_Layout, ...]] = {
@@ -108,6 +131,9 @@ _LAYOUTS: dict[str, tuple[_Layout, ...]] = {
             scores={"average": "Average ⬆️", **_V2_SCORES},
             raw_scores={benchmark: f"{column} Raw" for benchmark, column in _V2_SCORES.items()},
         ),
+    ),
+    "openevals": (
+        _Layout(name="OpenEvals columns", name_columns=("model_name",), scores=_OPENEVALS_SCORES),
     ),
 }
 

@@ -10,13 +10,30 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-LEADERBOARDS: tuple[str, ...] = ("open_llm_v1", "open_llm_v2")
+LEADERBOARDS: tuple[str, ...] = ("open_llm_v1", "open_llm_v2", "openevals")
 
 # Benchmarks each leaderboard reports, in display order. `average` is the
 # leaderboard's own average, never recomputed here.
 BENCHMARKS: dict[str, tuple[str, ...]] = {
     "open_llm_v1": ("average", "arc", "hellaswag", "mmlu", "truthfulqa", "winogrande", "gsm8k"),
     "open_llm_v2": ("average", "ifeval", "bbh", "math_lvl5", "gpqa", "musr", "mmlu_pro"),
+    # OpenEvals/leaderboard-data: `aggregate` is its own aggregate_score; every
+    # other benchmark is the Hub dataset id of an official benchmark (the
+    # mapping and its evidence: tables.leaderboards._OPENEVALS_SCORES).
+    "openevals": (
+        "aggregate",
+        "MathArena/aime_2026",
+        "FutureMa/EvasionBench",
+        "Idavidrein/gpqa",
+        "openai/gsm8k",
+        "cais/hle",
+        "MathArena/hmmt_feb_2026",
+        "TIGER-Lab/MMLU-Pro",
+        "allenai/olmOCR-bench",
+        "ScaleAI/SWE-bench_Pro",
+        "SWE-bench/SWE-bench_Verified",
+        "harborframework/terminal-bench-2.0",
+    ),
 }
 
 # Why a model row lacks fields. `ok` means every field the Hub had was read.
@@ -53,6 +70,14 @@ CHANGE_KINDS: tuple[str, ...] = (
     "likes_changed",
     "downloads_changed",
     "source_revision_changed",
+    # The Hub's eval results (`eval_results`), one per interval closed or opened.
+    "eval_result_added",
+    "eval_result_removed",
+    "eval_result_value_changed",
+    "eval_result_verified",  # `verified` flipped (either way)
+    "eval_result_pr_merged",  # a PR's result closed and the same result opened on main
+    "eval_result_pr_closed",  # a PR's result left without reaching main
+    "eval_result_rejected",  # the Hub rejected the file: a row with `error`
 )
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -236,6 +261,16 @@ MODELS = TableSpec(
 )
 
 
+EVAL_LATEST = pa.struct(
+    [
+        pa.field("dataset_id", pa.string()),
+        pa.field("task_id", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("valid_from", pa.date32()),
+    ]
+)
+
+
 def _score_columns() -> list[pa.Field]:
     fields: list[pa.Field] = []
     for leaderboard in LEADERBOARDS:
@@ -290,10 +325,14 @@ CATALOG = TableSpec(
             # Disagreements between curated and fetched values, one line each.
             pa.field("conflicts", pa.list_(pa.string())),
             *_score_columns(),
+            # The Hub's eval results holding for this repo (`eval_results`), and
+            # per official benchmark the newest one's value (null where none).
+            pa.field("eval_results_count", pa.int64()),
+            pa.field("eval_latest", pa.list_(EVAL_LATEST)),
         ]
     ),
     key=("article_model", "repo_id"),
-    version=3,
+    version=4,
 )
 
 CHANGES = TableSpec(
@@ -357,8 +396,100 @@ LEADERBOARDS_TABLE = TableSpec(
     key=("leaderboard",),
 )
 
+# `eval_results`: the Hub's per-model results (`.eval_results/*.yaml`, read from
+# `expand[]=evalResults` on the model requests the sync makes anyway) as
+# intervals by observation: one row per run of an unchanged result, from the
+# date llmsync first saw it (`valid_from`) to the date it first saw it no more
+# (`valid_to`, null while it holds). As of D: valid_from <= D AND (valid_to IS
+# NULL OR valid_to > D), as in `scores`.
+#
+# The key: a result is what one file (`filename`) on one branch (`pull_request`,
+# null for main) says about one task (`dataset_id`, `task_id`) under one setup
+# (`notes`: the same task with and without tools is two results), `occurrence`
+# telling apart entries a file repeats (ranked by value, highest first). The
+# branch is in the key because a PR's result and main's can both be served at
+# once (a PR that re-proposes a merged result), and because a merge is an event
+# of its own (`eval_result_pr_merged`), not an edit. A task id corrected is a
+# new key: the old result closes, the new one opens. Everything else (value,
+# verified, date, source, error) is the row's content: a change closes the
+# interval and opens the next. A rejected file (`error`) is a row with null
+# dataset and task, never fatal, never costing its siblings.
+EVAL_RESULT_KEY = (
+    "repo_id",
+    "pull_request",
+    "filename",
+    "dataset_id",
+    "task_id",
+    "notes",
+    "occurrence",
+)
+EVAL_RESULTS = TableSpec(
+    name="eval_results",
+    schema=pa.schema(
+        [
+            pa.field("repo_id", pa.string(), nullable=False),
+            pa.field("dataset_id", pa.string()),
+            pa.field("task_id", pa.string()),
+            pa.field("dataset_revision", pa.string()),
+            pa.field("value", pa.float64()),
+            pa.field("verified", pa.bool_()),
+            pa.field("pull_request", pa.int64()),
+            pa.field("filename", pa.string(), nullable=False),
+            pa.field("source_url", pa.string()),
+            pa.field("source_name", pa.string()),
+            pa.field("source_user", pa.string()),
+            pa.field("source_org", pa.string()),
+            pa.field("notes", pa.string()),
+            # The entry's own `date` as written (a date or a datetime, ISO-8601).
+            pa.field("date", pa.string()),
+            pa.field("error", pa.string()),
+            pa.field("occurrence", pa.int32(), nullable=False),
+            # The landed object this interval was first read from (a path under
+            # data/raw/) and the index of its item in the body's evalResults.
+            pa.field("raw_object", pa.string(), nullable=False),
+            pa.field("raw_item", pa.int32(), nullable=False),
+            pa.field("valid_from", pa.date32(), nullable=False),
+            pa.field("valid_to", pa.date32()),
+        ]
+    ),
+    key=(*EVAL_RESULT_KEY, "valid_from"),
+)
+
+# `benchmarks`: one row per (benchmark dataset, task), the dimension `scores`,
+# `eval_results` and the catalog join on. Official benchmarks come from the
+# Hub's `benchmark:official` listing and each one's `eval.yaml`; a dataset that
+# eval results name but the listing does not is a row with `official` false.
+BENCHMARKS_TABLE = TableSpec(
+    name="benchmarks",
+    schema=pa.schema(
+        [
+            pa.field("dataset_id", pa.string(), nullable=False),
+            pa.field("task_id", pa.string(), nullable=False),
+            pa.field("name", pa.string()),
+            pa.field("evaluation_framework", pa.string()),
+            pa.field("official", pa.bool_(), nullable=False),
+            # Entries of the dataset's leaderboard (base_model=false) this run;
+            # the endpoint names no task, so every task of a dataset shares it.
+            pa.field("leaderboard_entries", pa.int64()),
+            # The dataset commit the eval.yaml was read at.
+            pa.field("eval_yaml_sha", pa.string()),
+        ]
+    ),
+    key=("dataset_id", "task_id"),
+)
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (CATALOG, MODELS, SCORES, REVISIONS, CHANGES, LEADERBOARDS_TABLE)
+    spec.name: spec
+    for spec in (
+        CATALOG,
+        MODELS,
+        SCORES,
+        REVISIONS,
+        CHANGES,
+        LEADERBOARDS_TABLE,
+        EVAL_RESULTS,
+        BENCHMARKS_TABLE,
+    )
 }
 
 # What each manifest records as `schema_versions`.

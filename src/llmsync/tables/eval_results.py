@@ -1,0 +1,180 @@
+"""Model info bodies (`evalResults`) -> the `eval_results` table, as intervals
+by observation (see `tables.schemas.EVAL_RESULTS` for the key and the as-of rule).
+
+Items are read with huggingface_hub's own `parse_eval_result_entries`; an item
+the Hub rejected (`{filename, error}`) is kept as a row of its own, so one bad
+file never costs its siblings (huggingface_hub before 2026-09 dropped them all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from huggingface_hub import parse_eval_result_entries
+
+from llmsync.tables.schemas import EVAL_RESULT_KEY, EVAL_RESULTS
+
+# The columns whose change closes an interval (the key's are the identity).
+CONTENT = (
+    "dataset_revision",
+    "value",
+    "verified",
+    "source_url",
+    "source_name",
+    "source_user",
+    "source_org",
+    "date",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One model's evalResults as one landed body holds them."""
+
+    repo_id: str
+    raw_object: str  # path under data/raw/
+    body: bytes
+    item: str | None = None  # the model's id in a listing page; None: a model-info body
+
+
+def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
+    """The `evalResults` list of a model body (or of one listing page's item);
+    None when the body does not carry the property."""
+    data = json.loads(body)
+    if item is not None and isinstance(data, list):
+        data = next((x for x in data if isinstance(x, dict) and x.get("id") == item), {})
+    if not isinstance(data, dict) or not isinstance(data.get("evalResults"), list):
+        return None
+    return list(data["evalResults"])
+
+
+def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
+    """One row per evalResults item of the body (its interval not yet set);
+    None when the body does not carry the property (unknown is not empty)."""
+    items = results_of(observed.body, item=observed.item)
+    if items is None:
+        return None
+    rows = [_row(observed, index, item) for index, item in enumerate(items)]
+    _number_occurrences(rows)
+    return rows
+
+
+def _row(observed: Observed, index: int, item: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {name: None for name in EVAL_RESULTS.columns}
+    item = item if isinstance(item, dict) else {"error": "not an object"}
+    pull_request = item.get("pullRequest")
+    base.update(
+        repo_id=observed.repo_id,
+        filename=str(item.get("filename") or ""),
+        pull_request=pull_request if isinstance(pull_request, int) else None,
+        raw_object=observed.raw_object,
+        raw_item=index,
+    )
+    if "error" in item or not isinstance(item.get("data"), dict):
+        base["error"] = str(item.get("error") or "no data")
+        return base
+    try:
+        (entry,) = parse_eval_result_entries([item["data"]])
+    except (KeyError, TypeError, ValueError) as exc:
+        base["error"] = f"unreadable entry: {type(exc).__name__}"
+        return base
+    base.update(
+        dataset_id=entry.dataset_id,
+        task_id=entry.task_id,
+        dataset_revision=entry.dataset_revision,
+        value=float(entry.value),
+        verified=bool(item.get("verified")),
+        source_url=entry.source_url,
+        source_name=entry.source_name,
+        source_user=entry.source_user,
+        source_org=entry.source_org,
+        notes=entry.notes,
+        date=None if entry.date is None else str(entry.date),
+    )
+    return base
+
+
+def _number_occurrences(rows: list[dict[str, Any]]) -> None:
+    """Entries a file repeats (same key but for occurrence) ranked by value, highest first."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        identity = tuple(row[name] for name in EVAL_RESULT_KEY if name != "occurrence")
+        groups.setdefault(identity, []).append(row)
+    for members in groups.values():
+        members.sort(key=lambda row: (row["value"] is None, -(row["value"] or 0.0)))
+        for rank, row in enumerate(members):
+            row["occurrence"] = rank
+
+
+def _key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[name] for name in EVAL_RESULT_KEY)
+
+
+def extend(
+    prior: pa.Table | None,
+    observed: Sequence[Observed],
+    *,
+    on: dt.date,
+) -> pa.Table:
+    """The intervals after observing `observed` on `on`.
+
+    Only the repos observed are judged: a repo this run could not read (or
+    whose body lacks `evalResults`) keeps its open intervals. A result whose
+    content is unchanged stays open; one changed or gone is closed on `on`; one
+    new (or changed) opens on `on`.
+    """
+    rows = prior.to_pylist() if prior is not None else []
+    seen_repos: set[str] = set()
+    current: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for item in observed:
+        found = observation_rows(item)
+        if found is None:
+            continue  # a body without evalResults: this repo is not judged
+        seen_repos.add(item.repo_id)
+        for row in found:
+            current[_key(row)] = row
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if row["valid_to"] is not None or row["repo_id"] not in seen_repos:
+            out.append(row)
+            continue
+        now = current.get(_key(row))
+        if now is not None and all(now[c] == row[c] for c in CONTENT):
+            del current[_key(row)]  # still holds: the interval stays open
+            out.append(row)
+        elif row["valid_from"] == on:
+            continue  # opened and replaced on the same day: never held a night
+        else:
+            out.append({**row, "valid_to": on})
+    out += [{**row, "valid_from": on, "valid_to": None} for row in current.values()]
+    return table_of(out)
+
+
+def table_of(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    ordered = sorted(rows, key=_sort_key)
+    columns = {name: [row[name] for row in ordered] for name in EVAL_RESULTS.columns}
+    return pa.table(columns, schema=EVAL_RESULTS.schema)
+
+
+def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["repo_id"],
+        row["pull_request"] is not None,
+        row["pull_request"] or 0,
+        row["filename"],
+        row["dataset_id"] or "",
+        row["task_id"] or "",
+        row["notes"] or "",
+        row["occurrence"],
+        row["valid_from"],
+    )
+
+
+def open_rows(table: pa.Table) -> list[dict[str, Any]]:
+    return [row for row in table.to_pylist() if row["valid_to"] is None]

@@ -1,0 +1,192 @@
+"""Syncs against the replay hub publish the Hub's eval results, the official
+benchmarks and the OpenEvals scores, with the real values of the recorded files
+(recordings/PROVENANCE.md). Leaderboard history is cut to one export each
+(`max_revisions=1`): these tests are about the new sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from llmsync.pipeline import SyncConfig, run_sync
+from llmsync.pipeline.rebuild import compare_with_snapshot, rebuild_from_raw
+from llmsync.replay.server import ReplayHub
+from llmsync.store.snapshots import SnapshotStore
+from tests.tables import published_tables
+
+GEMMA = "google/gemma-4-12B-it"
+BONSAI = "prism-ml/Ternary-Bonsai-27B-gguf"
+# The day after the newest recorded commit (the deletion of PR 28's file).
+TODAY = dt.date(2026, 7, 20)
+
+
+def _sync(hub: ReplayHub, data_dir: Path, on: dt.date) -> str:
+    config = SyncConfig(data_dir=data_dir, endpoint=hub.url, max_revisions=1, observed_on=on)
+    return run_sync(config).status
+
+
+def _rows(table: pa.Table, **where: Any) -> list[dict[str, Any]]:
+    return [r for r in table.to_pylist() if all(r[k] == v for k, v in where.items())]
+
+
+def test_demo_sync_publishes_eval_results_benchmarks_and_openevals(
+    replay_hub: ReplayHub, tmp_path: Path
+) -> None:
+    assert _sync(replay_hub, tmp_path, TODAY) == "published"
+    tables = published_tables(tmp_path)
+    results = tables["eval_results"]
+    gemma = {
+        (r["dataset_id"], r["task_id"]): (r["value"], r["notes"], r["pull_request"])
+        for r in _rows(results, repo_id=GEMMA)
+    }
+    assert gemma == {
+        ("Idavidrein/gpqa", "diamond"): (78.8, None, 3),
+        ("TIGER-Lab/MMLU-Pro", "mmlu_pro"): (77.2, None, 4),
+        ("MMMU/MMMU_Pro", "mmmu_pro"): (69.1, None, 5),
+        ("MathArena/aime_2026", "MathArena/aime_2026"): (77.5, "No tools", 6),
+        ("cais/hle", "hle"): (5.2, "No tools", 7),
+    }
+    bonsai = {(r["dataset_id"], r["task_id"]): r["value"] for r in _rows(results, repo_id=BONSAI)}
+    assert bonsai == {
+        ("MathArena/aime_2026", "MathArena/aime_2026"): 87.5,
+        ("openai/gsm8k", "gsm8k"): 96.06,
+        ("MMMU/MMMU_Pro", "mmmu_pro_vision"): 68.96,
+    }
+    assert {r["valid_from"] for r in results.to_pylist()} == {TODAY}
+    assert all(r["raw_object"].startswith("api-info/models/") for r in results.to_pylist())
+
+    benchmarks = tables["benchmarks"]
+    official = {r["dataset_id"] for r in _rows(benchmarks, official=True)}
+    assert len(official) == 9 and {"cais/hle", "openai/gsm8k", "Idavidrein/gpqa"} <= official
+    (aime,) = _rows(benchmarks, dataset_id="MathArena/aime_2026")
+    assert aime["evaluation_framework"] == "math-arena" and aime["leaderboard_entries"] == 2
+    assert (
+        _rows(benchmarks, dataset_id="MMMU/MMMU_Pro", task_id="mmmu_pro_vision")[0]["official"]
+        is False
+    )
+
+    (llama,) = _rows(
+        tables["scores"],
+        leaderboard="openevals",
+        model_name="meta-llama/Llama-3.1-405B",
+        benchmark="openai/gsm8k",
+    )
+    assert llama["value"] == 96.8
+    assert _rows(tables["revisions"], leaderboard="openevals")[0]["rows"] == 93
+
+    # The article's 2023 models have no eval results: a count of 0, and one
+    # entry per official benchmark, each with a null value.
+    (dolly,) = _rows(tables["catalog"], article_model="Dolly", repo_id="databricks/dolly-v2-12b")
+    assert dolly["eval_results_count"] == 0
+    assert [e["dataset_id"] for e in dolly["eval_latest"]] == sorted(official)
+    assert {e["value"] for e in dolly["eval_latest"]} == {None}
+
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+BEFORE, MERGED = dt.date(2026, 6, 1), dt.date(2026, 7, 18)
+
+
+@pytest.fixture(scope="module")
+def chain(
+    replay_hub_factory: Callable[..., ReplayHub],
+    replay_hub: ReplayHub,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """Three nights: before gemma's PRs (2026-06-01), the day PR 28 merged
+    (2026-07-18), and today (PR 28's file deleted). Llama-3.1-8B-Instruct is
+    tracked too, for the cross-source recipe."""
+    data_dir = tmp_path_factory.mktemp("chain") / "data"
+    for hub, on in (
+        (replay_hub_factory(as_of=BEFORE), BEFORE),
+        (replay_hub_factory(as_of=MERGED), MERGED),
+        (replay_hub, TODAY),
+    ):
+        config = SyncConfig(
+            data_dir=data_dir,
+            endpoint=hub.url,
+            max_revisions=1,
+            observed_on=on,
+            extra_repos=(LLAMA,),
+        )
+        assert run_sync(config).status == "published"
+    return data_dir
+
+
+def test_history_opens_and_closes_and_verify_rebuilds_it(chain: Path) -> None:
+    store = SnapshotStore(chain)
+    first = store.snapshots()[0]
+    assert first.read_table("eval_results").num_rows == 0  # before 2026-06-03
+    tables = published_tables(chain)
+    results = tables["eval_results"]
+    assert {r["valid_from"] for r in _rows(results, repo_id=GEMMA)} == {MERGED}
+    (gpqa,) = _rows(results, repo_id=BONSAI, dataset_id="Idavidrein/gpqa")
+    assert (gpqa["value"], gpqa["valid_from"], gpqa["valid_to"]) == (72.22, MERGED, TODAY)
+    assert gpqa["filename"] == ".eval_results/gpqa_diamond.yaml" and gpqa["pull_request"] is None
+    changes = tables["changes"].to_pylist()
+    kinds = [(r["change_kind"], r["repo_id"], r["benchmark"]) for r in changes]
+    assert [k for k in kinds if k[0].startswith("eval_")] == [
+        ("eval_result_removed", BONSAI, "Idavidrein/gpqa")
+    ]
+    latest = store.latest()
+    assert latest is not None
+    assert all(compare_with_snapshot(latest, rebuild_from_raw(store, latest)).values())
+
+
+def test_a_second_unchanged_sync_publishes_nothing(chain: Path, replay_hub: ReplayHub) -> None:
+    config = SyncConfig(
+        data_dir=chain,
+        endpoint=replay_hub.url,
+        max_revisions=1,
+        observed_on=TODAY + dt.timedelta(days=1),
+        extra_repos=(LLAMA,),
+    )
+    assert run_sync(config).status == "unchanged"
+
+
+def _recipes() -> str:
+    """The README's recipe blocks, in order, as one script."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(# recipe: .*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 3
+    return "\n".join(blocks)
+
+
+def test_readme_recipes(chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(chain.parent)
+    # The one line pinned: "this week" is the week of the chain's last night.
+    script = _recipes().replace(
+        "dt.datetime.now(dt.UTC).date()", f"dt.date({TODAY.year}, {TODAY.month}, {TODAY.day})"
+    )
+    scope: dict[str, Any] = {}
+    exec(compile(script, "README.md", "exec"), scope)
+    every = scope["every"]
+    found = {(r.leaderboard, r.benchmark): r.value for r in every.itertuples()}
+    assert found[("openevals", "openai/gsm8k")] == 84.5
+    assert found[("openevals", "Idavidrein/gpqa")] == 30.4
+    assert {"open_llm_v2", "openevals"} <= set(every.leaderboard)
+    gpqa = scope["gpqa"]
+    assert [(r.repo_id, r.value) for r in gpqa.itertuples()] == [(GEMMA, 78.8), (BONSAI, 72.22)]
+    assert list(gpqa.pull_request.fillna(0)) == [3, 0]  # gemma's PR 3 is open; main
+    week = scope["week"]
+    assert sorted(week.change_kind.value_counts().items()) == [
+        ("eval_result_added", 9),
+        ("eval_result_removed", 1),
+    ]
+
+
+def test_the_benchmarks_cost_one_listing_and_two_requests_a_benchmark(
+    replay_hub: ReplayHub, tmp_path: Path
+) -> None:
+    """A cold sync: the listing, then per benchmark its eval.yaml (a HEAD and
+    hf_hub_download's HEAD and GET) and its leaderboard; a warm one re-reads
+    the listing and leaderboards only: each eval.yaml is landed at its sha."""
+    config = SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url, max_revisions=1)
+    cold = run_sync(config).fetch["benchmark_requests"]
+    warm = run_sync(config).fetch["benchmark_requests"]
+    assert (cold, warm) == (1 + 9 * (3 + 1), 1 + 9)
