@@ -73,6 +73,8 @@ def test_a_population_listing_carries_eval_results(
 ) -> None:
     hub = replay_hub_factory(population=True)
     api = HfApi(endpoint=hub.url)
-    (bonsai,) = api.list_models(author="prism-ml", expand=["evalResults"])
+    # The author's other (generated) repos are listed too; this is the recorded one.
+    listed = api.list_models(author="prism-ml", expand=["evalResults"])
+    (bonsai,) = [m for m in listed if m.id == "prism-ml/Ternary-Bonsai-27B-gguf"]
     got = {(e.dataset_id, e.task_id): e.value for e in bonsai.eval_results or []}
     assert got[("MMMU/MMMU_Pro", "mmmu_pro_vision")] == 68.96 and len(got) == 3

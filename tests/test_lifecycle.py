@@ -51,11 +51,20 @@ def test_v1_is_archived_and_v2_retired_with_their_last_exports() -> None:
             "retired",
             "2025-03",
         ),
+        # OpenEvals/leaderboard-data: one commit, rebuilt from its 2026-03-25 values.
+        "openevals": (
+            "OpenEvals/leaderboard-data",
+            dt.date(2026, 3, 25),
+            dt.date(2026, 3, 25),
+            1,
+            "live",
+            "2026-03",
+        ),
     }
     # Every status names its sources; no source gives the day, so only the month is said.
     for row in rows.values():
         assert row["status_sources"] and any(
-            "No source gives the day" in s for s in row["status_sources"]
+            "no source gives the day" in s.lower() for s in row["status_sources"]
         )
         assert (row["newest_export_date"], row["newest_export_status"]) == (
             row["last_export_date"],

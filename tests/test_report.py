@@ -35,11 +35,9 @@ def page(clean_sync: CleanSync, tmp_path_factory: pytest.TempPathFactory) -> str
 def test_every_view_is_drawn_or_skipped_with_its_reason(page: str) -> None:
     sections = _sections(page)
     assert tuple(sections) == VIEWS
-    for view in ("history", "population", "distributions", "changes", "health"):
+    for view in VIEWS:
         assert 'class="mark"' in sections[view], view
-    # No snapshot holds eval results yet: the view says so, and the page lists it.
-    assert "Skipped: the snapshot has no eval_results table." in sections["evals"]
-    assert "Views skipped for this snapshot:" in page
+    assert "Views skipped for this snapshot:" not in page
 
 
 def test_the_article_models_values_over_time(page: str) -> None:
@@ -140,47 +138,27 @@ def test_a_partial_or_missing_snapshot_is_a_clear_error(
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
-def test_eval_results_are_drawn_when_the_snapshot_holds_them(
+def test_eval_results_are_drawn_from_the_real_files(page: str) -> None:
+    evals = _sections(page)["evals"]
+    # gemma-4-12B-it's AIME 2026 result (its real .eval_results file, "No tools")
+    # beside Ternary-Bonsai's, each benchmark a chart of its own with badges.
+    assert "MathArena/aime_2026: top 10 and the article" in evals
+    assert "google/gemma-4-12B-it · MathArena/aime_2026: 77.5 (community)" in evals
+    assert "prism-ml/Ternary-Bonsai-27B-gguf · mmmu_pro_vision: 68.96 (community)" in evals
+
+
+def test_a_snapshot_without_eval_results_skips_their_view(
     clean_sync: CleanSync, tmp_path: Path
 ) -> None:
-    # No snapshot holds `eval_results` yet. This table is ASSEMBLED for the test
-    # from the snapshot's own v2 MMLU-Pro values (newest export), in the columns
-    # the view reads; `verified` is set for the highest value only, to see both badges.
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
+    # As a snapshot written before llmsync read the Hub's eval results.
     folder = _copy_snapshot(clean_sync, tmp_path)
-    scores = clean_sync.tables["scores"]
-    mask = pc.and_(
-        pc.and_(
-            pc.equal(scores.column("benchmark"), "mmlu_pro"),
-            pc.is_null(scores.column("valid_to")),
-        ),
-        pc.is_valid(scores.column("repo_id")),
-    )
-    rows = sorted(scores.filter(mask).to_pylist(), key=lambda r: -r["value"])
-    assembled = pa.Table.from_pylist(
-        [
-            {
-                "repo_id": r["repo_id"],
-                "dataset_id": "assembled: open_llm_v2 mmlu_pro",
-                "task_id": "mmlu_pro",
-                "value": r["value"],
-                "verified": i == 0,
-                "valid_from": r["valid_from"],
-                "valid_to": None,
-            }
-            for i, r in enumerate(rows)
-        ]
-    )
-    pq.write_table(assembled, folder / "eval_results.parquet")
-    evals = _sections(write_report(tmp_path).read_text(encoding="utf-8"))["evals"]
-    assert "assembled: open_llm_v2 mmlu_pro: top 10 and the article" in evals
-    assert evals.count('class="mark"') >= 10
-    assert "(verified)" in evals and "(community)" in evals
-    # The article's models are shown beside the top ten, named.
-    assert "<td>databricks/dolly-v2-12b</td><td>Dolly</td>" in evals
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["tables"]["eval_results"]
+    (folder / "eval_results.parquet").unlink()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    page = write_report(tmp_path).read_text(encoding="utf-8")
+    assert "Skipped: the snapshot has no eval_results table." in _sections(page)["evals"]
+    assert "Views skipped for this snapshot:" in page
 
 
 def test_the_report_command(clean_sync: CleanSync, tmp_path: Path, capsys: Any) -> None:

@@ -17,6 +17,9 @@ import datetime as dt
 import math
 import threading
 import time
+from collections.abc import Sequence
+
+from llmsync.replay.recordings import Repo
 
 
 class HubClock:
@@ -60,3 +63,14 @@ class HubClock:
         """A duration as a header announces it: whole wall seconds, rounded up,
         so that a client that waits that long has waited long enough."""
         return max(0, math.ceil(self.wall_seconds(hub_seconds) - 1e-9))
+
+
+def epoch_after(repos: Sequence[Repo], *, as_of: dt.date | None) -> dt.datetime:
+    """Where Hub time starts by default: midnight after `as_of`, else after
+    the newest commit the hub serves."""
+    if as_of is not None:
+        day = as_of
+    else:
+        dates = [c.date for r in repos for c in r.commits]
+        day = max(dates).date() if dates else dt.datetime.now(dt.UTC).date()
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

@@ -445,14 +445,3 @@ class Population:
                 "exports": [e.label for e in self.exports],
                 **{f"leaderboard_{k}": v for k, v in self.counts.items()},
             }
-
-
-def epoch_after(repos: Sequence[Repo], *, as_of: dt.date | None) -> dt.datetime:
-    """Where Hub time starts by default: midnight after `as_of`, else after
-    the newest commit the hub serves."""
-    if as_of is not None:
-        day = as_of
-    else:
-        dates = [c.date for r in repos for c in r.commits]
-        day = max(dates).date() if dates else dt.datetime.now(dt.UTC).date()
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

@@ -41,9 +41,9 @@ from llmsync.replay.evals import EvalsView, datasets_listing, leaderboard_reply
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.handler import HubServer, RequestRecord
-from llmsync.replay.hubclock import HubClock
+from llmsync.replay.hubclock import HubClock, epoch_after
 from llmsync.replay.hubwide import HubWide, ListingSizes
-from llmsync.replay.population import Population, epoch_after
+from llmsync.replay.population import Population
 from llmsync.replay.population_http import MAX_PAGE_SIZE, listing, repo_api, repo_resolve
 from llmsync.replay.ratelimit import MODES, RateLimiter, bucket_of
 from llmsync.replay.recordings import Commit, FileEntry, RecordingStore, Repo
