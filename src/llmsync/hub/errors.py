@@ -32,6 +32,12 @@ class FileNotFound(HubError):
     """The repo and revision exist, the file does not."""
 
 
+class NotRecorded(HubError):
+    """The replay hub has no recording of the repo or file (it exists on the
+    Hub): a gap in the recordings, never a fact about the Hub. The Hub itself
+    never answers so."""
+
+
 class Gated(HubError):
     """401/403: access needs approval or a (better) token."""
 
