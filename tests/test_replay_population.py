@@ -292,7 +292,7 @@ def test_mutations_show_in_the_next_sync(
     )
     assert refused.status_code == 403 and refused.headers["X-Error-Code"] == "GatedRepo"
     summary = httpx2.get(f"{hub.url}/_replay/population").json()
-    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_105, 4)
+    assert (summary["version"], summary["repos"], summary["new_commits"]) == (5, 11_106, 4)
     assert (summary["renamed"], summary["deleted"], summary["gated"]) == (0, 2, 1)
 
 
