@@ -18,17 +18,24 @@ Four variants, each from a fresh rate-limit window:
 - cold: `llmsync sync --population leaderboards --rate-tier none` into an
   empty data dir: the pacer knows no quota until the headers announce one (the
   black-box check: zero 429s);
-- warm_1pct: the same again after a `new_sha` mutation of 1% of the repos;
-- warm_unchanged: the same again with nothing changed.
+- warm_1pct: the next night: Hub time moved one day on (`POST
+  /_replay/clock/advance`, so a day of Hub-wide churn to page through) and 1%
+  of the repos got a new commit;
+- warm_unchanged: the same again at once, with nothing changed.
 
-For each: requests per bucket, 429s, the Hub-bound time (the fetch stages, in
-Hub seconds: wall seconds x the time scale) apart from the local compute (every
-other stage, in real seconds), and the fixed-window floor of the binding
-bucket: the Hub's windows are fixed, so a client may spend a whole quota at
-once and again when the next window opens; N requests at quota q per window w
-take at least (ceil(N/q) - 1) * w plus the time to send the last batch (taken
-as 0 here: the floor is a lower bound). Then merge + publish time and the peak
-RSS of the cold run. Figures, not assertions.
+The hub lists the Hub around the population at its default sizes (POPULATION.md:
+each author's other repos, the big authors' listings, 30,000 changes a Hub
+day), so listing pages and bytes are what the Hub's listings would cost.
+
+For each: requests per bucket, 429s, listing pages and bytes, the Hub-bound
+time (the fetch stages, in Hub seconds: wall seconds x the time scale) apart
+from the local compute (every other stage, in real seconds), and the
+fixed-window floor of the binding bucket: the Hub's windows are fixed, so a
+client may spend a whole quota at once and again when the next window opens;
+N requests at quota q per window w take at least (ceil(N/q) - 1) * w plus the
+time to send the last batch (taken as 0 here: the floor is a lower bound).
+Then merge + publish time and the peak RSS of the cold run. Figures, not
+assertions.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS
 
 QUOTAS = TIERS["anonymous"]  # what the replay hub gives a caller without a token
 WINDOW = float(WINDOW_SECONDS)
+DAY = 86_400.0  # between the cold sync and the next night's
 # The stages that wait on the Hub (their local work, landing and hashing, is in
 # them too); every other stage is local compute.
 HUB_STAGES = frozenset({"fetch leaderboards", "fetch models"})
@@ -187,6 +195,8 @@ def llmsync_run(url: str, data_dir: Path, *, scale: float) -> tuple[dict[str, An
     local = sum(v for k, v in report.seconds.items() if k not in HUB_STAGES)
     result = figures(url, hub_bound=hub_bound, local=local, scale=scale)
     result["status"] = report.status
+    result["listing_pages"] = report.fetch.get("listing_pages")
+    result["listing_bytes"] = report.fetch.get("listing_bytes")
     result["models"] = report.row_counts.get("models")
     result["rate_limit_wait_hub_seconds"] = round(report.rate_limit_wait_seconds * scale, 1)
     return result, {"seconds": report.seconds, "fetch": report.fetch}
@@ -213,6 +223,7 @@ def main() -> int:
             results["cold"], extra["cold"] = llmsync_run(url, data_dir, scale=scale)
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             models = results["cold"]["models"] or 0
+            admin(url, "/_replay/clock/advance", {"hub_seconds": DAY})
             admin(
                 url,
                 "/_replay/population",
@@ -230,6 +241,7 @@ def main() -> int:
         cold_seconds = extra["cold"]["seconds"]
         merge_publish = cold_seconds.get("merge", 0.0) + cold_seconds.get("publish", 0.0)
         summary = {
+            "hub_wide": admin(url, "/_replay/population").get("hub_wide"),
             "time_scale": scale,
             "latency_ms": args.latency_ms,
             "merge_publish_seconds": round(merge_publish, 2),
@@ -264,8 +276,13 @@ def main() -> int:
 
 def line(name: str, item: dict[str, Any]) -> str:
     local = f"  local {item['local_seconds']:,.1f}s" if "local_seconds" in item else ""
+    listed = (
+        f"  listing {item['listing_pages']} pages {item['listing_bytes'] / 1e6:,.1f} MB"
+        if item.get("listing_pages") is not None
+        else ""
+    )
     return (
-        f"{name:<28} requests {item['requests']}  429s {item['throttled']}  "
+        f"{name:<28} requests {item['requests']}  429s {item['throttled']}{listed}  "
         f"hub-bound {item['hub_bound_hub_seconds']:,.0f} Hub s{local}  "
         f"floor {item['floor']['seconds']:,.0f} Hub s ({item['floor']['bucket']})"
     )

@@ -30,7 +30,7 @@ TABLE = "data/train-00000-of-00001.parquet"
 DOLLY = "databricks/dolly-v2-12b"
 ALPACA = "chavinlo/alpaca-native"
 YI = "01-ai/Yi-1.5-34B"
-NEWEST_V2 = "2025-03-21"
+HUB_START = "2025-03-22"  # Hub time starts at midnight after the v2 final export
 # (commits, newest, oldest) of each leaderboard's real history, today and as of
 # 2024-11-10 (the newest v2 export on or before that day is of 2024-11-09).
 HISTORY = {
@@ -164,9 +164,10 @@ def check_population(url: str, *, cache: Path) -> None:
 
     api = HfApi(endpoint=url, token=False)
     mine = list(api.list_models(author="jaspionjader", expand=["sha", "lastModified", "likes"]))
+    others = [m.id for m in mine if "/replay-other-" in m.id]
     expect(
-        len({m.id for m in mine}) == 196 and all(m.sha for m in mine),
-        "population: the 196 repos of jaspionjader, over 4 pages of 50",
+        len({m.id for m in mine}) == 196 + 10 and len(others) == 10 and all(m.sha for m in mine),
+        "population: the 196 repos of jaspionjader and its 10 generated others, over 5 pages of 50",
     )
     info = api.model_info(YI)
     expect(
@@ -179,8 +180,10 @@ def check_population(url: str, *, cache: Path) -> None:
     expect("llmsync_replay_generated" in card, f"population: {YI}'s card says it is generated")
     newest = next(iter(api.list_models(sort="last_modified", limit=1, expand=["lastModified"])))
     expect(
-        newest.last_modified is not None and newest.last_modified.date().isoformat() == NEWEST_V2,
-        "population: the newest lastModified is the v2 final export's day",
+        newest.id.startswith("replay-churn-")
+        and newest.last_modified is not None
+        and newest.last_modified.date().isoformat() == HUB_START,
+        "population: the newest lastModified is a generated Hub-wide change of Hub day one",
     )
     response = get_session().get(f"{url}/api/models/{YI}")
     limits = parse_ratelimit_headers(response.headers)
@@ -189,7 +192,7 @@ def check_population(url: str, *, cache: Path) -> None:
         "population: anonymous api quota 500 per window of 300/60 = 5 wall seconds",
     )
     stats = get_session().get(f"{url}/_replay/stats").json()
-    expect(stats["kinds"]["list"] == 5, "population: the hub counted 5 listing pages")
+    expect(stats["kinds"]["list"] == 6, "population: the hub counted 6 listing pages")
 
 
 def main() -> int:

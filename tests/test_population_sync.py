@@ -25,6 +25,8 @@ from llmsync.store.snapshots import SnapshotStore
 
 AUTHOR = "jaspionjader"  # 196 repos on the leaderboards, the most of any author
 AUTHOR_REPOS = 196
+# Its listing with the replay's default sizes: its 196 and 10 other repos.
+AUTHOR_LISTED = 206
 SINGLE_AUTHORS = 623  # authors with exactly one repo in the population
 # models rows: every namespaced leaderboard repo (16 names that differ from
 # another only in case are one repo each, as on the Hub) + curated.
@@ -56,14 +58,16 @@ def test_an_author_listing_arrives_whole_over_several_pages(
         previous=None,
         card_max_bytes=1_000_000,
     )
-    # 196 repos at 50 a page: 4 pages, plus the one-item page of the newest change.
-    assert plan.listing_pages == 4 + 1
-    assert hub.stats.snapshot()["kinds"] == {"list": 5, "resolve": AUTHOR_REPOS}
+    # 206 listed at 50 a page: 5 pages, plus the one-item page of the newest
+    # change; a card for each of its 196 leaderboard repos, none for the others.
+    assert plan.listing_pages == 5 + 1
+    assert hub.stats.snapshot()["kinds"] == {"list": 6, "resolve": AUTHOR_REPOS}
     assert [f.repo_id for f in fetches] == repos
     assert sorted(f.info_item or "" for f in fetches) == repos  # each once, from a listing
     assert all(f.status is None and f.card is not None for f in fetches)
     pages = {f.info_object.path for f in fetches if f.info_object is not None}
-    assert len(pages) == 4
+    # The 10 others sort among its repos by `_id`: its 196 are on all 5 pages.
+    assert len(pages) == 5
 
 
 @pytest.mark.parametrize("tier", ["anonymous", "none"])
@@ -171,7 +175,9 @@ def test_population_sync_then_incremental_then_reconcile(
     quiet = SnapshotStore(cold.data_dir).runs()[-1]
     assert quiet["status"] == "unchanged"
     assert quiet["population"]["reconciled_at"] > cold_state["reconciled_at"]
-    assert quiet["population"]["watermark"] == cold_state["watermark"]
+    # Its watermark is the Hub's newest change now: the Hub-wide churn (30,000
+    # a Hub day, one per 2.88 s) moved on during the cold sync.
+    assert quiet["population"]["watermark"] > cold_state["watermark"]
 
     # Five new commits: the changed listing's first page, and a card GET per new sha.
     changed = hub.population.mutate([{"op": "new_sha", "count": 5}], seed=11)["changes"]
@@ -181,15 +187,19 @@ def test_population_sync_then_incremental_then_reconcile(
     stats = hub.stats.snapshot()
     resolved = sorted(r.path for r in hub.requests if "/resolve/" in r.path)
     assert report.fetch["kind"] == "incremental"
-    # Every other repo is carried over but the one whose last commit is the
-    # watermark itself (2025-03-21), which the hour's margin lists again.
-    assert report.fetch["reused"] == POPULATION_MODELS - 5 - 1
+    # Every other repo is carried over: the watermark is Hub time now, and no
+    # other repo changed in the hour's margin before it.
+    assert report.fetch["reused"] == POPULATION_MODELS - 5
     # One card GET per new sha, and none for the re-listed repos (ids are
     # case-insensitive: a repo keeps one spelling and one sha on every run).
     new_cards = {f"/{c['id']}/resolve/{c['sha']}/README.md" for c in changed}
     assert set(resolved) == new_cards and len(resolved) == 5
     # Commit lists: v1's 17 commits fit one page, v2's 190 take four pages of 50.
-    assert stats["kinds"]["list"] == 1 and stats["kinds"]["commits"] == 1 + 4
+    # The changed listing: the hour's margin of churn (1,250 changes) and the
+    # minutes since, 1,000 a page: 2 pages (until the quiet night's watermark
+    # is 35 Hub minutes old).
+    assert stats["kinds"]["list"] == 2 and stats["kinds"]["commits"] == 1 + 4
+    assert report.fetch["listing_pages"] == 2
     assert "info" not in stats["kinds"]
     snapshot = SnapshotStore(cold.data_dir).latest()
     assert snapshot is not None

@@ -18,6 +18,7 @@ from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 from huggingface_hub.utils import parse_ratelimit_headers  # type: ignore[attr-defined]
 
 from llmsync.hub.ids import is_valid_repo_id
+from llmsync.replay.hubwide import NO_EXTRAS
 from llmsync.replay.recordings import RecordingStore
 from llmsync.replay.server import ReplayHub
 from llmsync.tables.cards import parse_card
@@ -67,7 +68,9 @@ def leaderboard_ids(hub: ReplayHub, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def hub(replay_hub_factory: Callable[..., ReplayHub]) -> ReplayHub:
-    hub = replay_hub_factory(population=True, page_size=PAGE)
+    # The leaderboards' population alone: the other repos and the churn listed
+    # around it (test_replay_hubwide.py) would take ~1,400 pages of 50 here.
+    hub = replay_hub_factory(population=True, page_size=PAGE, listing_sizes=NO_EXTRAS)
     assert hub.population is not None
     hub.population.wait()
     return hub
@@ -232,7 +235,8 @@ def _mutate(hub: ReplayHub, seed: int, ops: list[dict[str, Any]]) -> dict[str, A
 def test_mutations_show_in_the_next_sync(
     replay_hub_factory: Callable[..., ReplayHub], tmp_path: Path
 ) -> None:
-    hub = replay_hub_factory(population=True)
+    # No churn: the newest changes listed are the mutations' own.
+    hub = replay_hub_factory(population=True, listing_sizes=NO_EXTRAS)
     assert hub.population is not None
     hub.population.wait()  # built (seconds on a busy machine), not within a GET's timeout
     api = HfApi(endpoint=hub.url, token=False)

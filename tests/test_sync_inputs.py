@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from llmsync.pipeline import SyncConfig, compare_with_snapshot, rebuild_from_raw, run_sync
 from llmsync.replay.server import ReplayHub
-from llmsync.store.snapshots import SnapshotStore
+from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.curated import BUNDLED, bundled_path
 
 
@@ -46,7 +46,7 @@ def test_a_users_curated_file_builds_the_catalog_and_is_kept_for_verify(
     # The user's file goes away; the snapshot still rebuilds, offline, from raw.
     mine.unlink()
     same = compare_with_snapshot(snapshot, rebuild_from_raw(store, snapshot))
-    assert same == dict.fromkeys(("catalog", "models", "scores", "revisions", "changes"), True)
+    assert same == dict.fromkeys(TABLE_NAMES, True)
 
 
 def test_the_bundled_curated_file_is_named_as_such(tmp_path: Path, replay_hub: ReplayHub) -> None:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmsync.cli_args import iso_date, milliseconds, positive_float, positive_int, share
+from llmsync.cli_args import iso_date, positive_int, share
+from llmsync.endpoints import add_replay_hub_command
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -254,24 +255,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(same.values()) and not problems else 1
 
 
-def cmd_replay_hub(args: argparse.Namespace) -> int:
-    from llmsync.endpoints import serve_replay_hub
-
-    serve_replay_hub(
-        host=args.host,
-        port=args.port,
-        as_of=args.as_of,
-        faults_path=args.faults,
-        population=args.population,
-        rate_limits=args.rate_limits,
-        time_scale=args.time_scale,
-        latency_ms=args.latency_ms,
-        page_size=args.page_size,
-        serve_partial_captures=args.serve_partial_captures,
-    )
-    return 0
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from llmsync_flows.serve import ScheduleFileError, default_schedules_path, serve_schedules
 
@@ -378,42 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=cmd_verify)
 
-    replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
-    replay.add_argument("--host", default="127.0.0.1")
-    replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    replay.add_argument("--as-of", type=iso_date, help="serve every repo as it stood on this date")
-    replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")
-    replay.add_argument(
-        "--population",
-        action="store_true",
-        help="serve every model repo of the leaderboards, generated from its row where no "
-        "recording exists (default: the recordings only)",
-    )
-    replay.add_argument(
-        "--rate-limits",
-        choices=("none", "anonymous", "free", "pro"),
-        default="none",
-        help="the Hub's 5-minute quotas: anonymous requests get the anonymous tier, "
-        "requests with a token this tier (default: none)",
-    )
-    replay.add_argument(
-        "--time-scale",
-        type=positive_float,
-        default=1.0,
-        help="Hub seconds per wall second: 300 makes a 5-minute window last 1 s",
-    )
-    replay.add_argument(
-        "--latency-ms", type=milliseconds, default=0.0, help="added to every request"
-    )
-    replay.add_argument(
-        "--page-size", type=positive_int, default=1000, help="largest page of a model listing"
-    )
-    replay.add_argument(
-        "--serve-partial-captures",
-        action="store_true",
-        help="serve the recorded partial captures (bad upstream revisions) as commits",
-    )
-    replay.set_defaults(handler=cmd_replay_hub)
+    add_replay_hub_command(commands)
 
     serve = commands.add_parser("serve", help="register schedules.yaml and execute its runs")
     serve.add_argument(

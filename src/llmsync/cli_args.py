@@ -21,14 +21,30 @@ def share(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, *, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("at least 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"at least {least}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, least=1)
+
+
+def non_negative_int(text: str) -> int:
+    return _whole_number(text, least=0)
+
+
+def author_size(text: str) -> str:
+    """`AUTHOR=N` (a listing's size), checked here and read by the replay hub."""
+    author, _, size = text.partition("=")
+    if not author or not size.isdigit():
+        raise argparse.ArgumentTypeError(f"AUTHOR=N, e.g. TheBloke=3000, not {text!r}")
+    return text
 
 
 def positive_float(text: str) -> float:

@@ -32,6 +32,7 @@ class FetchPlan:
     kind: str  # "full" or "incremental"
     watermark: str | None = None  # newest lastModified the Hub showed this run
     listing_pages: int = 0
+    listing_bytes: int = 0  # the pages' bodies as they landed
     model_info_checks: int = 0
     card_requests: int = 0
     reused: int = 0

@@ -86,6 +86,7 @@ def _walk(
     while next_url is not None:
         data, next_url = client.list_page(next_url, what=what)
         plan.count("listing_pages")
+        plan.count("listing_bytes", len(data))
         yield raw.put_listing(data), page_items(data)
 
 
@@ -285,6 +286,7 @@ def _newest_modified(client: HubClient, raw: RawStore, *, plan: FetchPlan) -> st
     except HubError:
         return None
     plan.count("listing_pages")
+    plan.count("listing_bytes", len(data))
     items = page_items(data)
     newest = item_modified(items[0]) if items else None
     return newest.isoformat() if newest else None

@@ -179,6 +179,7 @@ def _run_stages(
             "kind": plan.kind,
             "models": len(fetches),
             "listing_pages": plan.listing_pages,
+            "listing_bytes": plan.listing_bytes,
             "model_info_checks": plan.model_info_checks,
             "card_requests": plan.card_requests,
             "reused": plan.reused,

@@ -4,8 +4,9 @@ delayed, not in the request log, not counted in the Hub's buckets.
     GET  /_replay/stats[?reset=1]     counters since start or the last reset
     POST /_replay/stats/reset         zero the counters
     GET  /_replay/clock               Hub time and the time scale
+    POST /_replay/clock/advance       jump Hub time forward: {"hub_seconds": N}
     POST /_replay/ratelimit/reset     forget every rate-limit window
-    GET  /_replay/population          what the population holds
+    GET  /_replay/population          what the population (and the Hub around it) holds
     POST /_replay/population          mutate it: {"seed": 7, "ops": [...]} (population.py)
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from llmsync.replay.hubclock import HubClock
+from llmsync.replay.hubwide import HubWide
 from llmsync.replay.population import MutationError, Population
 from llmsync.replay.ratelimit import RateLimiter
 from llmsync.replay.replies import JSON_TYPE, Reply, dump_json, error_reply, iso
@@ -35,6 +37,7 @@ class Controls:
     population: Population | None
     rate_limits: str
     latency_ms: float
+    hub_wide: HubWide | None = None
 
 
 def _ok(data: Any) -> Reply:
@@ -78,6 +81,12 @@ def admin_reply(
         return _ok(stats(controls))
     if path == "/_replay/clock" and method in ("GET", "HEAD"):
         return _ok(clock(controls))
+    if path == "/_replay/clock/advance" and method == "POST":
+        try:
+            controls.clock.advance(float(json.loads(body or b"{}").get("hub_seconds", 0)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return error_reply(400, None, f'the body is {{"hub_seconds": N}}, N >= 0: {exc}')
+        return _ok(clock(controls))
     if path == "/_replay/ratelimit/reset" and method == "POST":
         if controls.limiter is not None:
             controls.limiter.reset()
@@ -86,7 +95,10 @@ def admin_reply(
         if controls.population is None:
             return error_reply(404, None, "the replay hub runs without --population")
         if method in ("GET", "HEAD"):
-            return _ok(controls.population.wait().summary())
+            summary = controls.population.wait().summary()
+            if controls.hub_wide is not None:
+                summary["hub_wide"] = controls.hub_wide.summary()
+            return _ok(summary)
         if method == "POST":
             try:
                 request = json.loads(body or b"{}")

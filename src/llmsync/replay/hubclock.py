@@ -32,13 +32,22 @@ class HubClock:
         self._start = time.monotonic()
         self._lock = threading.Lock()
         self._last = 0.0
+        self._skipped = 0.0  # Hub seconds jumped over by `advance`
 
     def elapsed(self) -> float:
         """Hub seconds since start; never goes backwards."""
-        now = (time.monotonic() - self._start) * self.scale
         with self._lock:
+            now = (time.monotonic() - self._start) * self.scale + self._skipped
             self._last = max(self._last, now)
             return self._last
+
+    def advance(self, hub_seconds: float) -> None:
+        """Jump Hub time forward (a night between two syncs, in a benchmark):
+        windows, mutation dates and the Hub-wide churn all move with it."""
+        if not hub_seconds >= 0 or math.isinf(hub_seconds):
+            raise ValueError(f"Hub time only moves forward, got {hub_seconds!r}")
+        with self._lock:
+            self._skipped += hub_seconds
 
     def now(self) -> dt.datetime:
         return self.epoch + dt.timedelta(seconds=self.elapsed())

@@ -21,8 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import heapq
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
@@ -35,6 +36,7 @@ from llmsync.replay.generated import (
     card,
     info_body,
 )
+from llmsync.replay.hubwide import CHURN_NAMESPACE, HubWide
 from llmsync.replay.population import Entry, Population
 from llmsync.replay.replies import (
     JSON_TYPE,
@@ -125,7 +127,16 @@ def _true(values: list[str] | None) -> bool:
 # -- listings ---------------------------------------------------------------------
 
 
-def listing(population: Population, *, query: str, base_url: str, default_page_size: int) -> Reply:
+def listing(
+    population: Population,
+    *,
+    query: str,
+    base_url: str,
+    default_page_size: int,
+    hub_wide: HubWide | None = None,
+) -> Reply:
+    """One page of `GET /api/models`: the population, and with `hub_wide` the
+    authors' other repos and the Hub-wide churn (`hubwide.py`), merged."""
     pairs = parse_qsl(query, keep_blank_values=True)
     params: dict[str, list[str]] = {}
     for key, value in pairs:
@@ -153,16 +164,13 @@ def listing(population: Population, *, query: str, base_url: str, default_page_s
         if after is None:
             return error_reply(400, None, "Invalid cursor")
 
-    field, absent = _SORTS[sort_name]
-    ordered = population.sorted_entries(sort_name, lambda e: e.item.get(field) or absent)
+    author = (params.get("author") or [""])[-1].lower()
+    sources = _sources(population, hub_wide, sort=sort_name, author=author)
     keep = _filter(params)
-    start = len(ordered)
-    if after is not None:
-        start = bisect.bisect_left(ordered, after, key=lambda t: t[:2])
     page: list[tuple[Any, str, Entry]] = []
-    for index in range(start - 1, -1, -1):
-        if keep(ordered[index][2]):
-            page.append(ordered[index])
+    for row in heapq.merge(*(_descending(s, after) for s in sources), key=_by, reverse=True):
+        if keep(row[2]):
+            page.append(row)
             if len(page) > page_size:
                 break
     more = len(page) > page_size
@@ -178,6 +186,36 @@ def listing(population: Population, *, query: str, base_url: str, default_page_s
         rest.append(("cursor", _encode_cursor(value, object_id)))
         headers.append(("Link", f'<{base_url}/api/models?{urlencode(rest)}>; rel="next"'))
     return Reply(200, headers, dump_json(items))
+
+
+def _sources(
+    population: Population, hub_wide: HubWide | None, *, sort: str, author: str
+) -> list[list[tuple[Any, str, Entry]]]:
+    """The sorted lists a listing merges: the population, then an author's
+    other repos (every author's without `author`) and the churn."""
+    field, absent = _SORTS[sort]
+
+    def sort_value(entry: Entry) -> Any:
+        return entry.item.get(field) or absent
+
+    sources = [population.sorted_entries(sort, sort_value)]
+    if hub_wide is not None:
+        sources.append(hub_wide.sorted_others(sort, sort_value, author=author))
+        if not author or author.startswith(CHURN_NAMESPACE):  # churn has its own authors
+            sources.append(hub_wide.churn(sort, sort_value))
+    return sources
+
+
+def _by(row: tuple[Any, str, Entry]) -> tuple[Any, str]:
+    return row[0], row[1]
+
+
+def _descending(
+    ordered: list[tuple[Any, str, Entry]], after: tuple[Any, str] | None
+) -> Iterator[tuple[Any, str, Entry]]:
+    """`ordered` (ascending) from just before the cursor `after`, backwards."""
+    start = len(ordered) if after is None else bisect.bisect_left(ordered, after, key=_by)
+    return (ordered[index] for index in range(start - 1, -1, -1))
 
 
 def _filter(params: dict[str, list[str]]) -> Callable[[Entry], bool]:

@@ -16,6 +16,7 @@ clock, `--latency-ms` a slower network; `/_replay/` holds the admin endpoints.
     python -m llmsync.replay.server [--host H] [--port N] [--as-of YYYY-MM-DD] [--faults FILE]
         [--population] [--rate-limits none|anonymous|free|pro] [--time-scale N]
         [--latency-ms N] [--page-size N] [--serve-partial-captures]
+        [--other-repos-per-author N] [--author-repos AUTHOR=N ...] [--daily-churn N]
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.handler import HubServer, RequestRecord
 from llmsync.replay.hubclock import HubClock
+from llmsync.replay.hubwide import HubWide, ListingSizes
 from llmsync.replay.population import Population, epoch_after
 from llmsync.replay.population_http import MAX_PAGE_SIZE, listing, repo_api, repo_resolve
 from llmsync.replay.ratelimit import MODES, RateLimiter, bucket_of
@@ -87,8 +89,11 @@ class ReplayHub:
         page_size: int = MAX_PAGE_SIZE,
         hub_start: dt.datetime | None = None,
         serve_partial_captures: bool = False,
+        listing_sizes: ListingSizes | None = None,
     ) -> None:
-        """`population`: serve every repo of the leaderboards (`population.py`);
+        """`population`: serve every repo of the leaderboards (`population.py`),
+        and list with them the authors' other repos and the Hub-wide churn at
+        `listing_sizes` (`hubwide.py`; default `ListingSizes()`);
         `rate_limits`: none | anonymous | free | pro (`ratelimit.py`);
         `time_scale`: Hub seconds per wall second (`hubclock.py`); `latency_ms`:
         added to every request; `page_size`: a listing's largest page;
@@ -114,11 +119,17 @@ class ReplayHub:
         self.page_size = page_size
         self.stats = Stats()
         self.population = Population(self.view, clock=self.clock) if population else None
+        self.hub_wide = (
+            HubWide(self.population, listing_sizes or ListingSizes(), clock=self.clock)
+            if self.population is not None
+            else None
+        )
         self.controls = Controls(
             stats=self.stats,
             clock=self.clock,
             limiter=self.limiter,
             population=self.population,
+            hub_wide=self.hub_wide,
             rate_limits=rate_limits,
             latency_ms=latency_ms,
         )
@@ -306,7 +317,11 @@ class ReplayHub:
     ) -> Reply:
         if route.kind == "list" and self.population is not None and method in ("GET", "HEAD"):
             return listing(
-                self.population, query=query, base_url=self.url, default_page_size=self.page_size
+                self.population,
+                query=query,
+                base_url=self.url,
+                default_page_size=self.page_size,
+                hub_wide=self.hub_wide,
             )
         if route.kind not in ("api", "resolve"):
             return error_reply(404, None, "Not Found")
@@ -464,6 +479,7 @@ def run_forever(
     latency_ms: float = 0.0,
     page_size: int = MAX_PAGE_SIZE,
     serve_partial_captures: bool = False,
+    listing_sizes: ListingSizes | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout
     (with `population`, a line on stderr says when it is ready)."""
@@ -486,6 +502,7 @@ def run_forever(
             latency_ms=latency_ms,
             page_size=page_size,
             serve_partial_captures=serve_partial_captures,
+            listing_sizes=listing_sizes,
         ) as hub:
             print(hub.url, flush=True)
             if hub.population is not None:
@@ -532,6 +549,79 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve the recorded partial captures (bad upstream revisions) as commits",
     )
+    add_listing_options(parser)
+
+
+def add_listing_options(parser: argparse.ArgumentParser) -> None:
+    """How big the Hub around the population is (also `llmsync replay-hub`'s)."""
+    defaults = ListingSizes()
+    parser.add_argument(
+        "--other-repos-per-author",
+        type=int,
+        default=defaults.other_repos_per_author,
+        help="with --population: generated repos each author lists besides its leaderboard "
+        "repos (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--author-repos",
+        action="append",
+        metavar="AUTHOR=N",
+        help="with --population: AUTHOR's listing holds N repos in all (repeat; replaces the "
+        "default table: " + ", ".join(f"{a}={n}" for a, n in defaults.author_repos.items()) + ")",
+    )
+    parser.add_argument(
+        "--daily-churn",
+        type=int,
+        default=defaults.daily_churn,
+        help="with --population: generated repos modified per Hub day, listed by "
+        "sort=lastModified (default: %(default)s)",
+    )
+
+
+def listing_sizes(
+    *, other_repos_per_author: int | None, author_repos: list[str] | None, daily_churn: int | None
+) -> ListingSizes:
+    """The `ListingSizes` the options of `add_listing_options` ask for (None: the default)."""
+    defaults = ListingSizes()
+    table = dict(defaults.author_repos)
+    if author_repos:
+        table = {}
+        for pair in author_repos:
+            author, _, size = pair.partition("=")
+            if not author or not size.isdigit():
+                raise ValueError(f"--author-repos takes AUTHOR=N, got {pair!r}")
+            table[author] = int(size)
+    return ListingSizes(
+        other_repos_per_author=defaults.other_repos_per_author
+        if other_repos_per_author is None
+        else other_repos_per_author,
+        author_repos=table,
+        daily_churn=defaults.daily_churn if daily_churn is None else daily_churn,
+    )
+
+
+def serve_options(args: argparse.Namespace) -> None:
+    """`run_forever` with the options of `main` (and of `llmsync replay-hub`,
+    which has all but `--recordings`)."""
+    faults = FaultPlan.load(args.faults) if args.faults else None
+    run_forever(
+        host=args.host,
+        port=args.port,
+        as_of=args.as_of,
+        faults=faults,
+        recordings=getattr(args, "recordings", None),
+        population=args.population,
+        rate_limits=args.rate_limits,
+        time_scale=args.time_scale,
+        latency_ms=args.latency_ms,
+        page_size=args.page_size,
+        serve_partial_captures=args.serve_partial_captures,
+        listing_sizes=listing_sizes(
+            other_repos_per_author=args.other_repos_per_author,
+            author_repos=args.author_repos,
+            daily_churn=args.daily_churn,
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -542,21 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML)")
     parser.add_argument("--recordings", type=Path, help="a recordings folder (default: bundled)")
     add_scale_options(parser)
-    args = parser.parse_args(argv)
-    faults = FaultPlan.load(args.faults) if args.faults else None
-    run_forever(
-        host=args.host,
-        port=args.port,
-        as_of=args.as_of,
-        faults=faults,
-        recordings=args.recordings,
-        population=args.population,
-        rate_limits=args.rate_limits,
-        time_scale=args.time_scale,
-        latency_ms=args.latency_ms,
-        page_size=args.page_size,
-        serve_partial_captures=args.serve_partial_captures,
-    )
+    serve_options(parser.parse_args(argv))
     return 0
 
 
