@@ -27,7 +27,7 @@ AUTHOR = "jaspionjader"  # 196 repos on the leaderboards, the most of any author
 AUTHOR_REPOS = 196
 # Its listing with the replay's default sizes: its 196 and 10 other repos.
 AUTHOR_LISTED = 206
-SINGLE_AUTHORS = 623  # authors with exactly one repo in the population
+SINGLE_AUTHORS = 624  # authors with exactly one repo in the population (tatsu-lab too)
 # models rows: every namespaced leaderboard repo (16 names that differ from
 # another only in case are one repo each, as on the Hub) + curated.
 POPULATION_MODELS = 11_104

@@ -59,10 +59,10 @@ from llmsync.hub.errors import (
     HubUnavailable,
     LandedFile,
     LandedInfo,
-    NotRecorded,
     RepoNotFound,
     RevisionNotFound,
     TooLarge,
+    not_recorded,
 )
 from llmsync.hub.ids import (
     InvalidIdError,
@@ -119,23 +119,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(innermost).__name__}: {first_line}" if first_line else type(innermost).__name__
 
 
-# The replay hub's code for a gap in its recordings (the Hub never sends it).
-NOT_RECORDED_CODE = "NotRecorded"
-
-
-def _error_code(item: BaseException) -> str | None:
-    if isinstance(item, HfHubHTTPError) and item.response is not None:
-        return item.response.headers.get("X-Error-Code")
-    return None
-
-
 def _translate(exc: Exception, *, what: str, attempts: int) -> HubError:
     """The typed error for a failed call; order matters (a gated repo error is
     a RepositoryNotFoundError subclass in huggingface_hub)."""
     message = redact(f"{what}: {_describe(exc)}")
     for item in exception_chain(exc):
-        if _error_code(item) == NOT_RECORDED_CODE:
-            return NotRecorded(message)
+        if (gap := not_recorded(item, message)) is not None:
+            return gap
         if isinstance(item, GatedRepoError):
             return Gated(message)
         if isinstance(item, RevisionNotFoundError):
