@@ -33,7 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,36 @@ class Upstream:
     commit: str
     what: str
 
+
+# Hub cards of the curated repos beyond the article models (see SOURCES.md).
+CURATED_CARD_SOURCES: dict[str, Upstream] = {
+    "modelcard_tiiuae__falcon-40b.md": Upstream(
+        "Decentralised-AI/falcon-40b",
+        "README.md",
+        "6e61c89591cc7a3328d4010ceaf701dfec03fd18",
+        "Hub card of tiiuae/falcon-40b from a GitHub mirror of the Hub git repo, as of "
+        "2023-05-26 (still under the TII Falcon LLM License)",
+    ),
+    "modelcard_tiiuae__falcon-7b-instruct.md": Upstream(
+        "WasimAkramShaikh/falcon-7b-instruct-clone",
+        "README.md",
+        "cf4b3c42ce2fdfe24f753f0f0d179202fea59c99",
+        "Hub card of tiiuae/falcon-7b-instruct from a clone of the Hub git repo "
+        "(README last changed at Hub commit eb410fb6ffa9028e97adb801f0d6ec46d02f8b07)",
+    ),
+    "modelcard_lmsys__vicuna-7b-v1.3.md": Upstream(
+        "SqueezeAILab/SqueezeLLM",
+        "models/vicuna-7b-v1.3/README.md",
+        "a5fd71f353bf569feb7b55737c1c1493e78e8f31",
+        "vendored Hub card of lmsys/vicuna-7b-v1.3",
+    ),
+    "modelcard_EleutherAI__pythia-12b.md": Upstream(
+        "Wenxin-Jiang/CS577-NLP",
+        "project/model_cards/_train/EleutherAI_pythia-12b_README.md",
+        "17fb8ca981698024599b423ad140f1ac36608529",
+        "Hub card of EleutherAI/pythia-12b as downloaded from the Hub's raw README in spring 2023",
+    ),
+}
 
 SOURCES: dict[str, Upstream] = {
     "modelcard_tiiuae__falcon-40b-instruct.md": Upstream(
@@ -105,6 +135,7 @@ SOURCES: dict[str, Upstream] = {
         "3a0a6702b42ac2a960774259f4573059561b8dd8",
         "raw Hub README of NousResearch/Llama-2-7b-chat-hf (Meta's Llama 2 card)",
     ),
+    **CURATED_CARD_SOURCES,
 }
 
 # The recorded `GET /api/models/{id}` bodies: the exact response body of one
@@ -190,21 +221,101 @@ _NAME_COLUMNS = ("fullname", "Model")
 @dataclass(frozen=True)
 class ArticleModel:
     repo_id: str
-    card: str | None  # source file of its recorded Hub card, None: no Hub card exists
+    card: str | None  # source file of its recorded Hub card, None: no Hub card recorded
+    # Files the Hub has but the recordings lack: path -> what is known of them.
+    # The replay hub answers them `NotRecorded`, never as missing.
+    not_recorded: tuple[tuple[str, str], ...] = ()
 
+
+# The curated file's other repos (bases and variants of the article models):
+# assembled the same way, with their real Hub card where one was found.
+CURATED_MODELS: tuple[ArticleModel, ...] = (
+    ArticleModel("tiiuae/falcon-40b", "modelcard_tiiuae__falcon-40b.md"),
+    ArticleModel("tiiuae/falcon-7b-instruct", "modelcard_tiiuae__falcon-7b-instruct.md"),
+    ArticleModel("lmsys/vicuna-7b-v1.3", "modelcard_lmsys__vicuna-7b-v1.3.md"),
+    ArticleModel("EleutherAI/pythia-12b", "modelcard_EleutherAI__pythia-12b.md"),
+    ArticleModel("huggyllama/llama-13b", None),
+    ArticleModel("huggyllama/llama-65b", None),
+    ArticleModel("databricks/dolly-v2-7b", None),
+    ArticleModel("databricks/dolly-v2-3b", None),
+    ArticleModel("tatsu-lab/alpaca-7b-wdiff", None),
+)
 
 ARTICLE_MODELS: tuple[ArticleModel, ...] = (
     ArticleModel("tiiuae/falcon-40b-instruct", "modelcard_tiiuae__falcon-40b-instruct.md"),
     ArticleModel("lmsys/vicuna-13b-v1.3", "modelcard_lmsys__vicuna-13b-v1.3.md"),
     ArticleModel("chavinlo/alpaca-native", None),
-    ArticleModel("huggyllama/llama-7b", None),
+    ArticleModel(
+        "huggyllama/llama-7b",
+        None,
+        not_recorded=(
+            ("README.md", "on the Hub (472 bytes at commit 08637d3), bytes not recorded"),
+        ),
+    ),
     ArticleModel("EleutherAI/gpt-j-6b", "modelcard_EleutherAI__gpt-j-6b.md"),
     ArticleModel("databricks/dolly-v2-12b", "modelcard_databricks__dolly-v2-12b.md"),
     ArticleModel("lmsys/vicuna-7b-v1.5", "modelcard_lmsys__vicuna-7b-v1.5.md"),
     ArticleModel(
         "NousResearch/Llama-2-7b-chat-hf", "modelcard_NousResearch__Llama-2-7b-chat-hf.md"
     ),
+    *CURATED_MODELS,
 )
+
+
+# -- assembled model info --------------------------------------------------------
+
+# The key that labels an assembled /api/models body, as `llmsync_replay_generated`
+# labels the population's generated ones: a reader of the raw bytes sees it.
+ASSEMBLED_KEY = "llmsync_replay_assembled"
+
+# The Hub's safetensors dtype names for the leaderboard's precisions.
+_DTYPES = {"bfloat16": "BF16", "float16": "F16", "float32": "F32"}
+
+
+# Why a served repo's README.md is answered `NotRecorded` when no card was found:
+# the public sources do not say whether the Hub has one, so "no card" would be a
+# claim about the Hub that the recordings cannot back.
+UNKNOWN_CARD = "no copy found in public sources; whether the Hub has one is not recorded"
+
+
+def card_gaps(model: ArticleModel) -> dict[str, str]:
+    """The files a model's commit answers `NotRecorded`: those known on the Hub
+    but not recorded, and the card of a repo whose card was never found."""
+    gaps = dict(model.not_recorded)
+    if model.card is None:
+        gaps.setdefault("README.md", UNKNOWN_CARD)
+    return gaps
+
+
+def assembled_label(model: ArticleModel, export_date: str | None) -> str:
+    parts = [f"card: {model.card}" if model.card else "no card recorded"]
+    if export_date:
+        parts.append(
+            f"sha, likes, licence and parameters from the {export_date} leaderboard row "
+            "(`#Params (B)` x 1e9, as the leaderboard rounded it)"
+        )
+    return (
+        "assembled by scripts/build_recordings.py from "
+        + "; ".join(parts)
+        + "; not a recorded Hub response"
+    )
+
+
+def row_facts(row: Mapping[str, Any], card_data: Mapping[str, Any]) -> dict[str, Any]:
+    """The leaderboard row's licence (when the card states none) and parameter
+    count, under the keys the Hub puts them (`tags` replaces the card's tags)."""
+    facts: dict[str, Any] = {}
+    licence = row.get("Hub License")
+    if isinstance(licence, str) and licence and not card_data.get("license"):
+        # The Hub tags a repo `license:<id>` from its card; the row's `Hub License`
+        # is that value as the leaderboard read it.
+        facts["tags"] = [*hub_tags(card_data), f"license:{licence}"]
+    dtype = _DTYPES.get(str(row.get("Precision") or "").lower())
+    params = row.get("#Params (B)")
+    if isinstance(params, int | float) and params > 0 and dtype is not None:
+        total = round(params * 1e9)
+        facts["safetensors"] = {"parameters": {dtype: total}, "total": total}
+    return facts
 
 
 # -- helpers -------------------------------------------------------------------
@@ -295,8 +406,12 @@ class Commit:
     files: dict[str, str]
     api_info: str | None
     source: str
+    not_recorded: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        gaps = (
+            {"not_recorded": dict(sorted(self.not_recorded.items()))} if self.not_recorded else {}
+        )
         return {
             "sha": self.sha,
             "date": iso(self.date),
@@ -304,6 +419,8 @@ class Commit:
             "files": dict(sorted(self.files.items())),
             "api_info": self.api_info,
             "source": self.source,
+            # Only where there are gaps: the other commits keep their bytes.
+            **({"not_recorded": gaps} if gaps else {}),
         }
 
 
@@ -522,7 +639,10 @@ class Builder:
                 info["likes"] = row["Hub ❤️"]
             if card_data:
                 info["cardData"] = card_data
-            info["siblings"] = [{"rfilename": path} for path in sorted(files)]
+            info.update(row_facts(row, card_data))
+            known = sorted({*files, *dict(model.not_recorded)})
+            info["siblings"] = [{"rfilename": path} for path in known]
+            info[ASSEMBLED_KEY] = assembled_label(model, export_date if row else None)
             source = (
                 f"built from {model.card or 'no card'}"
                 + (f" and the {export_date} leaderboard row" if row else "")
@@ -535,10 +655,11 @@ class Builder:
                 files=files,
                 api_info=self.add_blob(compact_json(info)),
                 source=source,
+                not_recorded=card_gaps(model),
             )
             repos.append(Repo("model", model.repo_id, [commit], {}))
             self.notes.append(
-                f"| `{model.repo_id}` | {model.card or 'none (no Hub card exists)'} | "
+                f"| `{model.repo_id}` | {model.card or 'none (no card recorded)'} | "
                 f"{export_date if row else 'none'} | "
                 f"{'`' + sha + '`' + ('' if row.get('Model sha') else ' (synthetic)')} | "
                 f"{date} ({date_from}) | {row.get('Hub ❤️', '—')} |"
@@ -604,6 +725,28 @@ POPULATION_NOTE = [
     "serves; see `../POPULATION.md` for how.",
     "",
 ]
+
+
+def missing_cards_note() -> list[str]:
+    """Which served repos have no recorded card, and the files the Hub has but
+    the recordings lack (answered `NotRecorded`: a gap, not a missing file)."""
+    lines = ["", "Served without a recorded Hub card (no real card was found):", ""]
+    lines += [f"- `{model.repo_id}`" for model in ARTICLE_MODELS if model.card is None]
+    lines += [
+        "",
+        "Files the recordings lack (known on the Hub, or unknown either way): the replay",
+        "hub answers them 404 with `X-Error-Code: NotRecorded` (never sent by the Hub),",
+        "which the client reports as `models.status` `not_recorded`, a gap in the",
+        "recordings, never as `no_card` (a fact about the Hub). Only files known on the",
+        "Hub are listed in the body's `siblings`:",
+        "",
+    ]
+    lines += [
+        f"- `{model.repo_id}` `{path}`: {what}"
+        for model in ARTICLE_MODELS
+        for path, what in sorted(card_gaps(model).items())
+    ]
+    return lines
 
 
 def provenance(
@@ -765,17 +908,26 @@ def provenance(
         "Redirects: `bert-base-uncased` → `google-bert/bert-base-uncased` (the Hub answered",
         "307 for the old name of the renamed repo in the 2024-04-09 recording).",
         "",
-        "## Article models",
+        "## Article models and the curated repos (assembled)",
+        "",
+        "Every repo of `src/llmsync/curated/article_models.yaml` is served. None of them",
+        "has a recorded `/api/models` body: each body is **assembled** by the build, and",
+        f"says so under its `{ASSEMBLED_KEY}` key (what it was built from; not a recorded",
+        "Hub response).",
         "",
         "Model info built only from facts in the data, in the Hub's `/api/models` shape",
-        "(`_id`, `downloads`, `lastModified`, `private`, `gated`, `safetensors` and the",
+        "(`_id`, `downloads`, `lastModified`, `private`, `gated` and the",
         "like are absent because the data does not have them): `id`, `modelId`, `author`",
         "(the namespace), `sha` (the `Model sha` of the newest leaderboard row naming the",
         "repo; among variants of that export, its latest submission), `likes` (that row's",
         "`Hub ❤️`), `cardData` (the card's YAML front matter), `tags` (derived from the",
         "front matter the way the Hub does: library, pipeline tag, the card's tags,",
         "language codes, `dataset:`, `license:`), `library_name` / `pipeline_tag` only",
-        "where the card states them, `siblings` (the repo's recorded files). The commit",
+        "where the card states them, `license:` from the row's `Hub License` when the",
+        "card states no licence, `safetensors` (the row's `#Params (B)` x 1e9 under its",
+        "`Precision`'s dtype: the leaderboard's rounding, not an exact count),",
+        "`siblings` (the repo's recorded files, and the files listed below as not",
+        "recorded). The commit",
         "date is that row's `Upload To Hub Date` when it has one, else the date of that",
         "export. `README.md` is the recorded card's exact bytes.",
         "",
@@ -792,10 +944,10 @@ def provenance(
             lines.append(
                 f"- `{model.card}`: {up.repo}, `{up.path}`, commit {up.commit} ({up.what})"
             )
+    lines += missing_cards_note()
     lines += [
         "",
-        "No Hub card was recorded for `huggyllama/llama-7b` or `chavinlo/alpaca-native`:",
-        "those repos have no `README.md`. The Stanford Alpaca card of the",
+        "The Stanford Alpaca card of the",
         "tatsu-lab/stanford_alpaca GitHub repository (`model_card.md`, commit",
         "f13496211289def0ff88ae673389ae14a818b4b3) is not a Hub card; it is kept as the",
         "card-parsing fixture `tests/fixtures/cards/stanford_alpaca_model_card.md`.",

@@ -15,6 +15,7 @@ from llmsync.hub.errors import (
     FileNotFound,
     Gated,
     HubUnavailable,
+    NotRecorded,
     RepoNotFound,
     RevisionNotFound,
     TooLarge,
@@ -126,7 +127,9 @@ def test_cards(replay_hub: ReplayHub, tmp_path: Path) -> None:
     card = client.card_at(DOLLY, sha=info.revision, max_bytes=1_000_000)
     assert card is not None and b"license: mit" in card.read_bytes()
     alpaca = client.model_info(ALPACA).revision
-    assert client.card_at(ALPACA, sha=alpaca, max_bytes=1_000_000) is None
+    # The replay hub has no recording of its card: not "no card".
+    with pytest.raises(NotRecorded, match="HTTP 404 NotRecorded"):
+        client.card_at(ALPACA, sha=alpaca, max_bytes=1_000_000)
     # A card lands under the commit it was read at: never under a branch.
     with pytest.raises(InvalidIdError):
         client.card_at(DOLLY, sha="main", max_bytes=1_000_000)

@@ -192,20 +192,16 @@ def test_changes_show_falcon_math_going_up(synced_twice: dict[str, Any]) -> None
     assert falcon["date"].tolist() == [dt.date(2025, 2, 14), dt.date(2024, 12, 11)]
 
 
-# The curated file's repos that the recordings hold no repo for (of its 16 repos,
-# the recordings' PROVENANCE.md lists 7; no card or API body was found for the
-# others). The replay hub answers them as the Hub answers an anonymous request
-# for a missing repo: 401 with the error code RepoNotFound.
+# The curated repos whose card the recordings lack (no copy was found): the
+# replay hub answers their README.md 404 `NotRecorded`, a gap in its recordings.
 NOT_RECORDED = [
-    "EleutherAI/pythia-12b",
+    "chavinlo/alpaca-native",
     "databricks/dolly-v2-3b",
     "databricks/dolly-v2-7b",
     "huggyllama/llama-13b",
     "huggyllama/llama-65b",
-    "lmsys/vicuna-7b-v1.3",
+    "huggyllama/llama-7b",
     "tatsu-lab/alpaca-7b-wdiff",
-    "tiiuae/falcon-40b",
-    "tiiuae/falcon-7b-instruct",
 ]
 
 
@@ -216,28 +212,28 @@ def test_models_say_why_fields_are_missing(synced_twice: dict[str, Any]) -> None
     statuses = models.status.to_dict()
     assert {repo for repo, status in statuses.items() if status == "ok"} == {
         "tiiuae/falcon-40b-instruct",
+        "tiiuae/falcon-40b",
+        "tiiuae/falcon-7b-instruct",
         "lmsys/vicuna-13b-v1.3",
+        "lmsys/vicuna-7b-v1.3",
         "lmsys/vicuna-7b-v1.5",
         "EleutherAI/gpt-j-6b",
+        "EleutherAI/pythia-12b",
         "databricks/dolly-v2-12b",
     }
-    # No Hub card was ever recorded for these two article models, nor for the
-    # two models the official benchmarks' leaderboards bring in.
+    # No Hub card was ever recorded for the two models the official benchmarks'
+    # leaderboards bring in; the curated repos without one are recording gaps.
     assert {repo for repo, status in statuses.items() if status == "no_card"} == {
-        "huggyllama/llama-7b",
-        "chavinlo/alpaca-native",
         "google/gemma-4-12B-it",
         "prism-ml/Ternary-Bonsai-27B-gguf",
     }
-    assert not models.loc["chavinlo/alpaca-native", "card_present"]
-    not_found = models[models.status == "not_found"]
-    assert sorted(not_found.index) == NOT_RECORDED
-    assert not_found.status_detail.to_dict() == {
-        repo: f"model info of {repo}: HTTP 401 RepoNotFound: Repository not found"
-        for repo in NOT_RECORDED
-    }
-    assert not not_found.card_present.any()
-    assert not_found.sha.isna().all()
+    gaps = models[models.status == "not_recorded"]
+    assert sorted(gaps.index) == NOT_RECORDED
+    assert set(statuses.values()) == {"ok", "not_recorded", "no_card"}
+    # The info is served (the row's sha), the card is not: no card fields.
+    assert not gaps.card_present.any()
+    assert gaps.sha.notna().all()
+    assert "HTTP 404 NotRecorded" in gaps.loc["huggyllama/llama-7b", "status_detail"]
 
 
 def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> None:
@@ -261,11 +257,13 @@ def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> No
     # and each model's info body and card, by path under data/raw and sha256.
     objects = manifest["raw_objects"]
     kinds = collections.Counter(entry["kind"] for entry in objects)
-    # (and the official benchmarks' listing, eval.yaml files and leaderboards)
+    # Every curated repo answers, 9 of them with a recorded card (and the
+    # official benchmarks' listing, eval.yaml files and leaderboards, and the
+    # two models those leaderboards bring in).
     assert kinds == {
         "leaderboard": 208,
-        "model_info": 9,
-        "model_card": 5,
+        "model_info": 16 + 2,
+        "model_card": 9,
         "curated": 1,
         "benchmark_listing": 1,
         "eval_yaml": 9,

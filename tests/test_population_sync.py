@@ -27,7 +27,7 @@ AUTHOR = "jaspionjader"  # 196 repos on the leaderboards, the most of any author
 AUTHOR_REPOS = 196
 # Its listing with the replay's default sizes: its 196 and 10 other repos.
 AUTHOR_LISTED = 206
-SINGLE_AUTHORS = 637  # authors with exactly one repo in the population
+SINGLE_AUTHORS = 638  # authors with exactly one repo in the population (tatsu-lab too)
 # models rows: every namespaced repo of the three leaderboards (16 names that
 # differ from another only in case are one repo each, as on the Hub), the
 # curated ones, and the two the official benchmarks' leaderboards rank.
@@ -95,7 +95,8 @@ def test_the_pacer_stays_under_the_quota_with_no_429(
     assert pacer.requests()["api"] == SINGLE_AUTHORS + 1
     assert pacer.waited() > 0
     assert plan.model_info_checks == SINGLE_AUTHORS
-    assert Counter(f.status for f in fetches) == {None: SINGLE_AUTHORS}
+    # tatsu-lab/alpaca-7b-wdiff's card was never recorded: a gap, not a failure.
+    assert Counter(f.status for f in fetches) == {None: SINGLE_AUTHORS - 1, "not_recorded": 1}
 
 
 def test_a_429_is_still_honoured(

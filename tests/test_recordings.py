@@ -493,12 +493,32 @@ def test_cards_are_the_recorded_bytes() -> None:
         assert _blob(commit["files"]["README.md"]) == expected
 
 
-def test_models_without_a_hub_card_have_no_readme() -> None:
-    for repo_id in ("huggyllama/llama-7b", "chavinlo/alpaca-native"):
+def test_models_without_a_recorded_card_mark_it_not_recorded() -> None:
+    no_card = [
+        "chavinlo/alpaca-native",
+        "huggyllama/llama-7b",
+        "huggyllama/llama-13b",
+        "huggyllama/llama-65b",
+        "databricks/dolly-v2-7b",
+        "databricks/dolly-v2-3b",
+        "tatsu-lab/alpaca-7b-wdiff",
+    ]
+    for repo_id in no_card:
         commit = _repo(repo_id)["commits"][-1]
         assert commit["files"] == {}
+        assert list(commit["not_recorded"]) == ["README.md"]
         info = json.loads(_blob(commit["api_info"]))
-        assert info["siblings"] == [] and "cardData" not in info
+        assert "cardData" not in info
+        assert info["llmsync_replay_assembled"].startswith("assembled by scripts/build_recordings")
+        # Only a card known on the Hub is listed (llama-7b's: 472 bytes at 08637d3).
+        known = repo_id == "huggyllama/llama-7b"
+        assert info["siblings"] == ([{"rfilename": "README.md"}] if known else [])
+    llama = _repo("huggyllama/llama-7b")["commits"][-1]
+    assert "472 bytes at commit 08637d3" in llama["not_recorded"]["README.md"]
+    # The row's licence and parameters, under the keys the Hub uses.
+    info = json.loads(_blob(_repo("huggyllama/llama-13b")["commits"][-1]["api_info"]))
+    assert info["tags"] == ["license:other"]
+    assert info["safetensors"]["total"] == 13_016_000_000
     # The GitHub Alpaca card is a parsing fixture, not a Hub card.
     fixture = ROOT / "tests" / "fixtures" / "cards" / "stanford_alpaca_model_card.md"
     assert fixture.read_bytes().startswith(b"---\n# Alpaca Model Card")

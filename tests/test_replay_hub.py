@@ -18,6 +18,8 @@ import pytest
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -155,8 +157,14 @@ def test_errors_are_the_hubs(api: HfApi, replay_hub: ReplayHub, tmp_path: Path) 
         api.model_info("nobody-here/no-such-model")
     with pytest.raises(RepositoryNotFoundError):
         download("nobody-here/no-such-model", "README.md")
-    with pytest.raises(EntryNotFoundError):
+    # No card of the repo was recorded: a gap in the recordings, not a missing
+    # file (huggingface_hub, not knowing the code, looks in its cache and says so).
+    with pytest.raises(LocalEntryNotFoundError) as gap:
         download(ALPACA, "README.md")
+    cause = gap.value.__cause__
+    assert isinstance(cause, HfHubHTTPError) and not isinstance(cause, EntryNotFoundError)
+    assert cause.response is not None and cause.response.status_code == 404
+    assert cause.response.headers["X-Error-Code"] == "NotRecorded"
     with pytest.raises(EntryNotFoundError):
         download(V2, "data/nope.parquet", repo_type="dataset")
     with pytest.raises(RevisionNotFoundError):

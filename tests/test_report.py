@@ -71,10 +71,11 @@ def test_the_population_and_the_distributions(page: str) -> None:
 def test_changes_and_health_of_a_first_snapshot(page: str) -> None:
     sections = _sections(page)
     assert "first snapshot: nothing to compare with" in sections["changes"]
-    # Nine curated repos have no recording: the Hub answers 404 for them.
+    # Every curated repo is served; seven cards were never recorded (a gap, not a 404).
     health = sections["health"]
-    assert health.count("<td>not_found</td>") == 9
-    assert "<td>tiiuae/falcon-40b</td><td>not_found</td>" in health
+    assert health.count("<td>not_found</td>") == 0
+    assert health.count("<td>not_recorded</td>") == 7
+    assert "<td>huggyllama/llama-7b</td><td>not_recorded</td>" in health
     assert "This snapshot is <b>complete</b>." in health
 
 

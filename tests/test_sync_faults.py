@@ -109,15 +109,16 @@ def test_transient_faults_on_every_request_kind_change_nothing(
     # v1's 17 commits in one page, v2's 190 in four and OpenEvals' one, two HEADs
     # and one GET for each of the 208 exports, two HEADs and a GET for each of
     # the 9 official benchmarks' eval.yaml (no CDN: a small file), and one GET
-    # per card asked at its sha (the two models the benchmarks' leaderboards
-    # bring in have none).
+    # per card asked at its sha (each of the 16 curated repos: 9 recorded cards,
+    # 7 answered NotRecorded; and the two models the benchmarks' leaderboards
+    # bring in, which have none).
     assert _attempts_by_kind(requests) == {
         "commits GET": 1 + 4 + 1 + 4,
         "model info GET": 18 + 4,
         "dataset file HEAD": 2 * 208 + 2 * 9 + 3 + 3,
         "dataset file GET": 9,
         "cdn GET": 208 + 4,
-        "card GET": 7 + 5 + 2,
+        "card GET": 16 + 2 + 5,
     }
     assert report.status == "published"
     assert report.partial is False

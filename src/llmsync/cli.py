@@ -58,6 +58,7 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
     sections = (
         ("not_applied", "leaderboard revisions not applied"),
         ("failures", "models the Hub did not fully give"),
+        ("recording_gaps", "gaps in the replay hub's recordings (not facts about the Hub)"),
         ("conflicts", "curated vs Hub conflicts"),
         ("unmatched_aliases", "unmatched aliases"),
     )

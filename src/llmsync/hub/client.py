@@ -62,6 +62,7 @@ from llmsync.hub.errors import (
     RepoNotFound,
     RevisionNotFound,
     TooLarge,
+    not_recorded,
 )
 from llmsync.hub.ids import (
     InvalidIdError,
@@ -124,6 +125,8 @@ def _translate(exc: Exception, *, what: str, attempts: int) -> HubError:
     a RepositoryNotFoundError subclass in huggingface_hub)."""
     message = redact(f"{what}: {_describe(exc)}")
     for item in exception_chain(exc):
+        if (gap := not_recorded(item, message)) is not None:
+            return gap
         if isinstance(item, GatedRepoError):
             return Gated(message)
         if isinstance(item, RevisionNotFoundError):

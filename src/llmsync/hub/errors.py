@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo
 
 from llmsync.hub.landing import StoredObject
@@ -32,8 +33,26 @@ class FileNotFound(HubError):
     """The repo and revision exist, the file does not."""
 
 
+class NotRecorded(HubError):
+    """The replay hub has no recording of the repo or file (it exists on the
+    Hub): a gap in the recordings, never a fact about the Hub. The Hub itself
+    never answers so."""
+
+
 class Gated(HubError):
     """401/403: access needs approval or a (better) token."""
+
+
+# The replay hub's code for a gap in its recordings (the Hub never sends it).
+NOT_RECORDED_CODE = "NotRecorded"
+
+
+def not_recorded(exc: BaseException, message: str) -> NotRecorded | None:
+    """`NotRecorded` for an HTTP error that carries the replay hub's code."""
+    response = exc.response if isinstance(exc, HfHubHTTPError) else None
+    if response is not None and response.headers.get("X-Error-Code") == NOT_RECORDED_CODE:
+        return NotRecorded(message)
+    return None
 
 
 class HubUnavailable(HubError):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmsync.hub.client import HubClient
-from llmsync.hub.errors import Gated, HubError, RepoNotFound, TooLarge
+from llmsync.hub.errors import Gated, HubError, NotRecorded, RepoNotFound, TooLarge
 from llmsync.hub.ids import is_commit_sha
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.secrets import redact
@@ -37,6 +37,8 @@ def fetch_info(client: HubClient, repo_id: str) -> tuple[ModelFetch, str, Any]:
         return ModelFetch(repo_id, None, None, "not_found", redact(str(exc))), repo_id, None
     except Gated as exc:
         return ModelFetch(repo_id, None, None, "gated", redact(str(exc))), repo_id, None
+    except NotRecorded as exc:
+        return ModelFetch(repo_id, None, None, "not_recorded", redact(str(exc))), repo_id, None
     except HubError as exc:
         return ModelFetch(repo_id, None, None, "unavailable", redact(str(exc))), repo_id, None
     base = ModelFetch(repo_id, info.raw, None, None, None, info_object=info.stored)
@@ -56,6 +58,9 @@ def with_card(
         card = client.card_at(hub_id, sha=sha, max_bytes=max_bytes)
     except TooLarge as exc:
         return replace(base, status="card_too_large", detail=redact(str(exc)))
+    except NotRecorded as exc:
+        # The replay hub lacks the card's bytes: a gap in its recordings.
+        return replace(base, status="not_recorded", detail=redact(str(exc)))
     except Gated as exc:
         # The info is public, the files are not: the repo's state, not a failure.
         return replace(base, status="card_gated", detail=redact(str(exc)))

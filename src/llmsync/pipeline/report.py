@@ -34,6 +34,9 @@ class SyncReport:
     change_counts: dict[str, int] = field(default_factory=dict)
     change_examples: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Models the replay hub has no recording of (`not_recorded`): gaps in its
+    # recordings, kept apart from failures so no one reads them as Hub facts.
+    recording_gaps: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     unmatched_aliases: list[str] = field(default_factory=list)
     sources: dict[str, Any] = field(default_factory=dict)
@@ -82,6 +85,7 @@ class SyncReport:
         for title, items in (
             ("Leaderboard revisions not applied", self.not_applied),
             ("Failures", self.failures),
+            ("Gaps in the replay hub's recordings", self.recording_gaps),
             ("Curated vs Hub conflicts", self.conflicts),
             ("Unmatched aliases", self.unmatched_aliases),
         ):

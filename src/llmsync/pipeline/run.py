@@ -205,11 +205,13 @@ def _run_stages(
             "reused": plan.reused,
         }
 
-    report.failures = [
-        f"{item.repo_id}: {item.status}" + (f" ({item.detail})" if item.detail else "")
+    said = [
+        (item.status, f"{item.repo_id}: {item.status}" + (f" ({item.detail})" * bool(item.detail)))
         for item in fetches
         if item.status not in (None, "no_card")
     ]
+    report.failures = [line for status, line in said if status != "not_recorded"]
+    report.recording_gaps = [line for status, line in said if status == "not_recorded"]
     report.failures += list(benchmarks.failures)
     report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
     report.partial = report.partial or bool(benchmarks.failures)
@@ -301,6 +303,7 @@ def _run_stages(
         # Needed to rebuild the revisions table's statuses from raw.
         "suspect_row_loss": config.suspect_row_loss,
         "failures": report.failures,
+        "recording_gaps": report.recording_gaps,
         # Why each model lacks fields, so the tables can be rebuilt from raw alone.
         "model_details": {item.repo_id: item.detail for item in fetches if item.detail},
         "conflicts": report.conflicts,

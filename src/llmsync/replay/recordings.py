@@ -82,6 +82,9 @@ class Commit:
     # The `sha` inside the recorded /api/models body, when it differs from
     # `sha`: the Hub's own id for this state, accepted as a revision too.
     api_sha: str | None = None
+    # Files the Hub has at this commit whose bytes were never recorded: path ->
+    # what is known of them. Answered as a gap in the recordings, not as missing.
+    not_recorded: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ class RecordingStore:
             api_info=api_info,
             source=raw_commit.get("source", ""),
             api_sha=api_sha,
+            not_recorded=dict(raw_commit.get("not_recorded", {})),
         )
 
     def _file(self, path: str, sha256: str) -> FileEntry:

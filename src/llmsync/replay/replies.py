@@ -55,6 +55,16 @@ def repo_not_found(*, authenticated: bool) -> Reply:
     return error_reply(404 if authenticated else 401, "RepoNotFound", "Repository not found")
 
 
+# Never sent by the Hub: the replay hub's word for a repo or file that exists on
+# the Hub but is not in its recordings, so a client can tell a gap in the
+# recordings from a repo or file that does not exist.
+NOT_RECORDED = "NotRecorded"
+
+
+def not_recorded_reply(what: str, **extra: str) -> Reply:
+    return error_reply(404, NOT_RECORDED, f"Not in the replay hub's recordings: {what}", **extra)
+
+
 def gated_reply(
     repo_type: str, repo_id: str, *, status: int, endpoint: str, echo: str = ""
 ) -> Reply:

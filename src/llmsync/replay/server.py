@@ -56,6 +56,7 @@ from llmsync.replay.replies import (
     dump_json,
     error_reply,
     gated_reply,
+    not_recorded_reply,
     repo_not_found,
 )
 from llmsync.replay.routes import CDN_PREFIX, Route, parse_route
@@ -419,6 +420,11 @@ class ReplayHub:
         # A request by sha is answered with that sha, as the Hub does.
         commit_id = revision if revision != "main" else commit.sha
         entry = commit.files.get(path)
+        if entry is None and path in commit.not_recorded:
+            return not_recorded_reply(
+                f"{path} of {repo.repo_id} ({commit.not_recorded[path]})",
+                **{"X-Repo-Commit": commit_id},
+            )
         if entry is None:
             return error_reply(
                 404, "EntryNotFound", "Entry not found", **{"X-Repo-Commit": commit_id}

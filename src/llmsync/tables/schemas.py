@@ -50,6 +50,9 @@ MODEL_STATUSES: tuple[str, ...] = (
     # The model's state, not a failure: the snapshot stays complete.
     "card_gated",
     "not_found",  # 404: the repo does not exist (or is private)
+    # The replay hub has no recording of the repo or its card (both exist on the
+    # Hub): a gap in the recordings, not a fact about the Hub. Never from the Hub.
+    "not_recorded",
     "gated",  # 401/403: access needs approval or a token
     "unavailable",  # the Hub kept failing after retries (transient: snapshot partial)
     "invalid_repo_id",  # the id is not a valid Hub repo id; never requested
