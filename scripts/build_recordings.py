@@ -409,9 +409,7 @@ class Commit:
     not_recorded: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        gaps = (
-            {"not_recorded": dict(sorted(self.not_recorded.items()))} if self.not_recorded else {}
-        )
+        gaps = dict(sorted(self.not_recorded.items()))
         return {
             "sha": self.sha,
             "date": iso(self.date),

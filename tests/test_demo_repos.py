@@ -39,7 +39,12 @@ def _models(clean_sync: CleanSync) -> dict[str, dict[str, object]]:
 
 def test_every_curated_repo_answers(clean_sync: CleanSync) -> None:
     models = _models(clean_sync)
-    assert {repo: row["status"] for repo, row in models.items()} == STATUSES
+    # Besides the curated repos, the two models the official benchmarks'
+    # leaderboards rank, whose cards were never recorded.
+    assert {repo: row["status"] for repo, row in models.items()} == STATUSES | {
+        "google/gemma-4-12B-it": "no_card",
+        "prism-ml/Ternary-Bonsai-27B-gguf": "no_card",
+    }
     report = clean_sync.report
     assert report.failures == []
     assert not report.partial

@@ -118,11 +118,16 @@ def test_cli_scenario_two_snapshots_three_runs(
     # 3.1 rows renamed upstream), values were re-scored (7,697), and 2024-12-11's
     # switch to the JSON API's unrounded values rewrote 14,946 that had been rounded
     # to 2 decimals (14,938 of them equal to Python's round(), 8 halfway values):
-    # reformattings, not re-evaluations.
+    # reformattings, not re-evaluations. OpenEvals' one export (2026-03-25) adds
+    # its 300 scores and a revision; the Hub's eval results since then bring 8
+    # results and the two models the official benchmarks' leaderboards rank; and
+    # tatsu-lab/alpaca-7b-wdiff, whose only date is the newest export's, is
+    # served from then on (a new sha and status).
     changes = next(line for line in second.stdout.splitlines() if line.startswith("changes: "))
     assert changes == (
-        "changes: score_added 19,565, score_changed 7,697, score_reformatted 14,946, "
-        "score_removed 84, source_revision_changed 1"
+        "changes: eval_result_added 8, model_added 2, score_added 19,865, score_changed 7,697, "
+        "score_reformatted 14,946, score_removed 84, sha_changed 1, source_revision_changed 2, "
+        "status_changed 1"
     )
     assert "leaderboard revisions parsed: 112 (extending the previous snapshot)" in second.stdout
     third = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)

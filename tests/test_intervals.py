@@ -31,8 +31,8 @@ def of_leaderboard(scores: pa.Table, leaderboard: str) -> pa.Table:
 def test_as_of_each_export_date_gives_that_export_back() -> None:
     scores, _ = recorded_scores()
     assert scores.schema.equals(SCORES.schema)
-    # Every served export: 17 of v1 and 190 of v2.
-    assert len(recorded_exports()) == 17 + 190
+    # Every served export: 17 of v1, 190 of v2 and OpenEvals' one.
+    assert len(recorded_exports()) == 17 + 190 + 1
     # As multisets of rows without `occurrence`: a duplicate's number is the
     # interval's (see intervals.py), not necessarily the one the export's parse gave.
     for item in recorded_exports():
@@ -47,14 +47,15 @@ def test_as_of_each_export_date_gives_that_export_back() -> None:
 
 def test_sizes_of_the_recorded_history() -> None:
     scores, _ = recorded_scores()
-    # 207 exports hold 454,224 rows and 3,165,429 (row, benchmark) values (3,030,447
-    # of them in v2's 190); unchanged values are stored once: 116,884 intervals.
+    # The Open LLM Leaderboard's 207 exports hold 454,224 rows and 3,165,429 (row,
+    # benchmark) values (3,030,447 of them in v2's 190); unchanged values are stored
+    # once: 116,884 intervals. OpenEvals' one export adds 93 rows and 300 values.
     exports = recorded_exports()
-    assert sum(item.parsed.upstream_rows for item in exports) == 454_224
-    assert sum(item.parsed.rows.num_rows for item in exports) == 3_165_429
-    assert scores.num_rows == 116_884
-    # The open intervals are the two newest exports: 7,169 x 7 and 4,576 x 7.
-    assert scores.column("valid_to").null_count == 50_183 + 32_032
+    assert sum(item.parsed.upstream_rows for item in exports) == 454_224 + 93
+    assert sum(item.parsed.rows.num_rows for item in exports) == 3_165_429 + 300
+    assert scores.num_rows == 116_884 + 300
+    # The open intervals are the newest exports: 7,169 x 7, 4,576 x 7 and OpenEvals' 300.
+    assert scores.column("valid_to").null_count == 50_183 + 32_032 + 300
 
 
 def test_one_interval_per_run_of_an_unchanged_value() -> None:

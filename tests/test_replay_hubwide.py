@@ -27,9 +27,9 @@ MARKER = "llmsync_replay_generated"
 BLOKE = "TheBloke"
 BLOKE_LEADERBOARD = 100  # TheBloke's repos on the leaderboards
 BLOKE_LISTED = 3000  # the default table's size of its listing
-# Other repos with the default sizes: 10 for each of the population's 1,781
-# authors outside the table, plus what fills the table's 7 authors' listings.
-OTHER_REPOS = 28_121
+# Other repos with the default sizes: 10 for each of the population's authors
+# outside the table, plus what fills the table's 7 authors' listings.
+OTHER_REPOS = 28_378
 
 
 def _client(hub: ReplayHub, tmp_path: Path) -> HubClient:

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from llmsync_flows.serve import ScheduleFileError, load_schedules, to_deployment
 
+from tests.test_population_sync import POPULATION_MODELS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -152,9 +154,10 @@ def test_deployment_run_writes_a_snapshot(prefect_server: dict[str, str], tmp_pa
         assert "Completed" in run.stdout + run.stderr
         snapshots = list((data_dir / "processed").glob("snapshot=*/catalog.parquet"))
         assert len(snapshots) == 1
-        # Every leaderboard repo, one row each (names that differ only in case folded).
+        # Every leaderboard repo, one row each (names that differ only in case
+        # folded), as the population test counts them.
         models = snapshots[0].parent / "models.parquet"
-        assert pq.read_metadata(models).num_rows == 11_104
+        assert pq.read_metadata(models).num_rows == POPULATION_MODELS
         # The nightly writes the snapshot's report beside the store.
         snapshot_id = snapshots[0].parent.name.removeprefix("snapshot=")
         assert (data_dir / "reports" / f"{snapshot_id}.html").is_file()

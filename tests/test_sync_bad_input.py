@@ -267,7 +267,7 @@ def test_row_loss_is_refused_unless_allowed(
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith(
-        "llmsync: sync failed: scores would lose 30% of its rows (116884 -> 82215)"
+        "llmsync: sync failed: scores would lose 30% of its rows (117184 -> 82515)"
     )
     assert "--allow-row-loss" in last
     _assert_failed_cleanly(data_dir, before, "scores would lose")
@@ -281,13 +281,17 @@ def test_row_loss_is_refused_unless_allowed(
     tables = published_tables(data_dir)
     assert tables["scores"].num_rows == 82_215 + 300
     # One revision per leaderboard now; the old snapshot is as it was.
-    assert tables["revisions"].column("leaderboard").to_pylist() == ["open_llm_v1", "open_llm_v2"]
+    assert tables["revisions"].column("leaderboard").to_pylist() == [
+        "open_llm_v1",
+        "open_llm_v2",
+        "openevals",
+    ]
     starts = (
         tables["scores"]
         .group_by("leaderboard")
         .aggregate([("valid_from_revision", "count_distinct")])
     )
-    assert starts.column("valid_from_revision_count_distinct").to_pylist() == [1, 1]
+    assert starts.column("valid_from_revision_count_distinct").to_pylist() == [1, 1, 1]
     assert {k: v for k, v in snapshot_files(data_dir).items() if k in before} == before
 
 
