@@ -129,7 +129,8 @@ def test_cli_scenario_two_snapshots_three_runs(
         "score_reformatted 14,946, score_removed 84, sha_changed 1, source_revision_changed 2, "
         "status_changed 1"
     )
-    assert "leaderboard revisions parsed: 112 (extending the previous snapshot)" in second.stdout
+    # The 112 v2 exports and OpenEvals' one.
+    assert "leaderboard revisions parsed: 113 (extending the previous snapshot)" in second.stdout
     third = _cli("sync", "--hub", "replay", "--data-dir", data_dir, api_url=prefect_api)
     assert "status: unchanged" in third.stdout
 
