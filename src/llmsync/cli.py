@@ -13,6 +13,7 @@ from typing import Any
 
 from llmsync.cli_args import iso_date, positive_int, share
 from llmsync.endpoints import add_replay_hub_command
+from llmsync.hub.pacing import RATE_TIERS
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -323,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--rate-tier",
-        choices=("anonymous", "free", "pro", "none"),
+        choices=RATE_TIERS,
         default=None,
         help="the quotas assumed until the server's RateLimit-Policy header announces its own "
         "(default: on huggingface.co free with HF_TOKEN, else anonymous; on any other "

@@ -47,21 +47,25 @@ def author_size(text: str) -> str:
     return text
 
 
-def positive_float(text: str) -> float:
+def _finite(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _finite(text)
+    if not value > 0:
         raise argparse.ArgumentTypeError("a number above 0")
     return value
 
 
 def milliseconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < float("inf"):
+    value = _finite(text)
+    if not value >= 0:
         raise argparse.ArgumentTypeError("0 or more milliseconds")
     return value

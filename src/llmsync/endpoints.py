@@ -23,6 +23,7 @@ from llmsync.cli_args import (
     positive_float,
     positive_int,
 )
+from llmsync.hub.pacing import RATE_TIERS
 
 REPLAY = "replay"
 
@@ -69,7 +70,7 @@ def add_replay_hub_command(commands: Any) -> None:
     )
     replay.add_argument(
         "--rate-limits",
-        choices=("none", "anonymous", "free", "pro"),
+        choices=RATE_TIERS,
         default="none",
         help="the Hub's 5-minute quotas: anonymous requests get the anonymous tier, "
         "requests with a token this tier (default: none)",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS, bucket_of
 from llmsync.replay.hubclock import HubClock
 
-MODES = ("none", "anonymous", "free", "pro")
+MODES = ("none", *TIERS)
 __all__ = ["BUCKETS", "MODES", "TIERS", "WINDOW_SECONDS", "RateLimiter", "Verdict", "bucket_of"]
 
 
