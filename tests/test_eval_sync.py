@@ -6,7 +6,6 @@ benchmarks and the OpenEvals scores, with the real values of the recorded files
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.pipeline.rebuild import compare_with_snapshot, rebuild_from_raw
 from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import SnapshotStore
+from tests.readme_recipes import run_recipes
 from tests.tables import published_tables
 
 GEMMA = "google/gemma-4-12B-it"
@@ -88,7 +88,8 @@ def test_demo_sync_publishes_eval_results_benchmarks_and_openevals(
     assert {e["value"] for e in dolly["eval_latest"]} == {None}
 
 
-LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+# Its card's model-index and its v1 and v2 scores: the cross-source recipe's model.
+ZEPHYR = "HuggingFaceH4/zephyr-7b-beta"
 BEFORE, MERGED = dt.date(2026, 6, 1), dt.date(2026, 7, 18)
 
 
@@ -99,8 +100,8 @@ def chain(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     """Three nights: before gemma's PRs (2026-06-01), the day PR 28 merged
-    (2026-07-18), and today (PR 28's file deleted). Llama-3.1-8B-Instruct is
-    tracked too, for the cross-source recipe."""
+    (2026-07-18), and today (PR 28's file deleted). zephyr-7b-beta is tracked
+    too, for the cross-source recipe."""
     data_dir = tmp_path_factory.mktemp("chain") / "data"
     for hub, on in (
         (replay_hub_factory(as_of=BEFORE), BEFORE),
@@ -112,7 +113,7 @@ def chain(
             endpoint=hub.url,
             max_revisions=1,
             observed_on=on,
-            extra_repos=(LLAMA,),
+            extra_repos=(ZEPHYR,),
         )
         assert run_sync(config).status == "published"
     return data_dir
@@ -144,40 +145,20 @@ def test_a_second_unchanged_sync_publishes_nothing(chain: Path, replay_hub: Repl
         endpoint=replay_hub.url,
         max_revisions=1,
         observed_on=TODAY + dt.timedelta(days=1),
-        extra_repos=(LLAMA,),
+        extra_repos=(ZEPHYR,),
     )
     assert run_sync(config).status == "unchanged"
 
 
-def _recipes() -> str:
-    """The README's recipe blocks, in order, as one script."""
-    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(# recipe: .*?)```", text, flags=re.DOTALL)
-    assert len(blocks) == 3
-    return "\n".join(blocks)
-
-
-def test_readme_recipes(chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(chain.parent)
-    # The one line pinned: "this week" is the week of the chain's last night.
-    script = _recipes().replace(
-        "dt.datetime.now(dt.UTC).date()", f"dt.date({TODAY.year}, {TODAY.month}, {TODAY.day})"
-    )
-    scope: dict[str, Any] = {}
-    exec(compile(script, "README.md", "exec"), scope)
-    every = scope["every"]
-    found = {(r.leaderboard, r.benchmark): r.value for r in every.itertuples()}
-    assert found[("openevals", "openai/gsm8k")] == 84.5
-    assert found[("openevals", "Idavidrein/gpqa")] == 30.4
-    assert {"open_llm_v2", "openevals"} <= set(every.leaderboard)
-    gpqa = scope["gpqa"]
-    assert [(r.repo_id, r.value) for r in gpqa.itertuples()] == [(GEMMA, 78.8), (BONSAI, 72.22)]
-    assert list(gpqa.pull_request.fillna(0)) == [3, 0]  # gemma's PR 3 is open; main
-    week = scope["week"]
-    assert sorted(week.change_kind.value_counts().items()) == [
-        ("eval_result_added", 9),
-        ("eval_result_removed", 1),
-    ]
+def test_readme_recipes_on_three_nights(chain: Path, tmp_path: Path) -> None:
+    """The README's eval recipes on the three nights it shows them on (its
+    `dev.sh demo --as-of DAY` loop; the chain reads each leaderboard's newest
+    export only, and those recipes read no value an older export holds alone)
+    print exactly what it shows under each."""
+    found = run_recipes("eval-nights", chain, tmp_path)
+    assert list(found) == ["every-score-of-one-model", "one-benchmark-as-of", "changed-this-week"]
+    for name, (printed, shown) in found.items():
+        assert printed == shown, f"README recipe {name} prints:\n{printed}"
 
 
 def test_the_benchmarks_cost_one_listing_and_two_requests_a_benchmark(

@@ -32,6 +32,7 @@ from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.intervals import as_of
 from llmsync.tables.leaderboards import LEADERBOARD_FILE, parse_leaderboard
 from tests.conftest import V1
+from tests.readme_recipes import run_recipes
 from tests.recording_edits import without_repo
 from tests.tables import ARTICLE_PRIMARIES
 
@@ -299,6 +300,17 @@ def test_duckdb_and_polars_read_across_snapshots(synced_twice: dict[str, Any]) -
         pattern, hive_partitioning=True, hive_schema={"snapshot": pl.String}
     ).collect()
     assert frame.get_column("snapshot").n_unique() == 2
+
+
+def test_readme_recipes_on_two_syncs(synced_twice: dict[str, Any], tmp_path: Path) -> None:
+    """The README's recipes on the data it shows them on (`dev.sh demo --as-of
+    2024-11-10`, then `dev.sh demo`; the fixture's first sync observes today
+    rather than 2024-11-10, which only eval results would show, and these
+    recipes read none) print exactly what it shows under each."""
+    found = run_recipes("two-syncs", synced_twice["data_dir"], tmp_path)
+    assert list(found) == ["v1-ranking", "v2-by-snapshot", "scores-as-of", "falcon-history"]
+    for name, (printed, shown) in found.items():
+        assert printed == shown, f"README recipe {name} prints:\n{printed}"
 
 
 def test_missing_leaderboard_publishes_nothing(tmp_path: Path, recordings_dir: Path) -> None:
