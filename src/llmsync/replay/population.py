@@ -403,7 +403,11 @@ class Population:
         """(repo id, `evalResults`) of each generated repo that has any, for leaderboards."""
         self.wait()
         with self._lock:
-            found = [(i, items(r, r.head)) for i, r in self.generated.items()]
+            found = [
+                (i, items(r, r.head))
+                for i, r in self.generated.items()
+                if r.head.eval_files or r.pull_requests
+            ]
         return [(repo_id, results) for repo_id, results in found if results]
 
     # reporting

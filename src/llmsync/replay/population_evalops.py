@@ -24,7 +24,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from llmsync.replay.generated import GeneratedRepo, Version, generated_sha
+from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.population_evals import (
     REJECTED,
     Benchmarks,
@@ -35,6 +35,7 @@ from llmsync.replay.population_evals import (
     open_prs,
     result,
 )
+from llmsync.replay.population_ops import commit
 from llmsync.replay.replies import iso
 
 EVAL_OPS = (
@@ -136,23 +137,9 @@ def _commit(
     filename: str,
     changed: EvalFile,
 ) -> dict[str, Any]:
-    head = repo.head
-    revision = head.revision + 1
-    sha = generated_sha(repo.facts.repo_id, f"mutation seed {seed}", f"revision {revision}")
-    at = max(at, head.last_modified, repo.updated or at)  # never older than its parent
     title = f"{name.replace('_', ' ').capitalize()}: {filename}"
-    repo.versions.append(
-        Version(
-            sha=sha,
-            last_modified=at,
-            revision=revision,
-            seed=seed,
-            generated_sha=True,
-            eval_files=files,
-            eval_commit=title,
-        )
-    )
-    return {**_change(repo, name, filename, changed, pull_request=None), "sha": sha}
+    version = commit(repo, seed=seed, at=at, eval_files=files, eval_commit=title)
+    return {**_change(repo, name, filename, changed, pull_request=None), "sha": version.sha}
 
 
 def _touched(

@@ -16,23 +16,40 @@ class MutationError(ValueError):
     """A mutation request the population cannot apply (nothing was changed)."""
 
 
-def new_sha(repo: GeneratedRepo, *, seed: int, at: dt.datetime) -> dict[str, Any]:
-    """A new commit: new sha, new card, the eval results kept."""
+def commit(
+    repo: GeneratedRepo,
+    *,
+    seed: int,
+    at: dt.datetime,
+    eval_files: dict[str, Any],
+    eval_commit: str | None = None,
+) -> Version:
+    """A new commit on main (a generated sha), never older than its parent."""
     head = repo.head
     revision = head.revision + 1
     sha = generated_sha(repo.facts.repo_id, f"mutation seed {seed}", f"revision {revision}")
-    at = max(at, head.last_modified, repo.updated or at)  # never older than its parent
-    repo.versions.append(
-        Version(
-            sha=sha,
-            last_modified=at,
-            revision=revision,
-            seed=seed,
-            generated_sha=True,
-            eval_files=head.eval_files,
-        )
+    version = Version(
+        sha=sha,
+        last_modified=max(at, head.last_modified, repo.updated or at),
+        revision=revision,
+        seed=seed,
+        generated_sha=True,
+        eval_files=eval_files,
+        eval_commit=eval_commit,
     )
-    return {"op": "new_sha", "id": repo.repo_id, "sha": sha, "lastModified": iso(at)}
+    repo.versions.append(version)
+    return version
+
+
+def new_sha(repo: GeneratedRepo, *, seed: int, at: dt.datetime) -> dict[str, Any]:
+    """A new commit: new sha, new card, the eval results kept."""
+    version = commit(repo, seed=seed, at=at, eval_files=repo.head.eval_files)
+    return {
+        "op": "new_sha",
+        "id": repo.repo_id,
+        "sha": version.sha,
+        "lastModified": iso(version.last_modified),
+    }
 
 
 def counts(
