@@ -17,10 +17,11 @@ from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 from huggingface_hub.utils import parse_ratelimit_headers  # type: ignore[attr-defined]
 
+from llmsync.cli import build_parser
 from llmsync.hub.ids import is_valid_repo_id
 from llmsync.replay.hubwide import NO_EXTRAS
 from llmsync.replay.population_evalops import EVAL_OPS
-from llmsync.replay.population_evals import NOTE, REJECTED
+from llmsync.replay.population_evals import DEFAULT_SHARE, NOTE, REJECTED
 from llmsync.replay.recordings import RecordingStore
 from llmsync.replay.server import ReplayHub
 from llmsync.tables.cards import parse_card
@@ -372,6 +373,15 @@ def test_generated_eval_results_are_labelled_and_on_the_leaderboards(hub: Replay
     assert (row["value"], row["filename"], MARKER in row) == (28.1, item["filename"], True)
     # A recorded repo's results stay as recorded, on the same leaderboard.
     assert _board(hub, "TIGER-Lab/MMLU-Pro")[GEMMA]["pullRequest"] == 4
+
+
+def test_the_eval_share_is_an_option() -> None:
+    args = build_parser().parse_args(["replay-hub", "--population"])
+    assert args.eval_results_share == DEFAULT_SHARE == 0.03
+    asked = build_parser().parse_args(["replay-hub", "--eval-results-share", "0.5"])
+    assert asked.eval_results_share == 0.5
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["replay-hub", "--eval-results-share", "2"])
 
 
 def test_eval_mutations_change_what_a_sync_reads(hub: ReplayHub) -> None:
