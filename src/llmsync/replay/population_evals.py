@@ -5,8 +5,8 @@ the replay hub gives a chosen share of its generated repos (`share`, default
 `DEFAULT_SHARE`; POPULATION.md says why) files on the official benchmarks it
 serves, one result a file as the real files hold, drawn from the repo's first
 id alone: the same recordings give the same results on every run. A repo
-drawn gets one to three benchmarks on main and, one in four, an open pull
-request with one more. Every item, leaderboard entry and result's `source`
+drawn gets one to three benchmarks on main and, with probability 0.25, an
+open pull request with one more. Every item, leaderboard entry and result's `source`
 says it is generated.
 
 State lives on the repo: main's files on each `Version.eval_files`, the pull
