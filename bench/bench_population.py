@@ -38,12 +38,21 @@ Then merge + publish time and the peak RSS of the cold run. Figures, not
 assertions.
 
 Also what the official benchmarks cost each run (their listing, eval.yaml files
-and leaderboards) against the requests the run would make without them.
+and leaderboards) against the requests the run would make without them, and
+the eval results' own figures:
+
+- eval_1pct: the night after warm_unchanged, one population eval op of each
+  kind (POPULATION.md), each on its own repo: 1% of the generated results.
+  Its requests, and the eval changes it published against the results mutated;
+- eval_scaling: the benchmarks' requests of a cold sync (`fetch_benchmarks`
+  alone, in-process hubs without rate limits) at three shares of generated
+  repos with eval results: 0, the default and ten times it.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import os
@@ -58,6 +67,7 @@ from typing import Any
 import httpx2
 
 from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS
+from llmsync.replay.population_evalops import EVAL_OPS
 
 QUOTAS = TIERS["anonymous"]  # what the replay hub gives a caller without a token
 WINDOW = float(WINDOW_SECONDS)
@@ -185,13 +195,19 @@ def naive(url: str, repos: list[str], *, sample: int, scale: float) -> dict[str,
     return {"measured": measured, "extrapolated": extrapolated}
 
 
-def llmsync_run(url: str, data_dir: Path, *, scale: float) -> tuple[dict[str, Any], dict[str, Any]]:
+def llmsync_run(
+    url: str, data_dir: Path, *, scale: float, observed_on: dt.date | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     from llmsync.pipeline import SyncConfig, run_sync
 
     fresh(url)
     # Tier `none`: no quota assumed; the pacer learns it from the first answer.
     config = SyncConfig(
-        data_dir=data_dir, endpoint=url, population="leaderboards", rate_tier="none"
+        data_dir=data_dir,
+        endpoint=url,
+        population="leaderboards",
+        rate_tier="none",
+        observed_on=observed_on,
     )
     report = run_sync(config)
     hub_bound = sum(v for k, v in report.seconds.items() if k in HUB_STAGES)
@@ -203,6 +219,84 @@ def llmsync_run(url: str, data_dir: Path, *, scale: float) -> tuple[dict[str, An
     result["models"] = report.row_counts.get("models")
     result["rate_limit_wait_hub_seconds"] = round(report.rate_limit_wait_seconds * scale, 1)
     return result, {"seconds": report.seconds, "fetch": report.fetch}
+
+
+def eval_night(url: str, data_dir: Path, *, scale: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One eval op of each kind (1% of the generated results), then the next
+    night, observed a day after the previous ones (an interval opened and
+    closed on one day never held a night)."""
+    from llmsync.store.snapshots import SnapshotStore
+
+    admin(url, "/_replay/clock/advance", {"hub_seconds": DAY})
+    total = admin(url, "/_replay/population")["eval_results"]["results"]
+    ops = [{"op": name, "count": 1} for name in EVAL_OPS]
+    changed = admin(url, "/_replay/population", {"seed": 14, "ops": ops})["changes"]
+    on = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    result, extra = llmsync_run(url, data_dir, scale=scale, observed_on=on)
+    latest = SnapshotStore(data_dir).latest()
+    rows = latest.read_table("changes").to_pylist() if latest else []
+    published = [r for r in rows if r["change_kind"].startswith("eval_") and r["date"] == on]
+    result["eval"] = {
+        "generated_results": total,
+        "results_mutated": sum(len(c["results"]) for c in changed),
+        "repos_mutated": len({c["id"] for c in changed}),
+        # A rejected file is one row more: its results removed, the file's error added.
+        "changes_expected": sum(len(c["results"]) for c in changed)
+        + sum(c["op"] == "reject_file" for c in changed),
+        "changes_published": len(published),
+        "repos_published": len({r["repo_id"] for r in published}),
+        "same_repos": {r["repo_id"] for r in published} == {c["id"] for c in changed},
+    }
+    return result, extra
+
+
+def eval_scaling(shares: tuple[float, ...] = (0.0, 0.03, 0.3)) -> list[dict[str, Any]]:
+    """The benchmarks' requests of a cold sync at several shares of repos
+    with eval results: the same number at every share."""
+    from llmsync.hub.client import HubClient
+    from llmsync.pipeline.evals import fetch_benchmarks
+    from llmsync.replay.server import ReplayHub
+    from llmsync.store.raw import RawStore
+
+    found = []
+    for share in shares:
+        with (
+            ReplayHub(population=True, eval_results_share=share) as hub,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            assert hub.population is not None
+            summary = hub.population.wait(timeout=None).summary()["eval_results"]
+            raw = RawStore(Path(tmp) / "raw")
+            hub.stats.reset()
+            landed = fetch_benchmarks(HubClient(endpoint=hub.url, token=None, raw_store=raw), raw)
+            entries = sum(
+                len(json.loads(b.leaderboard.path.read_bytes()))
+                for b in landed.benchmarks
+                if b.leaderboard is not None
+            )
+            found.append(
+                {
+                    "share": share,
+                    "repos_with_results": summary["repos"],
+                    "results": summary["results"],
+                    "benchmarks": len(landed.benchmarks),
+                    "requests": hub.stats.snapshot()["requests_total"],
+                    "leaderboard_entries": entries,
+                }
+            )
+    return found
+
+
+def print_evals(results: dict[str, Any], scaling: list[dict[str, Any]]) -> None:
+    night = results["eval_1pct"]
+    print(line("eval_1pct", night))
+    print(f"eval_1pct: {json.dumps(night['eval'])}")
+    for row in scaling:
+        print(
+            f"eval scaling: share {row['share']}: {row['repos_with_results']} repos, "
+            f"{row['results']} results, {row['leaderboard_entries']} leaderboard entries; "
+            f"{row['requests']} benchmark requests for {row['benchmarks']} benchmarks"
+        )
 
 
 def main() -> int:
@@ -236,6 +330,7 @@ def main() -> int:
             results["warm_unchanged"], extra["warm_unchanged"] = llmsync_run(
                 url, data_dir, scale=scale
             )
+            results["eval_1pct"], extra["eval_1pct"] = eval_night(url, data_dir, scale=scale)
             from llmsync.store.snapshots import SnapshotStore
 
             latest = SnapshotStore(data_dir).latest()
@@ -255,8 +350,9 @@ def main() -> int:
     finally:
         process.terminate()
         process.wait(timeout=10)
-    ordered = {k: results[k] for k in ("naive", "cold", "warm_1pct", "warm_unchanged")}
+    ordered = {k: results[k] for k in ("naive", "cold", "warm_1pct", "warm_unchanged", "eval_1pct")}
     summary["goals"] = goals(results)
+    summary["eval_scaling"] = scaling = eval_scaling()
     if args.json:
         print(json.dumps({**ordered, "summary": summary}, indent=2))
         return 0
@@ -280,6 +376,7 @@ def main() -> int:
         extra_requests = extra[name]["fetch"].get("benchmark_requests", 0)
         base = total(results[name]) - extra_requests
         print(f"{name}: benchmark requests {extra_requests} ({extra_requests / base:.2%} more)")
+    print_evals(results, scaling)
     print(f"peak RSS: {peak_rss_mb:.0f} MB")
     return 0
 

@@ -6,9 +6,11 @@ reconciles, renames and deletes."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pyarrow.parquet as pq
@@ -19,9 +21,10 @@ from llmsync.hub.pacing import Pacer
 from llmsync.hub.retry import RetryPolicy
 from llmsync.pipeline import SyncConfig, compare_with_snapshot, rebuild_from_raw, run_sync
 from llmsync.pipeline.population import fetch_population
+from llmsync.replay.population_evalops import EVAL_OPS
 from llmsync.replay.server import ReplayHub
 from llmsync.store.raw import RawStore
-from llmsync.store.snapshots import SnapshotStore
+from llmsync.store.snapshots import Snapshot, SnapshotStore
 
 AUTHOR = "jaspionjader"  # 196 repos on the leaderboards, the most of any author
 AUTHOR_REPOS = 196
@@ -32,6 +35,24 @@ SINGLE_AUTHORS = 638  # authors with exactly one repo in the population (tatsu-l
 # differ from another only in case are one repo each, as on the Hub), the
 # curated ones, and the two the official benchmarks' leaderboards rank.
 POPULATION_MODELS = 11_192
+# Generated eval results (labelled) at the replay's default share of 3% of the
+# generated repos; a night changes 1% of them, one op of each kind.
+EVAL_RESULTS = 773
+# The nights' observation days: an interval opened and closed on one day never
+# held a night, so the night that changes results is observed the day after.
+FIRST_NIGHT = dt.date(2026, 7, 20)
+NEXT_NIGHT = FIRST_NIGHT + dt.timedelta(days=1)
+# The `changes` kinds each eval op makes of the results it touched.
+EVAL_KINDS = {
+    "add_result": ["eval_result_added"],
+    "open_pr": ["eval_result_added"],
+    "merge_pr": ["eval_result_pr_merged"],
+    "close_pr": ["eval_result_pr_closed"],
+    "flip_verified": ["eval_result_verified"],
+    "change_value": ["eval_result_value_changed"],
+    "delete_file": ["eval_result_removed"],
+    "reject_file": ["eval_result_removed"],  # and the rejected file's own row
+}
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=5.0, max_server_delay=5.0)
 
 
@@ -137,6 +158,7 @@ def cold(population_hub: ReplayHub, tmp_path_factory: pytest.TempPathFactory) ->
         population="leaderboards",
         rate_tier="none",
         retry_policy=FAST,
+        observed_on=FIRST_NIGHT,
     )
     return config
 
@@ -181,21 +203,28 @@ def test_population_sync_then_incremental_then_reconcile(
     # a Hub day, one per 2.88 s) moved on during the cold sync.
     assert quiet["population"]["watermark"] > cold_state["watermark"]
 
-    # Five new commits: the changed listing's first page, and a card GET per new sha.
+    # Five new commits, and 1% of the generated eval results changed by one eval
+    # op of each kind (six of them commits, the pull requests' two not): the
+    # changed listing's first page, and a card GET per new sha.
     changed = hub.population.mutate([{"op": "new_sha", "count": 5}], seed=11)["changes"]
+    assert hub.population.summary()["eval_results"]["results"] == EVAL_RESULTS
+    ops = [{"op": name, "count": 1} for name in EVAL_OPS]
+    evals = hub.population.mutate(ops, seed=14)["changes"]
+    assert sum(len(c["results"]) for c in evals) == round(EVAL_RESULTS / 100) == len(EVAL_OPS)
+    commits = changed + [c for c in evals if c["op"] not in ("open_pr", "close_pr")]
     hub.stats.reset()
     hub.clear_requests()
-    report = run_sync(cold)
+    report = run_sync(dataclasses.replace(cold, observed_on=NEXT_NIGHT))
     stats = hub.stats.snapshot()
     resolved = sorted(r.path for r in hub.requests if "/resolve/" in r.path)
     assert report.fetch["kind"] == "incremental"
     # Every other repo is carried over: the watermark is Hub time now, and no
     # other repo changed in the hour's margin before it.
-    assert report.fetch["reused"] == POPULATION_MODELS - 5
+    assert report.fetch["reused"] == POPULATION_MODELS - 5 - len(EVAL_OPS)
     # One card GET per new sha, and none for the re-listed repos (ids are
     # case-insensitive: a repo keeps one spelling and one sha on every run).
-    new_cards = {f"/{c['id']}/resolve/{c['sha']}/README.md" for c in changed}
-    assert set(resolved) == new_cards and len(resolved) == 5
+    new_cards = {f"/{c['id']}/resolve/{c['sha']}/README.md" for c in commits}
+    assert set(resolved) == new_cards and len(resolved) == 5 + 6
     # Commit lists: v1's 17 commits fit one page, v2's 190 take four pages of 50.
     # The changed listing: the hour's margin of churn (1,250 changes) and the
     # minutes since, 1,000 a page: 2 pages (until the quiet night's watermark
@@ -208,8 +237,9 @@ def test_population_sync_then_incremental_then_reconcile(
     assert snapshot is not None
     models = snapshot.read_table("models").to_pylist()
     by_id = {row["repo_id"]: row for row in models}
-    for change in changed:
+    for change in changed + evals:
         assert by_id[change["id"]]["sha"] == change["sha"]
+    _eval_changes_published(snapshot, evals)
     # Rows built from listing items (some carried over) rebuild offline, identical.
     store = SnapshotStore(cold.data_dir)
     rebuilt = rebuild_from_raw(store, snapshot)
@@ -220,7 +250,8 @@ def test_population_sync_then_incremental_then_reconcile(
         [{"op": "rename", "count": 1}, {"op": "delete", "count": 1}], seed=3
     )
     renamed, deleted = mutation["changes"]
-    report = run_sync(dataclasses.replace(cold, reconcile_days=0))
+    after = NEXT_NIGHT + dt.timedelta(days=1)
+    report = run_sync(dataclasses.replace(cold, reconcile_days=0, observed_on=after))
     assert report.fetch["kind"] == "full"
     snapshot = SnapshotStore(cold.data_dir).latest()
     assert snapshot is not None
@@ -228,3 +259,41 @@ def test_population_sync_then_incremental_then_reconcile(
     assert rows[renamed["old_id"]]["hub_repo_id"] == renamed["id"]
     assert rows[renamed["old_id"]]["status"] == "ok"
     assert rows[deleted["id"]]["status"] == "not_found"
+
+
+def _eval_changes_published(snapshot: Snapshot, changed: list[dict[str, Any]]) -> None:
+    """The night's `changes` list exactly the eval results the ops changed, and
+    `eval_results` closed and opened intervals for those repos alone."""
+    on = NEXT_NIGHT
+    expected = {
+        (c["id"], dataset_id, task_id, kind)
+        for c in changed
+        for dataset_id, task_id in c["results"]
+        for kind in EVAL_KINDS[c["op"]]
+    }
+    rejected = {c["id"] for c in changed if c["op"] == "reject_file"}
+    expected |= {(repo_id, None, None, "eval_result_rejected") for repo_id in rejected}
+    published = {
+        (r["repo_id"], r["benchmark"], _task(r), r["change_kind"])
+        for r in snapshot.read_table("changes").to_pylist()
+        if r["change_kind"].startswith("eval_result")
+    }
+    assert published == expected
+    rows = snapshot.read_table("eval_results").to_pylist()
+    closed = {(r["repo_id"], r["dataset_id"], r["task_id"]) for r in rows if r["valid_to"] == on}
+    opened = {(r["repo_id"], r["dataset_id"], r["task_id"]) for r in rows if r["valid_from"] == on}
+    assert {r[0] for r in closed | opened} == {c["id"] for c in changed}
+    gone = {
+        (c["id"], *pair)
+        for c in changed
+        for pair in c["results"]
+        if c["op"] in ("close_pr", "delete_file")
+    }
+    assert gone <= closed and not gone & opened
+
+
+def _task(change: dict[str, object]) -> str | None:
+    """The task id a changes row of an eval result names (in its old or new value)."""
+    text = str(change["new_value"] or change["old_value"])
+    task = text.split(";")[0].removeprefix("task_id=")
+    return None if task == "None" else task

@@ -22,6 +22,7 @@ from llmsync.cli_args import (
     non_negative_int,
     positive_float,
     positive_int,
+    share,
 )
 from llmsync.hub.pacing import RATE_TIERS
 
@@ -111,5 +112,12 @@ def add_replay_hub_command(commands: Any) -> None:
         type=non_negative_int,
         help="with --population: generated repos modified per Hub day, listed by "
         "sort=lastModified (default: 30000)",
+    )
+    replay.add_argument(
+        "--eval-results-share",
+        type=share,
+        default=0.03,
+        help="with --population: the share of generated repos given generated eval results "
+        "(a chosen density, POPULATION.md; default: %(default)s)",
     )
     replay.set_defaults(handler=cmd_replay_hub)

@@ -5,7 +5,8 @@
   served, `{filename, verified, data, pullRequest?}`; a file that does not parse
   as entries gives `{filename, error}`.
 - `GET /api/datasets?filter=benchmark:official` and
-  `GET /api/datasets/{id}/leaderboard`: assembled from the served results.
+  `GET /api/datasets/{id}/leaderboard`: assembled from the served results,
+  the population's generated ones included (`population_evals.py`).
 
 No public recording of these answers exists: each is labelled assembled
 (`X-Replay-Assembled: true`). With `expand`, a body holds `_id`, `id` and the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs
 
 import yaml
 
+from llmsync.replay.generated import MARKER_KEY
 from llmsync.replay.recordings import Repo
 from llmsync.replay.replies import JSON_TYPE, Reply, dump_json, error_reply, iso
 from llmsync.replay.view import HubView
@@ -77,6 +80,8 @@ class EvalsView:
             )
             for raw in doc.get("pull_requests", ())
         )
+        # In population mode: (repo id, evalResults) of each generated repo with results.
+        self.generated: Callable[[], list[tuple[str, list[dict[str, Any]]]]] | None = None
 
     # evalResults
 
@@ -115,6 +120,21 @@ class EvalsView:
 
     # benchmarks
 
+    def official_tasks(self) -> dict[str, list[str]]:
+        """Each served official benchmark's task ids, as its `eval.yaml` names them."""
+        found: dict[str, list[str]] = {}
+        for dataset_id in self.official:
+            repo = self.view.repo("dataset", dataset_id)
+            entry = repo.head.files.get("eval.yaml") if repo is not None else None
+            if entry is None:
+                continue
+            loaded = yaml.safe_load(self.view.store.file_bytes(entry).decode("utf-8"))
+            tasks = loaded.get("tasks") if isinstance(loaded, dict) else None
+            ids = [str(t["id"]) for t in tasks or () if isinstance(t, dict) and t.get("id")]
+            if ids:
+                found[dataset_id] = ids
+        return found
+
     def official_listing(self) -> bytes:
         items = []
         for dataset_id in self.official:
@@ -143,15 +163,18 @@ class EvalsView:
         """Every served result on `dataset_id`, best first (None: not a benchmark)."""
         if dataset_id not in self.official or self.view.repo("dataset", dataset_id) is None:
             return None
+        served = [
+            (repo.repo_id, self.results(repo))
+            for repo in self.view.repos.values()
+            if repo.repo_type == "model"
+        ]
         rows: list[dict[str, Any]] = []
-        for repo in self.view.repos.values():
-            if repo.repo_type != "model":
-                continue
-            for item in self.results(repo):
+        for repo_id, items in served + (self.generated() if self.generated else []):
+            for item in items:
                 data = item.get("data") or {}
                 if (data.get("dataset") or {}).get("id") != dataset_id:
                     continue
-                rows.append(_leaderboard_entry(repo.repo_id, item, data))
+                rows.append(_leaderboard_entry(repo_id, item, data))
         rows.sort(key=lambda row: (-float(row["value"]), row["modelId"]))
         return dump_json([{"rank": rank, **row} for rank, row in enumerate(rows, start=1)])
 
@@ -171,6 +194,8 @@ def _leaderboard_entry(repo_id: str, item: dict[str, Any], data: dict[str, Any])
         entry["pullRequest"] = item["pullRequest"]
     if data.get("notes") is not None:
         entry["notes"] = data["notes"]
+    if MARKER_KEY in item:
+        entry[MARKER_KEY] = item[MARKER_KEY]
     return entry
 
 

@@ -12,15 +12,10 @@ it, else as the newest export does (the first spelling `collect_facts` keeps);
 any spelling of its id is served as that repo.
 
 Mutations change it while the hub runs, so that a second sync sees a Hub that
-moved on (`mutate`, or `POST /_replay/population`):
-
-    {"seed": 7, "ops": [
-        {"op": "new_sha", "count": 50},                 # new commit: sha, lastModified, card
-        {"op": "counts", "ids": ["a/b"], "likes": 9},   # likes/downloads, same sha
-        {"op": "rename", "ids": ["a/b"], "to": ["a/c"]},# old id answers 307
-        {"op": "delete", "count": 2},                   # 404 (401 anonymous)
-        {"op": "gate", "count": 2},                     # card resolve 401/403
-        {"op": "ungate", "ids": ["a/c"]}]}
+moved on (`mutate`, or `POST /_replay/population`; the ops in POPULATION.md):
+`new_sha`, `counts`, `rename`, `delete`, `gate`, `ungate`, and the eval
+results' (`population_evalops.py`). A share of the generated repos carries
+generated eval results (`population_evals.py`).
 
 `count` picks that many live generated repos with a random generator seeded by
 (`seed`, the population's version, the op's index): the same calls with the
@@ -42,25 +37,18 @@ from typing import Any
 
 from llmsync.hub.ids import is_valid_repo_id
 from llmsync.replay.facts import Export, collect_facts, leaderboard_exports, parse_day
-from llmsync.replay.generated import (
-    GeneratedRepo,
-    Version,
-    first_version,
-    generated_sha,
-    info_body,
-    object_id,
-)
+from llmsync.replay.generated import GeneratedRepo, first_version, info_body, object_id
 from llmsync.replay.hubclock import HubClock
+from llmsync.replay.population_evalops import EVAL_OPS, applies, apply
+from llmsync.replay.population_evals import DEFAULT_SHARE, count_results, items, seed_repo
+from llmsync.replay.population_ops import MutationError, counts, gate, new_sha
 from llmsync.replay.recordings import Repo
 from llmsync.replay.replies import iso
 from llmsync.replay.view import HubView
 
-OPS = ("new_sha", "counts", "rename", "delete", "gate", "ungate")
+__all__ = ["OPS", "Entry", "Found", "MutationError", "Population"]
+OPS = ("new_sha", "counts", "rename", "delete", "gate", "ungate", *EVAL_OPS)
 MAX_COUNT = 100_000
-
-
-class MutationError(ValueError):
-    """A mutation request the population cannot apply (nothing was changed)."""
 
 
 @dataclass
@@ -92,10 +80,15 @@ class Population:
         *,
         clock: HubClock,
         eval_results: Callable[[Repo], list[Any]] | None = None,
+        eval_benchmarks: Mapping[str, Sequence[str]] | None = None,
+        eval_share: float = DEFAULT_SHARE,
     ) -> None:
         self.view = view
         # A recorded repo's `evalResults` (replay.evals), for `expand[]=evalResults`.
         self.eval_results = eval_results
+        # The official benchmarks' task ids, and the share of generated repos with results.
+        self.eval_benchmarks, self.eval_share = dict(eval_benchmarks or {}), eval_share
+        self._touched: set[str] = set()  # repos an eval op of the current call changed
         self.clock = clock
         self.generated: dict[str, GeneratedRepo] = {}
         self.recorded_ids: list[str] = sorted(
@@ -138,6 +131,7 @@ class Population:
                 self.generated[repo_id] = GeneratedRepo(
                     repo_id=repo_id, facts=row, versions=[first_version(row)], likes=row.likes
                 )
+                seed_repo(self.generated[repo_id], self.eval_benchmarks, share=self.eval_share)
             self.counts["from_leaderboards"] = len(facts)
             self.counts["case_variants_folded"] = folded
             with self._lock:  # the listing items, so that the first listing is quick
@@ -224,6 +218,7 @@ class Population:
             repo = self.generated.get(repo_id)
             if repo is not None:
                 item = info_body(repo, repo.head, blobs=False)
+                item["evalResults"] = items(repo, repo.head)
                 entry = Entry(repo_id, repo.object_id, item, generated=True)
             else:
                 entry = self._recorded_entry(repo_id)
@@ -251,7 +246,7 @@ class Population:
         if not isinstance(ops, Sequence) or isinstance(ops, str | bytes):
             raise MutationError("ops must be a list of operations")
         with self._lock:
-            snapshot = self._save()
+            snapshot, self._touched = self._save(), set()
             try:
                 changes: list[dict[str, Any]] = []
                 for index, op in enumerate(ops):
@@ -273,7 +268,8 @@ class Population:
 
     def _save(self) -> Any:
         repos = {
-            k: dataclasses.replace(r, versions=list(r.versions)) for k, r in self.generated.items()
+            k: dataclasses.replace(r, versions=[*r.versions], pull_requests=[*r.pull_requests])
+            for k, r in self.generated.items()
         }
         saved = dict(self.renamed), set(self.deleted), dict(self._entries), dict(self._spelling)
         return repos, *saved
@@ -293,9 +289,9 @@ class Population:
         targets = self._targets(op, rng, name=name)
         if name == "new_sha":
             at = self._time(op.get("at"))
-            return [self._new_sha(repo_id, seed=seed, at=at) for repo_id in targets]
+            return [new_sha(self.generated[i], seed=seed, at=at) for i in targets]
         if name == "counts":
-            return [self._counts(repo_id, op, rng, seed=seed) for repo_id in targets]
+            return [counts(self.generated[i], op, rng, seed=seed) for i in targets]
         if name == "rename":
             to = op.get("to")
             if to is not None and (not isinstance(to, list) or len(to) != len(targets)):
@@ -306,7 +302,14 @@ class Population:
             ]
         if name == "delete":
             return [self._delete(repo_id) for repo_id in targets]
-        return [self._gate(repo_id, gated=name == "gate") for repo_id in targets]
+        if name in EVAL_OPS:
+            self._touched.update(targets)
+            bench, at = self.eval_benchmarks, self._time(op.get("at"))
+            return [
+                apply(self.generated[i], name, rng, benchmarks=bench, seed=seed, at=at)
+                for i in targets
+            ]
+        return [gate(self.generated[i], gated=name == "gate") for i in targets]
 
     def _targets(self, op: Mapping[str, Any], rng: random.Random, *, name: str) -> list[str]:
         ids, count = op.get("ids"), op.get("count")
@@ -323,14 +326,21 @@ class Population:
         pool = sorted(
             repo_id
             for repo_id, repo in self.generated.items()
-            if name not in ("gate", "ungate") or repo.gated == (name == "ungate")
+            if self._applies(repo, name) and (name not in EVAL_OPS or repo_id not in self._touched)
         )
         if count > len(pool):
             raise MutationError(f"{name}: {count} repos asked, {len(pool)} can be changed")
         return rng.sample(pool, count)
 
+    def _applies(self, repo: GeneratedRepo, name: str) -> bool:
+        if name in ("gate", "ungate"):
+            return repo.gated == (name == "ungate")
+        return name not in EVAL_OPS or applies(repo, name, self.eval_benchmarks)
+
     def _check_target(self, repo_id: str, *, name: str) -> None:
         if repo_id in self.generated:
+            if name in EVAL_OPS and not self._applies(self.generated[repo_id], name):
+                raise MutationError(f"{name}: the eval results of {repo_id} do not allow it")
             return
         if repo_id in self.recorded_ids and repo_id not in self.deleted:
             if name == "delete":
@@ -347,34 +357,6 @@ class Population:
         if parsed is None:
             raise MutationError(f"`at` is an ISO date or time, got {value!r}")
         return parsed
-
-    def _new_sha(self, repo_id: str, *, seed: int, at: dt.datetime) -> dict[str, Any]:
-        repo = self.generated[repo_id]
-        revision = repo.head.revision + 1
-        sha = generated_sha(repo.facts.repo_id, f"mutation seed {seed}", f"revision {revision}")
-        at = max(at, repo.head.last_modified)  # a commit is never older than its parent
-        repo.versions.append(
-            Version(sha=sha, last_modified=at, revision=revision, seed=seed, generated_sha=True)
-        )
-        return {"op": "new_sha", "id": repo_id, "sha": sha, "lastModified": iso(at)}
-
-    def _counts(
-        self, repo_id: str, op: Mapping[str, Any], rng: random.Random, *, seed: int
-    ) -> dict[str, Any]:
-        repo = self.generated[repo_id]
-        likes, downloads = op.get("likes"), op.get("downloads")
-        for field, value in (("likes", likes), ("downloads", downloads)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise MutationError(f"counts: `{field}` is an integer")
-        if likes is None and downloads is None:
-            likes = (repo.likes or 0) + rng.randint(1, 100)
-            downloads = rng.randint(0, 100_000)
-        if likes is not None:
-            repo.likes = likes
-        if downloads is not None:
-            repo.downloads = downloads
-        repo.counts_changed_by = seed
-        return {"op": "counts", "id": repo_id, "likes": repo.likes, "downloads": repo.downloads}
 
     def _rename(self, repo_id: str, new_id: str | None) -> dict[str, Any]:
         if new_id is None:
@@ -417,9 +399,16 @@ class Population:
                 self.deleted.add(old)
         return {"op": "delete", "id": repo_id}
 
-    def _gate(self, repo_id: str, *, gated: bool) -> dict[str, Any]:
-        self.generated[repo_id].gated = gated
-        return {"op": "gate" if gated else "ungate", "id": repo_id}
+    def generated_eval_results(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(repo id, `evalResults`) of each generated repo that has any, for leaderboards."""
+        self.wait()
+        with self._lock:
+            found = [
+                (i, items(r, r.head))
+                for i, r in self.generated.items()
+                if r.head.eval_files or r.pull_requests
+            ]
+        return [(repo_id, results) for repo_id, results in found if results]
 
     # reporting
 
@@ -443,5 +432,10 @@ class Population:
                 "renamed": len(self.renamed),
                 "deleted": len(self.deleted),
                 "exports": [e.label for e in self.exports],
+                "eval_results": {
+                    "share": self.eval_share,
+                    "repos": sum(1 for r in generated if r.head.eval_files or r.pull_requests),
+                    "results": sum(count_results(r) for r in generated),
+                },
                 **{f"leaderboard_{k}": v for k, v in self.counts.items()},
             }

@@ -38,6 +38,7 @@ from llmsync.replay.generated import (
 )
 from llmsync.replay.hubwide import CHURN_NAMESPACE, HubWide
 from llmsync.replay.population import Entry, Population
+from llmsync.replay.population_evals import items as eval_items
 from llmsync.replay.replies import (
     JSON_TYPE,
     Reply,
@@ -296,6 +297,8 @@ def repo_api(repo: GeneratedRepo, method: str, route: Route, *, query: str, body
         blobs = _true(params.get("blobs"))
         data = info_body(repo, version, blobs=blobs)
         properties = params.get("expand", []) + params.get("expand[]", [])
+        if "evalResults" in properties:
+            data["evalResults"] = eval_items(repo, version)
         if properties:
             keep = ("_id", "id", MARKER_KEY, *properties)
             data = {k: v for k, v in data.items() if k in keep}
@@ -329,7 +332,7 @@ def _commit(repo: GeneratedRepo, version: Version) -> dict[str, Any]:
     title = (
         "Generated from the leaderboard row"
         if version.revision == 1
-        else f"Population mutation (seed {version.seed})"
+        else version.eval_commit or f"Population mutation (seed {version.seed})"
     )
     return {
         "id": version.sha,

@@ -44,6 +44,7 @@ from llmsync.replay.handler import HubServer, RequestRecord
 from llmsync.replay.hubclock import HubClock, epoch_after
 from llmsync.replay.hubwide import HubWide, ListingSizes
 from llmsync.replay.population import Population
+from llmsync.replay.population_evals import DEFAULT_SHARE as DEFAULT_EVAL_SHARE
 from llmsync.replay.population_http import MAX_PAGE_SIZE, listing, repo_api, repo_resolve
 from llmsync.replay.ratelimit import MODES, RateLimiter, bucket_of
 from llmsync.replay.recordings import Commit, FileEntry, RecordingStore, Repo
@@ -91,10 +92,12 @@ class ReplayHub:
         hub_start: dt.datetime | None = None,
         serve_partial_captures: bool = False,
         listing_sizes: ListingSizes | None = None,
+        eval_results_share: float = DEFAULT_EVAL_SHARE,
     ) -> None:
         """`population`: serve every repo of the leaderboards (`population.py`),
         and list with them the authors' other repos and the Hub-wide churn at
-        `listing_sizes` (`hubwide.py`; default `ListingSizes()`);
+        `listing_sizes` (`hubwide.py`; default `ListingSizes()`), a share
+        `eval_results_share` of its generated repos with generated eval results;
         `rate_limits`: none | anonymous | free | pro (`ratelimit.py`);
         `time_scale`: Hub seconds per wall second (`hubclock.py`); `latency_ms`:
         added to every request; `page_size`: a listing's largest page;
@@ -121,10 +124,18 @@ class ReplayHub:
         self.page_size = page_size
         self.stats = Stats()
         self.population = (
-            Population(self.view, clock=self.clock, eval_results=self.evals.results)
+            Population(
+                self.view,
+                clock=self.clock,
+                eval_results=self.evals.results,
+                eval_benchmarks=self.evals.official_tasks(),
+                eval_share=eval_results_share,
+            )
             if population
             else None
         )
+        if self.population is not None:  # their generated results are on the leaderboards
+            self.evals.generated = self.population.generated_eval_results
         self.hub_wide = (
             HubWide(self.population, listing_sizes or ListingSizes(), clock=self.clock)
             if self.population is not None
@@ -492,6 +503,7 @@ def run_forever(
     page_size: int = MAX_PAGE_SIZE,
     serve_partial_captures: bool = False,
     listing_sizes: ListingSizes | None = None,
+    eval_results_share: float = DEFAULT_EVAL_SHARE,
 ) -> None:
     """Serve until SIGTERM or SIGINT; the base URL is the first line of stdout
     (with `population`, a line on stderr says when it is ready)."""
@@ -515,6 +527,7 @@ def run_forever(
             page_size=page_size,
             serve_partial_captures=serve_partial_captures,
             listing_sizes=listing_sizes,
+            eval_results_share=eval_results_share,
         ) as hub:
             print(hub.url, flush=True)
             if hub.population is not None:
@@ -588,6 +601,13 @@ def add_listing_options(parser: argparse.ArgumentParser) -> None:
         help="with --population: generated repos modified per Hub day, listed by "
         "sort=lastModified (default: %(default)s)",
     )
+    parser.add_argument(
+        "--eval-results-share",
+        type=float,
+        default=DEFAULT_EVAL_SHARE,
+        help="with --population: the share of generated repos given generated eval results "
+        "(a chosen density, POPULATION.md; default: %(default)s)",
+    )
 
 
 def listing_sizes(
@@ -633,6 +653,7 @@ def serve_options(args: argparse.Namespace) -> None:
             author_repos=args.author_repos,
             daily_churn=args.daily_churn,
         ),
+        eval_results_share=getattr(args, "eval_results_share", DEFAULT_EVAL_SHARE),
     )
 
 
