@@ -32,50 +32,59 @@ class Models:
     def fetch(self, run: SourceRun) -> Fetched[list[ModelFetch]]:
         tracked = tracked_repos(run.curated, run.config.extra_repos)
         # Every model on an official benchmark's leaderboard joins the population.
-        joined = [
-            r for r in leaderboard_models(run.landed.data(BENCHMARKS)) if r not in set(tracked)
-        ]
+        ranked = leaderboard_models(run.landed.data(BENCHMARKS))
+        joined = [repo_id for repo_id in ranked if repo_id not in set(tracked)]
         tracked += joined
         counts: dict[str, Any] = {"joined_from_benchmark_leaderboards": len(joined)}
-        state = None
         if run.config.population == "leaderboards":
             fetches, plan, state = _fetch_population(run, tracked)
-            counts |= {
-                "kind": plan.kind,
-                "models": len(fetches),
-                "listing_pages": plan.listing_pages,
-                "listing_bytes": plan.listing_bytes,
-                "model_info_checks": plan.model_info_checks,
-                "card_requests": plan.card_requests,
-                "reused": plan.reused,
-            }
-        else:
-            fetches = run.stage("fetch models", fetch_models, run.config, tracked, pacer=run.pacer)
-        said = [
-            (
-                item.status,
-                f"{item.repo_id}: {item.status}" + (f" ({item.detail})" * bool(item.detail)),
-            )
-            for item in fetches
-            if item.status not in (None, "no_card")
-        ]
-        raw = RawStore(run.config.data_dir / "raw")
-        return Fetched(
-            fetches,
-            description=describe_models(fetches),
-            raw_objects=model_raw_objects(raw, fetches),
-            failures=tuple(line for status, line in said if status != "not_recorded"),
-            recording_gaps=tuple(line for status, line in said if status == "not_recorded"),
-            partial=any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches),
-            counts=counts,
+            counts |= _plan_counts(plan, models=len(fetches))
+            return _fetched(run, fetches, counts=counts, state=state)
+        fetches = run.stage("fetch models", fetch_models, run.config, tracked, pacer=run.pacer)
+        return _fetched(run, fetches, counts=counts, state=None)
+
+
+def _fetched(
+    run: SourceRun,
+    fetches: list[ModelFetch],
+    *,
+    counts: dict[str, Any],
+    state: dict[str, Any] | None,
+) -> Fetched[list[ModelFetch]]:
+    said = [
+        (item.status, f"{item.repo_id}: {item.status}" + f" ({item.detail})" * bool(item.detail))
+        for item in fetches
+        if item.status not in (None, "no_card")
+    ]
+    return Fetched(
+        fetches,
+        description=describe_models(fetches),
+        raw_objects=model_raw_objects(RawStore(run.config.data_dir / "raw"), fetches),
+        failures=tuple(line for status, line in said if status != "not_recorded"),
+        recording_gaps=tuple(line for status, line in said if status == "not_recorded"),
+        partial=any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches),
+        counts=counts,
+        manifest={
             # Why each model lacks fields, so the tables can be rebuilt from raw alone.
-            manifest={
-                "model_details": {item.repo_id: item.detail for item in fetches if item.detail},
-                # The fetch state the next population fetch starts from.
-                **({"population": state} if state is not None else {}),
-            },
-            state=state,
-        )
+            "model_details": {item.repo_id: item.detail for item in fetches if item.detail},
+            # Where a population fetch stands: the next one starts from it.
+            **({"population": state} if state is not None else {}),
+        },
+        state=state,
+    )
+
+
+def _plan_counts(plan: FetchPlan, *, models: int) -> dict[str, Any]:
+    """How a population was fetched, for the report."""
+    return {
+        "kind": plan.kind,
+        "models": models,
+        "listing_pages": plan.listing_pages,
+        "listing_bytes": plan.listing_bytes,
+        "model_info_checks": plan.model_info_checks,
+        "card_requests": plan.card_requests,
+        "reused": plan.reused,
+    }
 
 
 MODELS = Models()
