@@ -1,6 +1,7 @@
 """The sync's stages as plain functions of their inputs: fetch (Hub -> raw
-landing), build (raw bytes -> tidy tables), merge (tables + curated ->
-catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
+landing; the sources in `llmsync.pipeline.sources` call these and their own),
+build (raw bytes -> tidy tables), merge (tables + curated -> catalog,
+changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 
@@ -31,8 +32,6 @@ from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
 from llmsync.tables.schemas import LEADERBOARDS, TABLES
 from llmsync.tables.validation import RowLossGuard, ValidationError, validate_tables
-
-T = TypeVar("T")
 
 # Statuses that mean the Hub failed us (5xx, 429, resets that outlasted the
 # retries), not that the model is as reported: a snapshot holding one of them
