@@ -4,9 +4,9 @@ A source (`Source`) has a name (its key in the manifest's `sources`, and so in
 the sources fingerprint) and one method, `fetch(run) -> Fetched`: it lands what
 it reads and says what it read (`description`), which landed objects a rebuild
 reads (`raw_objects`), and what went wrong (`failures`, `partial`). The run
-composes the sources listed in `llmsync.pipeline.sources.SOURCES` and never
-names one; a source that reads another's result says so in its own module
-(`run.landed.data(OTHER)`).
+fetches the sources listed in `llmsync.pipeline.sources.SOURCES` with no
+branch for any; whatever reads a source's result (another source, the build)
+names it: `run.landed.data(BENCHMARKS)`.
 """
 
 from __future__ import annotations
