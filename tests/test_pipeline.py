@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import hashlib
+import itertools
 import json
 import shutil
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import pytest
 
 from llmsync.cli import main
 from llmsync.pipeline import (
+    SOURCES,
     SyncConfig,
     SyncFailed,
     compare_with_snapshot,
@@ -271,6 +273,19 @@ def test_manifest_records_sources_and_hashes(synced_twice: dict[str, Any]) -> No
         "eval_yaml": 9,
         "benchmark_leaderboard": 9,
     }
+    # The sources registry is what the manifest holds: one `sources` entry per
+    # source, and every source's landed objects after the curated file's, in
+    # the registry's order (the run names no source).
+    assert set(manifest["sources"]) == {source.name for source in SOURCES} | {
+        "curated_sha256",
+        "leaderboard_facts_sha256",
+    }
+    owner = {"curated": "curated", "leaderboard": "leaderboards", "model_info": "models"}
+    owner |= {"model_card": "models", "benchmark_listing": "benchmarks"}
+    owner |= {"eval_yaml": "benchmarks", "benchmark_leaderboard": "benchmarks"}
+    grouped = [name for name, _ in itertools.groupby(owner[e["kind"]] for e in objects)]
+    assert grouped == ["curated", "leaderboards", "benchmarks", "models"]
+    assert [source.name for source in SOURCES] == grouped[1:]
     dolly = {e["kind"]: e for e in objects if e["repo_id"] == "databricks/dolly-v2-12b"}
     sha = "19308160448536e378e3db21a73a751579ee7fdd"
     assert dolly["model_card"]["path"] == f"models/databricks/dolly-v2-12b/{sha}/README.md"

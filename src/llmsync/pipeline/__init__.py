@@ -1,4 +1,5 @@
-"""The pipeline: the sync's stages (`stages`), their one composition (`run`),
+"""The pipeline: the sync's upstream sources (`sources`, listed in one place),
+its stages (`stages`), their one composition (`run`),
 the run's report (`report`) and rebuilding a snapshot from raw (`rebuild`).
 
 Importers use this package's names; the modules behind them are free to move.
@@ -10,14 +11,13 @@ from llmsync.pipeline.report import SyncFailed, SyncReport
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.run import StageRunner, run_plain, run_sync
 from llmsync.pipeline.scores import PriorScores, ScoresBuild, build_scores, read_prior
+from llmsync.pipeline.sources import SOURCES, Fetched, Source
+from llmsync.pipeline.sources.leaderboards import fetch_leaderboards
 from llmsync.pipeline.stages import (
     DEFAULT_CARD_MAX_BYTES,
     TRANSIENT_MODEL_STATUSES,
     SyncConfig,
     build_models,
-    describe_raw_objects,
-    describe_sources,
-    fetch_leaderboards,
     fetch_models,
     fingerprint,
     merge,
@@ -27,11 +27,14 @@ from llmsync.pipeline.stages import (
 
 __all__ = [
     "DEFAULT_CARD_MAX_BYTES",
+    "SOURCES",
     "TRANSIENT_MODEL_STATUSES",
+    "Fetched",
     "LeaderboardRevision",
     "ModelFetch",
     "PriorScores",
     "ScoresBuild",
+    "Source",
     "StageRunner",
     "SyncConfig",
     "SyncFailed",
@@ -40,8 +43,6 @@ __all__ = [
     "build_scores",
     "check_raw_objects",
     "compare_with_snapshot",
-    "describe_raw_objects",
-    "describe_sources",
     "fetch_leaderboards",
     "fetch_models",
     "fingerprint",

@@ -1,161 +1,29 @@
-"""The Hub's eval results and official benchmarks: a source of the sync.
-
-What it costs a night:
-- eval results: nothing of their own. They ride on the model requests the sync
-  makes anyway (`expand[]=evalResults`, see `hub.listing.INFO_QUERY`);
-- benchmarks: the `benchmark:official` listing (one request a page), each
-  benchmark's `eval.yaml` at the commit the listing names (asked again only
-  when that sha changes: a file of a commit, once landed, is read from
-  `data/raw/`), and its leaderboard (`base_model=false`), one request each.
-
-Every body lands in `data/raw/` as it came; the tables are built from those
-objects (`tables.eval_results`, `tables.benchmarks`), by the sync and by
-`llmsync verify` alike. A benchmark request that fails costs that benchmark's
-row its fields (the snapshot is then partial), never the run.
+"""The eval results and the official benchmarks' tables: built from what
+their sources landed (`sources.models`, `sources.benchmarks`), by the sync and
+by `llmsync verify` alike (`tables.eval_results`, `tables.benchmarks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa
 
-from llmsync.hub.client import HubClient
-from llmsync.hub.errors import FileNotFound, HubError
 from llmsync.hub.landing import StoredObject
-from llmsync.hub.pacing import Pacer
-from llmsync.hub.secrets import redact
 from llmsync.pipeline.model_fetch import ModelFetch
-from llmsync.pipeline.stages import SyncConfig, make_client
+from llmsync.pipeline.sources.benchmarks import LandedBenchmark, LandedBenchmarks
+from llmsync.pipeline.stages import SyncConfig
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import Snapshot
-from llmsync.tables.benchmarks import BenchmarkSource, benchmarks_table, listing_ids
+from llmsync.tables.benchmarks import BenchmarkSource, benchmarks_table
 from llmsync.tables.eval_catalog import add_eval_columns
 from llmsync.tables.eval_changes import eval_changes
 from llmsync.tables.eval_results import Observed, extend
 
-__all__ = ["Observed", "build_eval_tables", "fetch_official", "with_eval_tables"]
-
-EVAL_YAML = "eval.yaml"
-OFFICIAL_FILTER = "filter=benchmark:official"
-
-
-@dataclass(frozen=True)
-class LandedBenchmark:
-    dataset_id: str
-    sha: str | None
-    eval_yaml: StoredObject | None
-    leaderboard: StoredObject | None
-
-
-@dataclass(frozen=True)
-class LandedBenchmarks:
-    """What one night read of the official benchmarks (raw objects)."""
-
-    pages: tuple[StoredObject, ...]
-    benchmarks: tuple[LandedBenchmark, ...]
-    failures: tuple[str, ...] = field(default=())
-
-
-def fetch_benchmarks(client: HubClient, raw: RawStore) -> LandedBenchmarks:
-    failures: list[str] = []
-    pages: list[StoredObject] = []
-    found: list[tuple[str, str | None]] = []
-    url: str | None = f"{client.endpoint}/api/datasets?{OFFICIAL_FILTER}"
-    try:
-        while url is not None:
-            body, url = client.list_page(url, what="the official benchmarks")
-            pages.append(raw.put_listing(body))
-            found += listing_ids(body)
-    except HubError as exc:
-        failures.append(redact(f"official benchmarks: {exc}"))
-    benchmarks = []
-    for dataset_id, sha in found:
-        eval_yaml = _eval_yaml(client, dataset_id, sha, failures)
-        board = _leaderboard(client, raw, dataset_id, failures)
-        benchmarks.append(LandedBenchmark(dataset_id, sha, eval_yaml, board))
-    return LandedBenchmarks(tuple(pages), tuple(benchmarks), tuple(failures))
-
-
-def _eval_yaml(
-    client: HubClient, dataset_id: str, sha: str | None, failures: list[str]
-) -> StoredObject | None:
-    if sha is None:
-        return None
-    try:
-        landed = client.download(dataset_id, EVAL_YAML, repo_type="dataset", revision=sha)
-    except FileNotFound:
-        return None
-    except HubError as exc:
-        failures.append(redact(f"{dataset_id} eval.yaml: {exc}"))
-        return None
-    return StoredObject(landed.path, landed.sha256, landed.size)
-
-
-def _leaderboard(
-    client: HubClient, raw: RawStore, dataset_id: str, failures: list[str]
-) -> StoredObject | None:
-    url = f"{client.endpoint}/api/datasets/{quote(dataset_id)}/leaderboard?base_model=false"
-    try:
-        body, _ = client.list_page(url, what=f"leaderboard of {dataset_id}")
-    except HubError as exc:
-        failures.append(redact(f"{dataset_id} leaderboard: {exc}"))
-        return None
-    return raw.put_listing(body)
-
-
-def leaderboard_models(landed: LandedBenchmarks) -> list[str]:
-    """Every model the landed leaderboards rank, in first-seen order."""
-    seen: dict[str, None] = {}
-    for item in landed.benchmarks:
-        if item.leaderboard is None:
-            continue
-        for entry in json.loads(item.leaderboard.path.read_bytes()):
-            if isinstance(entry, dict) and isinstance(entry.get("modelId"), str):
-                seen.setdefault(entry["modelId"], None)
-    return list(seen)
-
-
-def describe_benchmarks(landed: LandedBenchmarks) -> dict[str, Any]:
-    """The benchmarks' part of a snapshot's sources (and so of its fingerprint)."""
-    return {
-        "pages": [page.sha256 for page in landed.pages],
-        "benchmarks": {
-            item.dataset_id: {
-                "sha": item.sha,
-                "eval_yaml_sha256": item.eval_yaml.sha256 if item.eval_yaml else None,
-                "leaderboard_sha256": item.leaderboard.sha256 if item.leaderboard else None,
-            }
-            for item in landed.benchmarks
-        },
-    }
-
-
-def benchmark_raw_objects(raw: RawStore, landed: LandedBenchmarks) -> list[dict[str, Any]]:
-    """The manifest's `raw_objects` for the benchmarks."""
-
-    def entry(kind: str, repo_id: str | None, revision: str | None, obj: StoredObject) -> Any:
-        return {
-            "kind": kind,
-            "repo_id": repo_id,
-            "revision": revision,
-            "path": raw.relative(obj.path),
-            "sha256": obj.sha256,
-            "bytes": obj.size,
-        }
-
-    entries = [entry("benchmark_listing", None, None, page) for page in landed.pages]
-    for item in landed.benchmarks:
-        if item.eval_yaml is not None:
-            entries.append(entry("eval_yaml", item.dataset_id, item.sha, item.eval_yaml))
-        if item.leaderboard is not None:
-            entries.append(entry("benchmark_leaderboard", item.dataset_id, None, item.leaderboard))
-    return entries
+__all__ = ["Observed", "build_eval_tables", "with_eval_tables"]
 
 
 def benchmarks_from_manifest(raw: RawStore, manifest: Mapping[str, Any]) -> LandedBenchmarks:
@@ -247,11 +115,6 @@ def observed_models(raw: RawStore, fetches: Sequence[ModelFetch]) -> list[Observ
         for fetch in fetches
         if fetch.info_json is not None and fetch.info_object is not None
     ]
-
-
-def fetch_official(config: SyncConfig, *, pacer: Pacer | None = None) -> LandedBenchmarks:
-    """The benchmarks stage: a client of the run's pacer, the run's raw landing."""
-    return fetch_benchmarks(make_client(config, pacer=pacer), RawStore(config.data_dir / "raw"))
 
 
 def observation_day(config: SyncConfig) -> dt.date:

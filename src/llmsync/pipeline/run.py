@@ -1,5 +1,10 @@
 """The one composition of the stages: `run_sync`.
 
+A run fetches every source listed in `llmsync.pipeline.sources.SOURCES`,
+fingerprints what they read, and when anything changed builds the tables,
+validates them, and publishes them with their manifest. Each step is one
+function below; none names a source but where the build reads its data.
+
 The Prefect flow in `llmsync_flows` runs this same composition with every stage
 wrapped as a task (through a `StageRunner`), so the two can never drift apart.
 """
@@ -7,77 +12,54 @@ wrapped as a task (through a `StageRunner`), so the two can never drift apart.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
 
 from llmsync import __version__
+from llmsync.hub.landing import StoredObject
 from llmsync.pipeline.evals import (
-    benchmark_raw_objects,
     build_eval_tables,
-    describe_benchmarks,
-    fetch_official,
-    leaderboard_models,
     observation_day,
     observed_models,
     prior_eval_results,
     with_eval_tables,
 )
-from llmsync.pipeline.fetchplan import FetchPlan, ProgressFn
-from llmsync.pipeline.population import fetch_models_at_scale, population_repos
+from llmsync.pipeline.fetchplan import ProgressFn
 from llmsync.pipeline.report import SyncFailed, SyncReport, one_line, summarise_changes
-from llmsync.pipeline.revision import LeaderboardRevision
-from llmsync.pipeline.scores import ScoresBuild, build_scores, read_prior
+from llmsync.pipeline.scores import ScoresBuild
+from llmsync.pipeline.sources import (
+    BENCHMARKS,
+    MODELS,
+    SOURCES,
+    SourceRun,
+    StageRunner,
+    built_scores,
+    run_plain,
+)
+from llmsync.pipeline.sources.base import raw_entry
 from llmsync.pipeline.stages import (
-    TRANSIENT_MODEL_STATUSES,
+    Merged,
     SyncConfig,
     build_models,
-    describe_raw_objects,
-    describe_sources,
-    fetch_leaderboards,
-    fetch_models,
     fingerprint,
     make_client,
     make_pacer,
     merge,
     publish,
-    tracked_repos,
     validate,
 )
 from llmsync.store.raw import RawStore
-from llmsync.store.snapshots import TABLE_NAMES, RunRecord, Snapshot, SnapshotStore
-from llmsync.tables.curated import load_curated
-from llmsync.tables.lifecycle import load_leaderboard_facts
+from llmsync.store.snapshots import TABLE_NAMES, RunRecord, SnapshotStore
+from llmsync.tables.curated import Curated, load_curated
+from llmsync.tables.lifecycle import LeaderboardFacts, load_leaderboard_facts
 from llmsync.tables.revisions import describe_suspect_newest, revision_records, suspect_newest
 from llmsync.tables.schemas import SCHEMA_VERSIONS
 from llmsync.tables.validation import RowLossGuard
 
-T = TypeVar("T")
-
-
-# -- composition -------------------------------------------------------------
-
-
-class StageRunner(Protocol):
-    """Runs one named stage. The plain runner calls it; the Prefect runner
-    runs it as a task (with retries where the failure may be transient)."""
-
-    def __call__(self, name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
-
-
-def run_plain(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    return fn(*args, **kwargs)
-
-
-@contextmanager
-def _timed(report: SyncReport, stage: str, progress: Callable[[str], None]) -> Iterator[None]:
-    progress(f"{stage} ...")
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        report.seconds[stage] = round(time.perf_counter() - started, 2)
+__all__ = ["StageRunner", "run_plain", "run_sync"]
 
 
 def run_sync(
@@ -101,15 +83,20 @@ def run_sync(
             run_id=record.run_id, status="running", snapshot=None, endpoint=endpoint
         )
         try:
-            _run_stages(
-                config,
-                store,
-                record,
-                report,
+            run = SourceRun(
+                started_at=dt.datetime.now(dt.UTC),
+                config=config,
+                # One pacer for every request of the run: the rate limits are per caller.
+                pacer=make_pacer(config),
+                curated=load_curated(config.curated_path),
+                store=store,
+                previous=store.latest(),
+                report=report,
                 run_stage=run_stage,
                 progress=progress,
                 on_fetch_progress=on_fetch_progress,
             )
+            _run_stages(run, record)
         except Exception as exc:
             reason = one_line(exc)
             report.status, report.reason = "failed", reason
@@ -119,149 +106,121 @@ def run_sync(
         return report
 
 
-def _build_scores(
-    config: SyncConfig,
-    revisions: list[LeaderboardRevision],
-    previous: Snapshot | None,
-    *,
-    run_stage: StageRunner,
-) -> ScoresBuild:
-    return run_stage(
-        "build scores",
-        build_scores,
-        revisions,
-        prior=read_prior(previous),
-        suspect_row_loss=config.suspect_row_loss,
-    )
+@dataclass(frozen=True)
+class Ours:
+    """What a run reads besides its upstream sources, kept in `data/raw/` by
+    hash: the curated file and the leaderboards' upstream facts."""
+
+    raw: RawStore
+    curated: Curated
+    curated_copy: StoredObject
+    facts: LeaderboardFacts
+    facts_copy: StoredObject
 
 
-def _run_stages(
-    config: SyncConfig,
-    store: SnapshotStore,
-    record: RunRecord,
-    report: SyncReport,
-    *,
-    run_stage: StageRunner,
-    progress: Callable[[str], None],
-    on_fetch_progress: ProgressFn | None,
-) -> None:
-    started_at = dt.datetime.now(dt.UTC)
-    curated = load_curated(config.curated_path)
-    raw = RawStore(config.data_dir / "raw")
-    curated_copy = raw.put_curated(curated.source)
-    # The leaderboards' upstream facts are kept like the curated file: by hash.
-    facts = load_leaderboard_facts()
-    facts_copy = raw.put_curated(facts.source)
-    previous = store.latest()
+@dataclass(frozen=True)
+class Built:
+    scores: ScoresBuild
+    merged: Merged
+    tables: dict[str, pa.Table]
+    observed_on: dt.date
+    # Leaderboards whose newest export was not applied: an older table is in force.
+    suspect_newest: list[dict[str, Any]]
 
-    # One pacer for every request of the run: the rate limits are per caller.
-    pacer = make_pacer(config)
-    with _timed(report, "fetch leaderboards", progress):
-        revisions = run_stage("fetch leaderboards", fetch_leaderboards, config, pacer=pacer)
-    built: ScoresBuild | None = None
-    plan, earlier = None, None
-    before = sum(pacer.requests().values())
-    with _timed(report, "fetch benchmarks", progress):
-        benchmarks = run_stage("fetch benchmarks", fetch_official, config, pacer=pacer)
-    # What the benchmarks cost (eval results ride on the model requests).
-    report.fetch["benchmark_requests"] = sum(pacer.requests().values()) - before
-    # Every model on an official benchmark's leaderboard joins the population.
-    tracked = tracked_repos(curated, config.extra_repos)
-    joined = [r for r in leaderboard_models(benchmarks) if r not in set(tracked)]
-    tracked += joined
-    report.fetch["joined_from_benchmark_leaderboards"] = len(joined)
-    if config.population == "leaderboards":
-        # The population is read off this run's scores: they are built first.
-        with _timed(report, "build scores", progress):
-            built = _build_scores(config, revisions, previous, run_stage=run_stage)
-        repos = population_repos(built.scores, tracked=tracked, population=config.population)
-        earlier = _previous_population(store, previous)
-        with _timed(report, "fetch models", progress):
-            fetches, plan = run_stage(
-                "fetch models",
-                fetch_models_at_scale,
-                config,
-                repos,
-                previous_manifest=previous.manifest if previous is not None else None,
-                previous_state=earlier,
-                pacer=pacer,
-                on_progress=on_fetch_progress,
-            )
-    else:
-        with _timed(report, "fetch models", progress):
-            fetches = run_stage("fetch models", fetch_models, config, tracked, pacer=pacer)
-    report.requests = pacer.requests()
-    report.throttled = pacer.throttled()
-    report.rate_limit_wait_seconds = round(pacer.waited(), 2)
-    if plan is not None:
-        record.population = _population_state(config, plan, started_at, earlier, report)
-        report.fetch |= {
-            "kind": plan.kind,
-            "models": len(fetches),
-            "listing_pages": plan.listing_pages,
-            "listing_bytes": plan.listing_bytes,
-            "model_info_checks": plan.model_info_checks,
-            "card_requests": plan.card_requests,
-            "reused": plan.reused,
-        }
 
-    said = [
-        (item.status, f"{item.repo_id}: {item.status}" + (f" ({item.detail})" * bool(item.detail)))
-        for item in fetches
-        if item.status not in (None, "no_card")
-    ]
-    report.failures = [line for status, line in said if status != "not_recorded"]
-    report.recording_gaps = [line for status, line in said if status == "not_recorded"]
-    report.failures += list(benchmarks.failures)
-    report.partial = any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches)
-    report.partial = report.partial or bool(benchmarks.failures)
-    sources = describe_sources(revisions, fetches, curated_sha256=curated.sha256)
-    sources["leaderboard_facts_sha256"] = facts.sha256
-    sources["benchmarks"] = describe_benchmarks(benchmarks)
-    report.sources = sources
+def _run_stages(run: SourceRun, record: RunRecord) -> None:
+    ours = _keep_ours(run)
+    _fetch(run, record)
+    sources = _describe(run, ours)
     # The shapes the tables are written in count as a source: the first run of
     # a version that writes them differently publishes, even if upstream is quiet.
     sources_id = fingerprint({**sources, "schema_versions": SCHEMA_VERSIONS})
-
-    if previous is not None and previous.sources_fingerprint == sources_id:
-        report.status, report.snapshot = "unchanged", previous.snapshot_id
-        report.row_counts = {k: int(v["rows"]) for k, v in previous.manifest["tables"].items()}
-        record.row_counts = report.row_counts
-        store.finish_run(record, status="unchanged", snapshot=previous.snapshot_id)
-        progress(f"unchanged: every upstream revision matches snapshot {previous.snapshot_id}")
+    if run.previous is not None and run.previous.sources_fingerprint == sources_id:
+        _finish_unchanged(run, record)
         return
+    built = _build(run, ours)
+    _summarise(run.report, built)
+    checked = _validate(run, built)
+    manifest = _manifest(run, record, ours, built, sources=sources, sources_id=sources_id)
+    _publish(run, record, checked, manifest=manifest)
 
-    with _timed(report, "build tables", progress):
-        if built is None:
-            built = _build_scores(config, revisions, previous, run_stage=run_stage)
-        models = run_stage("build models", build_models, fetches)
-    report.parsed_revisions, report.incremental = built.parsed, built.incremental
-    report.not_applied = list(built.not_applied)
-    stale = suspect_newest(revision_records(built.revisions))
-    report.suspect_newest = [describe_suspect_newest(entry) for entry in stale]
-    with _timed(report, "merge", progress):
-        merged = run_stage(
-            "merge",
-            merge,
-            curated,
-            scores=built.scores,
-            revisions=built.revisions,
-            models=models,
-            previous=previous,
-            leaderboard_facts=facts,
-        )
-    report.conflicts, report.unmatched_aliases = merged.conflicts, merged.unmatched_aliases
-    on, prior_evals = observation_day(config), prior_eval_results(previous)
-    with _timed(report, "build eval results", progress):
-        built_evals = run_stage(
-            "build eval results",
-            build_eval_tables,
-            raw,
-            benchmarks,
-            observed_models(raw, fetches),
-            prior=prior_evals,
-            on=on,
-        )
+
+def _keep_ours(run: SourceRun) -> Ours:
+    raw = RawStore(run.config.data_dir / "raw")
+    curated_copy = raw.put_curated(run.curated.source)
+    facts = load_leaderboard_facts()
+    facts_copy = raw.put_curated(facts.source)
+    return Ours(raw, run.curated, curated_copy, facts, facts_copy)
+
+
+def _fetch(run: SourceRun, record: RunRecord) -> None:
+    """Every source, in the registry's order; then what the fetches cost and
+    what went wrong, in the report."""
+    report = run.report
+    for source in SOURCES:
+        fetched = source.fetch(run)
+        run.landed.add(source, fetched)
+        report.fetch |= fetched.counts
+        if fetched.state is not None:
+            record.population = fetched.state
+    report.requests = run.pacer.requests()
+    report.throttled = run.pacer.throttled()
+    report.rate_limit_wait_seconds = round(run.pacer.waited(), 2)
+    every = [fetched for _, fetched in run.landed.items()]
+    report.failures = [line for fetched in every for line in fetched.failures]
+    report.recording_gaps = [line for fetched in every for line in fetched.recording_gaps]
+    report.partial = any(fetched.partial for fetched in every)
+
+
+def _describe(run: SourceRun, ours: Ours) -> dict[str, Any]:
+    """Every upstream revision a snapshot is built from (the manifest's
+    `sources`, fingerprinted), and the hashes of our own inputs."""
+    sources: dict[str, Any] = {name: fetched.description for name, fetched in run.landed.items()}
+    sources |= {
+        "curated_sha256": ours.curated.sha256,
+        "leaderboard_facts_sha256": ours.facts.sha256,
+    }
+    run.report.sources = sources
+    return sources
+
+
+def _finish_unchanged(run: SourceRun, record: RunRecord) -> None:
+    previous, report = run.previous, run.report
+    assert previous is not None
+    report.status, report.snapshot = "unchanged", previous.snapshot_id
+    report.row_counts = {k: int(v["rows"]) for k, v in previous.manifest["tables"].items()}
+    record.row_counts = report.row_counts
+    run.store.finish_run(record, status="unchanged", snapshot=previous.snapshot_id)
+    run.progress(f"unchanged: every upstream revision matches snapshot {previous.snapshot_id}")
+
+
+def _build(run: SourceRun, ours: Ours) -> Built:
+    """The sources' landed bytes -> tidy tables -> merged with the curated file."""
+    fetches = run.landed.data(MODELS)
+    with run.timed("build tables"):
+        scores = built_scores(run)
+        models = run.run_stage("build models", build_models, fetches)
+    previous = run.previous
+    merged = run.stage(
+        "merge",
+        merge,
+        ours.curated,
+        scores=scores.scores,
+        revisions=scores.revisions,
+        models=models,
+        previous=previous,
+        leaderboard_facts=ours.facts,
+    )
+    on, prior_evals = observation_day(run.config), prior_eval_results(previous)
+    built_evals = run.stage(
+        "build eval results",
+        build_eval_tables,
+        ours.raw,
+        run.landed.data(BENCHMARKS),
+        observed_models(ours.raw, fetches),
+        prior=prior_evals,
+        on=on,
+    )
     tables = with_eval_tables(
         merged.tables,
         built_evals,
@@ -269,12 +228,38 @@ def _run_stages(
         on=on,
         previous_snapshot=previous.snapshot_id if previous is not None else None,
     )
+    stale = suspect_newest(revision_records(scores.revisions))
+    return Built(scores, merged, tables, on, stale)
+
+
+def _summarise(report: SyncReport, built: Built) -> None:
+    """What the build found, in the report."""
+    report.parsed_revisions, report.incremental = built.scores.parsed, built.scores.incremental
+    report.not_applied = list(built.scores.not_applied)
+    report.suspect_newest = [describe_suspect_newest(entry) for entry in built.suspect_newest]
+    report.conflicts = built.merged.conflicts
+    report.unmatched_aliases = built.merged.unmatched_aliases
+
+
+def _validate(run: SourceRun, built: Built) -> dict[str, pa.Table]:
+    config, report = run.config, run.report
     guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
-    with _timed(report, "validate", progress):
-        checked = run_stage("validate", validate, tables, previous=previous, guard=guard)
+    checked = run.stage("validate", validate, built.tables, previous=run.previous, guard=guard)
     report.row_counts = {name: checked[name].num_rows for name in TABLE_NAMES}
     report.change_counts, report.change_examples = summarise_changes(checked["changes"])
+    return checked
 
+
+def _manifest(
+    run: SourceRun,
+    record: RunRecord,
+    ours: Ours,
+    built: Built,
+    *,
+    sources: dict[str, Any],
+    sources_id: str,
+) -> dict[str, Any]:
+    report, previous, raw = run.report, run.previous, ours.raw
     manifest = {
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "status": "partial" if report.partial else "complete",
@@ -288,71 +273,42 @@ def _run_stages(
         # Which curated file built it: the hash is also in `sources`; the copy
         # under data/raw/ is what `verify` rebuilds with.
         "curated": {
-            "origin": curated.origin,
-            "sha256": curated.sha256,
-            "raw_object": raw.relative(curated_copy.path),
+            "origin": ours.curated.origin,
+            "sha256": ours.curated.sha256,
+            "raw_object": raw.relative(ours.curated_copy.path),
         },
-        "leaderboard_facts": {"sha256": facts.sha256, "raw_object": raw.relative(facts_copy.path)},
+        "leaderboard_facts": {
+            "sha256": ours.facts.sha256,
+            "raw_object": raw.relative(ours.facts_copy.path),
+        },
         # Every landed object the tables were built from: `verify` rebuilds from these.
-        "raw_objects": describe_raw_objects(raw, revisions, fetches, curated=curated_copy)
-        + benchmark_raw_objects(raw, benchmarks),
+        "raw_objects": [raw_entry(raw, "curated", None, None, ours.curated_copy)]
+        + [entry for _, fetched in run.landed.items() for entry in fetched.raw_objects],
         # The day the eval results were observed on: `verify` extends with it.
-        "observed_on": on.isoformat(),
-        # Leaderboards whose newest export was not applied: an older table is in force.
-        "suspect_newest": stale,
+        "observed_on": built.observed_on.isoformat(),
+        "suspect_newest": built.suspect_newest,
         # Needed to rebuild the revisions table's statuses from raw.
-        "suspect_row_loss": config.suspect_row_loss,
+        "suspect_row_loss": run.config.suspect_row_loss,
         "failures": report.failures,
         "recording_gaps": report.recording_gaps,
-        # Why each model lacks fields, so the tables can be rebuilt from raw alone.
-        "model_details": {item.repo_id: item.detail for item in fetches if item.detail},
         "conflicts": report.conflicts,
         "unmatched_aliases": report.unmatched_aliases,
     }
-    if record.population is not None:
-        manifest["population"] = record.population
-    with _timed(report, "publish", progress):
-        snapshot = run_stage("publish", publish, store, checked, manifest=manifest)
+    for _, fetched in run.landed.items():
+        manifest |= fetched.manifest
+    return manifest
+
+
+def _publish(
+    run: SourceRun, record: RunRecord, checked: dict[str, pa.Table], *, manifest: dict[str, Any]
+) -> None:
+    report = run.report
+    snapshot = run.stage("publish", publish, run.store, checked, manifest=manifest)
     report.status, report.snapshot = "published", snapshot.snapshot_id
     record.partial, record.row_counts, record.failures = (
         report.partial,
         report.row_counts,
         report.failures,
     )
-    store.finish_run(record, status="published", snapshot=snapshot.snapshot_id)
-    progress(f"published snapshot {snapshot.snapshot_id}")
-
-
-def _previous_population(store: SnapshotStore, previous: Snapshot | None) -> dict[str, Any] | None:
-    """The fetch state the next population fetch starts from: the newest run
-    that fetched, whether it published (its manifest has the state too) or
-    found nothing new (`unchanged`, only its run record has it)."""
-    for run in reversed(store.runs()):
-        state = run.get("population")
-        if run.get("status") in ("published", "unchanged") and isinstance(state, dict):
-            return state
-    state = previous.manifest.get("population") if previous is not None else None
-    return state if isinstance(state, dict) else None
-
-
-def _population_state(
-    config: SyncConfig,
-    plan: FetchPlan,
-    started_at: dt.datetime,
-    earlier: dict[str, Any] | None,
-    report: SyncReport,
-) -> dict[str, Any]:
-    return {
-        "mode": config.population,
-        "fetch": plan.kind,
-        # When this sync started (our clock) and the newest change the Hub
-        # listed then (its clock): the next incremental fetch reads back to
-        # the watermark, less a margin.
-        "sync_started_at": started_at.isoformat(),
-        "watermark": plan.watermark,
-        "reconciled_at": (
-            started_at.isoformat() if plan.kind == "full" else (earlier or {}).get("reconciled_at")
-        ),
-        "requests": report.requests,
-        "rate_limit_wait_seconds": report.rate_limit_wait_seconds,
-    }
+    run.store.finish_run(record, status="published", snapshot=snapshot.snapshot_id)
+    run.progress(f"published snapshot {snapshot.snapshot_id}")

@@ -1,6 +1,7 @@
 """The sync's stages as plain functions of their inputs: fetch (Hub -> raw
-landing), build (raw bytes -> tidy tables), merge (tables + curated ->
-catalog, changes), validate, publish. `llmsync.pipeline.run` composes them."""
+landing; the sources in `llmsync.pipeline.sources` call these and their own),
+build (raw bytes -> tidy tables), merge (tables + curated -> catalog,
+changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
@@ -9,40 +10,28 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 
 from llmsync.hub.client import HubClient
 from llmsync.hub.endpoint import resolve_endpoint
-from llmsync.hub.errors import CommitRef, FileNotFound, HubError, RepoNotFound
 from llmsync.hub.ids import InvalidIdError, require_repo_id
-from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import RATE_TIERS, Pacer, default_tier
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.pipeline.model_fetch import ModelFetch, fetch_info, with_card
-from llmsync.pipeline.report import SyncFailed
-from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.catalog import build_catalog
 from llmsync.tables.changes import PreviousState, diff_snapshot
 from llmsync.tables.curated import Curated
-from llmsync.tables.leaderboards import (
-    LEADERBOARD_FILE,
-    LEADERBOARD_REPOS,
-    LEADERBOARDS_SINCE_2026,
-)
 from llmsync.tables.lifecycle import LeaderboardFacts, leaderboards_table
 from llmsync.tables.models import model_record, models_table
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
 from llmsync.tables.schemas import LEADERBOARDS, TABLES
 from llmsync.tables.validation import RowLossGuard, ValidationError, validate_tables
-
-T = TypeVar("T")
 
 # Statuses that mean the Hub failed us (5xx, 429, resets that outlasted the
 # retries), not that the model is as reported: a snapshot holding one of them
@@ -129,90 +118,6 @@ def make_client(config: SyncConfig, *, pacer: Pacer | None = None) -> HubClient:
     )
 
 
-def fetch_leaderboards(
-    config: SyncConfig, *, pacer: Pacer | None = None
-) -> list[LeaderboardRevision]:
-    """Land every revision of each leaderboard's table (newest first).
-
-    Revisions are immutable, so one landed before is read from `data/raw/`
-    without asking the Hub. A leaderboard that cannot be listed or fetched
-    fails the run: a snapshot without it would be a lie by omission.
-    """
-    client = make_client(config, pacer=pacer)
-    raw = RawStore(config.data_dir / "raw")
-    landed: list[LeaderboardRevision] = []
-    for leaderboard in config.leaderboards:
-        repo_id = LEADERBOARD_REPOS[leaderboard]
-        try:
-            commits = client.list_commits(repo_id, repo_type="dataset")
-        except HubError as exc:
-            if isinstance(exc, RepoNotFound) and leaderboard in LEADERBOARDS_SINCE_2026:
-                continue  # not there yet (a replay as of an earlier date)
-            raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) unavailable: {exc}") from exc
-        if config.max_revisions is not None:
-            commits = commits[: config.max_revisions]
-        found = _land_all(
-            client, raw, leaderboard, repo_id, commits, workers=config.download_workers
-        )
-        if not found:
-            raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) has no table to read")
-        landed.extend(found)
-    return landed
-
-
-def _land_all(
-    client: HubClient,
-    raw: RawStore,
-    leaderboard: str,
-    repo_id: str,
-    commits: Sequence[CommitRef],
-    *,
-    workers: int,
-) -> list[LeaderboardRevision]:
-    """Each commit's table, in the commits' order. The newest is fetched alone
-    first, so a Hub that refuses fails once, not once per worker; the rest go
-    `workers` at a time. On a failure the downloads not yet started are
-    dropped; every file that landed stays landed for the next run."""
-    if not commits:
-        return []
-    results: list[LeaderboardRevision | None] = [
-        _land_one(client, raw, leaderboard, repo_id, commits[0])
-    ]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: list[Future[LeaderboardRevision | None]] = [
-            pool.submit(_land_one, client, raw, leaderboard, repo_id, commit)
-            for commit in commits[1:]
-        ]
-        try:
-            results.extend(future.result() for future in futures)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    return [item for item in results if item is not None]
-
-
-def _land_one(
-    client: HubClient, raw: RawStore, leaderboard: str, repo_id: str, commit: CommitRef
-) -> LeaderboardRevision | None:
-    stored = raw.get(repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
-    if stored is None:
-        try:
-            file = client.download(
-                repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha
-            )
-        except FileNotFound:
-            # That commit predates the table (or dropped it): nothing to read there.
-            return None
-        except HubError as exc:
-            raise SyncFailed(
-                f"leaderboard {leaderboard} at {commit.sha[:10]} unavailable: {exc}"
-            ) from exc
-        stored = StoredObject(file.path, file.sha256, file.size)
-    date = commit.date.date()
-    return LeaderboardRevision(leaderboard, repo_id, commit.sha, date, stored.path, stored)
-
-
 def tracked_repos(curated: Curated, extra: Sequence[str] = ()) -> list[str]:
     seen: dict[str, None] = {}
     for item in curated.repos():
@@ -257,88 +162,6 @@ def build_models(fetches: Sequence[ModelFetch]) -> pa.Table:
         for item in fetches
     ]
     return models_table(records)
-
-
-def describe_sources(
-    revisions: Sequence[LeaderboardRevision],
-    fetches: Sequence[ModelFetch],
-    *,
-    curated_sha256: str,
-) -> dict[str, Any]:
-    """Every upstream revision a snapshot is built from."""
-    leaderboards: dict[str, Any] = {}
-    for item in revisions:
-        entry = leaderboards.setdefault(
-            item.leaderboard, {"repo_id": item.repo_id, "revisions": []}
-        )
-        entry["revisions"].append({"revision": item.revision, "date": item.date.isoformat()})
-    models: dict[str, Any] = {}
-    for fetch in fetches:
-        sha = _info_sha(fetch.info_json)
-        models[fetch.repo_id] = {
-            "sha": sha,
-            "status": fetch.status or "ok",
-            "card_sha256": hashlib.sha256(fetch.card).hexdigest() if fetch.card else None,
-            # Likes and downloads change at the same sha: the body's hash does too.
-            "info_sha256": (
-                hashlib.sha256(fetch.info_json).hexdigest() if fetch.info_json else None
-            ),
-        }
-    return {"leaderboards": leaderboards, "models": models, "curated_sha256": curated_sha256}
-
-
-def describe_raw_objects(
-    raw: RawStore,
-    revisions: Sequence[LeaderboardRevision],
-    fetches: Sequence[ModelFetch],
-    *,
-    curated: StoredObject | None = None,
-) -> list[dict[str, Any]]:
-    """Every landed object a snapshot's tables are built from: what kind of
-    object, whose, at which revision, its path under `data/raw/` and sha256.
-    A rebuild reads exactly these, and checks each against its sha256."""
-    entries: list[dict[str, Any]] = []
-
-    def add(kind: str, repo_id: str | None, revision: str | None, stored: StoredObject) -> None:
-        entries.append(
-            {
-                "kind": kind,
-                "repo_id": repo_id,
-                "revision": revision,
-                "path": raw.relative(stored.path),
-                "sha256": stored.sha256,
-                "bytes": stored.size,
-            }
-        )
-
-    if curated is not None:
-        add("curated", None, None, curated)
-    for item in revisions:
-        add("leaderboard", item.repo_id, item.revision, item.stored or raw.stored(item.path))
-    for fetch in fetches:
-        sha = _info_sha(fetch.info_json)
-        revision = sha if isinstance(sha, str) else None
-        if fetch.info_object is not None and fetch.info_item is not None:
-            add("model_listing", fetch.repo_id, revision, fetch.info_object)
-            entries[-1]["item"] = fetch.info_item
-        elif fetch.info_object is not None:
-            add("model_info", fetch.repo_id, revision, fetch.info_object)
-        if fetch.card_object is not None:
-            add("model_card", fetch.repo_id, revision, fetch.card_object)
-    return sorted(
-        entries, key=lambda entry: (entry["kind"], entry["path"], entry.get("item") or "")
-    )
-
-
-def _info_sha(info_json: bytes | None) -> Any:
-    """The `sha` an API body names, as it is (None when absent or unreadable)."""
-    if not info_json:
-        return None
-    try:
-        data = json.loads(info_json)
-    except ValueError:
-        return None
-    return data.get("sha") if isinstance(data, dict) else None
 
 
 def fingerprint(sources: dict[str, Any]) -> str:

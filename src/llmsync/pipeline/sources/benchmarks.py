@@ -1,0 +1,163 @@
+"""The Hub's official benchmarks: a source of the sync.
+
+What it costs a night: the `benchmark:official` listing (one request a page),
+each benchmark's `eval.yaml` at the commit the listing names (asked again only
+when that sha changes: a file of a commit, once landed, is read from
+`data/raw/`), and its leaderboard (`base_model=false`), one request each. (The
+eval results cost nothing of their own: they ride on the model requests,
+`expand[]=evalResults`, see `hub.listing.INFO_QUERY` and `sources.models`.)
+
+Every body lands in `data/raw/` as it came. A benchmark request that fails
+costs that benchmark's row its fields (the snapshot is then partial), never
+the run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from llmsync.hub.client import HubClient
+from llmsync.hub.errors import FileNotFound, HubError
+from llmsync.hub.landing import StoredObject
+from llmsync.hub.pacing import Pacer
+from llmsync.hub.secrets import redact
+from llmsync.pipeline.sources.base import Fetched, SourceRun, raw_entry
+from llmsync.pipeline.stages import SyncConfig, make_client
+from llmsync.store.raw import RawStore
+from llmsync.tables.benchmarks import listing_ids
+
+EVAL_YAML = "eval.yaml"
+OFFICIAL_FILTER = "filter=benchmark:official"
+
+
+@dataclass(frozen=True)
+class LandedBenchmark:
+    dataset_id: str
+    sha: str | None
+    eval_yaml: StoredObject | None
+    leaderboard: StoredObject | None
+
+
+@dataclass(frozen=True)
+class LandedBenchmarks:
+    """What one night read of the official benchmarks (raw objects)."""
+
+    pages: tuple[StoredObject, ...]
+    benchmarks: tuple[LandedBenchmark, ...]
+    failures: tuple[str, ...] = field(default=())
+
+
+class Benchmarks:
+    name = "benchmarks"
+
+    def fetch(self, run: SourceRun) -> Fetched[LandedBenchmarks]:
+        before = sum(run.pacer.requests().values())
+        landed = run.stage("fetch benchmarks", fetch_official, run.config, pacer=run.pacer)
+        return Fetched(
+            landed,
+            description=describe_benchmarks(landed),
+            raw_objects=benchmark_raw_objects(RawStore(run.config.data_dir / "raw"), landed),
+            failures=landed.failures,
+            partial=bool(landed.failures),
+            # What the benchmarks cost (eval results ride on the model requests).
+            counts={"benchmark_requests": sum(run.pacer.requests().values()) - before},
+        )
+
+
+BENCHMARKS = Benchmarks()
+
+
+def fetch_benchmarks(client: HubClient, raw: RawStore) -> LandedBenchmarks:
+    failures: list[str] = []
+    pages: list[StoredObject] = []
+    found: list[tuple[str, str | None]] = []
+    url: str | None = f"{client.endpoint}/api/datasets?{OFFICIAL_FILTER}"
+    try:
+        while url is not None:
+            body, url = client.list_page(url, what="the official benchmarks")
+            pages.append(raw.put_listing(body))
+            found += listing_ids(body)
+    except HubError as exc:
+        failures.append(redact(f"official benchmarks: {exc}"))
+    benchmarks = []
+    for dataset_id, sha in found:
+        eval_yaml = _eval_yaml(client, dataset_id, sha, failures)
+        board = _leaderboard(client, raw, dataset_id, failures)
+        benchmarks.append(LandedBenchmark(dataset_id, sha, eval_yaml, board))
+    return LandedBenchmarks(tuple(pages), tuple(benchmarks), tuple(failures))
+
+
+def _eval_yaml(
+    client: HubClient, dataset_id: str, sha: str | None, failures: list[str]
+) -> StoredObject | None:
+    if sha is None:
+        return None
+    try:
+        landed = client.download(dataset_id, EVAL_YAML, repo_type="dataset", revision=sha)
+    except FileNotFound:
+        return None
+    except HubError as exc:
+        failures.append(redact(f"{dataset_id} eval.yaml: {exc}"))
+        return None
+    return StoredObject(landed.path, landed.sha256, landed.size)
+
+
+def _leaderboard(
+    client: HubClient, raw: RawStore, dataset_id: str, failures: list[str]
+) -> StoredObject | None:
+    url = f"{client.endpoint}/api/datasets/{quote(dataset_id)}/leaderboard?base_model=false"
+    try:
+        body, _ = client.list_page(url, what=f"leaderboard of {dataset_id}")
+    except HubError as exc:
+        failures.append(redact(f"{dataset_id} leaderboard: {exc}"))
+        return None
+    return raw.put_listing(body)
+
+
+def leaderboard_models(landed: LandedBenchmarks) -> list[str]:
+    """Every model the landed leaderboards rank, in first-seen order."""
+    seen: dict[str, None] = {}
+    for item in landed.benchmarks:
+        if item.leaderboard is None:
+            continue
+        for entry in json.loads(item.leaderboard.path.read_bytes()):
+            if isinstance(entry, dict) and isinstance(entry.get("modelId"), str):
+                seen.setdefault(entry["modelId"], None)
+    return list(seen)
+
+
+def describe_benchmarks(landed: LandedBenchmarks) -> dict[str, Any]:
+    """The benchmarks' part of a snapshot's sources (and so of its fingerprint)."""
+    return {
+        "pages": [page.sha256 for page in landed.pages],
+        "benchmarks": {
+            item.dataset_id: {
+                "sha": item.sha,
+                "eval_yaml_sha256": item.eval_yaml.sha256 if item.eval_yaml else None,
+                "leaderboard_sha256": item.leaderboard.sha256 if item.leaderboard else None,
+            }
+            for item in landed.benchmarks
+        },
+    }
+
+
+def benchmark_raw_objects(raw: RawStore, landed: LandedBenchmarks) -> list[dict[str, Any]]:
+    """The manifest's `raw_objects` for the benchmarks."""
+
+    entries = [raw_entry(raw, "benchmark_listing", None, None, page) for page in landed.pages]
+    for item in landed.benchmarks:
+        if item.eval_yaml is not None:
+            entries.append(raw_entry(raw, "eval_yaml", item.dataset_id, item.sha, item.eval_yaml))
+        if item.leaderboard is not None:
+            entries.append(
+                raw_entry(raw, "benchmark_leaderboard", item.dataset_id, None, item.leaderboard)
+            )
+    return entries
+
+
+def fetch_official(config: SyncConfig, *, pacer: Pacer | None = None) -> LandedBenchmarks:
+    """The benchmarks stage: a client of the run's pacer, the run's raw landing."""
+    return fetch_benchmarks(make_client(config, pacer=pacer), RawStore(config.data_dir / "raw"))

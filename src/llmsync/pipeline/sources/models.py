@@ -1,0 +1,182 @@
+"""The model repos: a source of the sync.
+
+Each tracked repo's model info and card (the eval results ride on the same
+model requests, `expand[]=evalResults`). Which repos: the curated file's and
+`extra_repos`, every model an official benchmark's leaderboard ranks (so the
+benchmarks are fetched first), and, for a `leaderboards` population, every
+repo the leaderboards' scores name (so those are built first). A model that
+fails costs its own row's fields (with the reason), never the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from llmsync.pipeline.fetchplan import FetchPlan
+from llmsync.pipeline.model_fetch import ModelFetch
+from llmsync.pipeline.population import fetch_models_at_scale, population_repos
+from llmsync.pipeline.sources.base import Fetched, SourceRun, in_raw_order, raw_entry
+from llmsync.pipeline.sources.benchmarks import BENCHMARKS, leaderboard_models
+from llmsync.pipeline.sources.leaderboards import built_scores
+from llmsync.pipeline.stages import TRANSIENT_MODEL_STATUSES, fetch_models, tracked_repos
+from llmsync.store.raw import RawStore
+from llmsync.store.snapshots import Snapshot, SnapshotStore
+
+
+class Models:
+    name = "models"
+
+    def fetch(self, run: SourceRun) -> Fetched[list[ModelFetch]]:
+        tracked = tracked_repos(run.curated, run.config.extra_repos)
+        # Every model on an official benchmark's leaderboard joins the population.
+        ranked = leaderboard_models(run.landed.data(BENCHMARKS))
+        joined = [repo_id for repo_id in ranked if repo_id not in set(tracked)]
+        tracked += joined
+        counts: dict[str, Any] = {"joined_from_benchmark_leaderboards": len(joined)}
+        if run.config.population == "leaderboards":
+            fetches, plan, state = _fetch_population(run, tracked)
+            counts |= _plan_counts(plan, models=len(fetches))
+            return _fetched(run, fetches, counts=counts, state=state)
+        fetches = run.stage("fetch models", fetch_models, run.config, tracked, pacer=run.pacer)
+        return _fetched(run, fetches, counts=counts, state=None)
+
+
+def _fetched(
+    run: SourceRun,
+    fetches: list[ModelFetch],
+    *,
+    counts: dict[str, Any],
+    state: dict[str, Any] | None,
+) -> Fetched[list[ModelFetch]]:
+    said = [
+        (item.status, f"{item.repo_id}: {item.status}" + f" ({item.detail})" * bool(item.detail))
+        for item in fetches
+        if item.status not in (None, "no_card")
+    ]
+    return Fetched(
+        fetches,
+        description=describe_models(fetches),
+        raw_objects=model_raw_objects(RawStore(run.config.data_dir / "raw"), fetches),
+        failures=tuple(line for status, line in said if status != "not_recorded"),
+        recording_gaps=tuple(line for status, line in said if status == "not_recorded"),
+        partial=any(item.status in TRANSIENT_MODEL_STATUSES for item in fetches),
+        counts=counts,
+        manifest={
+            # Why each model lacks fields, so the tables can be rebuilt from raw alone.
+            "model_details": {item.repo_id: item.detail for item in fetches if item.detail},
+            # Where a population fetch stands: the next one starts from it.
+            **({"population": state} if state is not None else {}),
+        },
+        state=state,
+    )
+
+
+def _plan_counts(plan: FetchPlan, *, models: int) -> dict[str, Any]:
+    """How a population was fetched, for the report."""
+    return {
+        "kind": plan.kind,
+        "models": models,
+        "listing_pages": plan.listing_pages,
+        "listing_bytes": plan.listing_bytes,
+        "model_info_checks": plan.model_info_checks,
+        "card_requests": plan.card_requests,
+        "reused": plan.reused,
+    }
+
+
+MODELS = Models()
+
+
+def _fetch_population(
+    run: SourceRun, tracked: list[str]
+) -> tuple[list[ModelFetch], FetchPlan, dict[str, Any]]:
+    """A leaderboards population: read off this run's scores (built first),
+    fetched from where the newest earlier fetch left off."""
+    with run.timed("build scores"):
+        scores = built_scores(run).scores
+    repos = population_repos(scores, tracked=tracked, population=run.config.population)
+    earlier = _previous_population(run.store, run.previous)
+    fetches, plan = run.stage(
+        "fetch models",
+        fetch_models_at_scale,
+        run.config,
+        repos,
+        previous_manifest=run.previous.manifest if run.previous is not None else None,
+        previous_state=earlier,
+        pacer=run.pacer,
+        on_progress=run.on_fetch_progress,
+    )
+    started_at = run.started_at.isoformat()
+    state = {
+        "mode": run.config.population,
+        "fetch": plan.kind,
+        # When this sync started (our clock) and the newest change the Hub
+        # listed then (its clock): the next incremental fetch reads back to
+        # the watermark, less a margin.
+        "sync_started_at": started_at,
+        "watermark": plan.watermark,
+        "reconciled_at": (
+            started_at if plan.kind == "full" else (earlier or {}).get("reconciled_at")
+        ),
+        "requests": run.pacer.requests(),
+        "rate_limit_wait_seconds": round(run.pacer.waited(), 2),
+    }
+    return fetches, plan, state
+
+
+def _previous_population(store: SnapshotStore, previous: Snapshot | None) -> dict[str, Any] | None:
+    """The fetch state the next population fetch starts from: the newest run
+    that fetched, whether it published (its manifest has the state too) or
+    found nothing new (`unchanged`, only its run record has it)."""
+    for earlier in reversed(store.runs()):
+        state = earlier.get("population")
+        if earlier.get("status") in ("published", "unchanged") and isinstance(state, dict):
+            return state
+    state = previous.manifest.get("population") if previous is not None else None
+    return state if isinstance(state, dict) else None
+
+
+def describe_models(fetches: Sequence[ModelFetch]) -> dict[str, Any]:
+    """Each model's sha and the hashes of the bodies read (`sources.models`)."""
+    models: dict[str, Any] = {}
+    for fetch in fetches:
+        models[fetch.repo_id] = {
+            "sha": _info_sha(fetch.info_json),
+            "status": fetch.status or "ok",
+            "card_sha256": hashlib.sha256(fetch.card).hexdigest() if fetch.card else None,
+            # Likes and downloads change at the same sha: the body's hash does too.
+            "info_sha256": (
+                hashlib.sha256(fetch.info_json).hexdigest() if fetch.info_json else None
+            ),
+        }
+    return models
+
+
+def model_raw_objects(raw: RawStore, fetches: Sequence[ModelFetch]) -> list[dict[str, Any]]:
+    """Each model's landed info (a body, or an item of a listing page) and card."""
+    entries: list[dict[str, Any]] = []
+    for fetch in fetches:
+        sha = _info_sha(fetch.info_json)
+        revision = sha if isinstance(sha, str) else None
+        if fetch.info_object is not None and fetch.info_item is not None:
+            entry = raw_entry(raw, "model_listing", fetch.repo_id, revision, fetch.info_object)
+            entries.append(entry | {"item": fetch.info_item})
+        elif fetch.info_object is not None:
+            entries.append(raw_entry(raw, "model_info", fetch.repo_id, revision, fetch.info_object))
+        if fetch.card_object is not None:
+            entries.append(raw_entry(raw, "model_card", fetch.repo_id, revision, fetch.card_object))
+    return in_raw_order(entries)
+
+
+def _info_sha(info_json: bytes | None) -> Any:
+    """The `sha` an API body names, as it is (None when absent or unreadable)."""
+    if not info_json:
+        return None
+    try:
+        data = json.loads(info_json)
+    except ValueError:
+        return None
+    return data.get("sha") if isinstance(data, dict) else None
