@@ -49,6 +49,7 @@ and leaderboards) against the requests the run would make without them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -57,6 +58,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -221,49 +223,93 @@ def naive(
     return {"measured": measured, "extrapolated": extrapolated}
 
 
+def windows_of(sent: list[float], *, window: float) -> list[tuple[float, float, int]]:
+    """Send times grouped into windows as the Hub counts them (one opens at the
+    first request after the previous one's end): first, last, requests."""
+    found: list[tuple[float, float, int]] = []
+    for t in sorted(sent):
+        if found and t < found[-1][0] + window:
+            found[-1] = (found[-1][0], t, found[-1][2] + 1)
+        else:
+            found.append((t, t, 1))
+    return found
+
+
+def merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping spans (threads waiting together) as one."""
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def timeline(
     pacer: Pacer, *, started: float, stages: dict[str, float], scale: float
 ) -> dict[str, Any]:
     """Where the run's Hub time went, in Hub seconds from its start: when each
-    stage began, and per bucket each window's first and last request (a window
-    opens at the first request after the previous one's end, as the Hub's
-    do) and the spans in which a request waited for a window."""
+    stage began, per bucket each window's first and last request and the spans
+    in which a request waited for a window, and the request span."""
     seen = pacer.timeline()
-    hub = lambda t: round((t - started) * scale, 1)  # noqa: E731
+
+    def hub(t: float) -> float:
+        return round((t - started) * scale, 1)
+
     at, begins = 0.0, {}
     for stage, seconds in stages.items():
         begins[stage] = round(at * scale, 1)
         at += seconds
     buckets: dict[str, Any] = {}
     for bucket, sent in seen.sent.items():
-        windows: list[list[float]] = []  # first, last, requests (wall)
-        for t in sorted(sent):
-            if not windows or t >= windows[-1][0] + WINDOW / scale:
-                windows.append([t, t, 0])
-            windows[-1][1], windows[-1][2] = t, windows[-1][2] + 1
-        spans: list[list[float]] = []  # the waits of all threads, merged
-        for start, end in sorted(seen.waits[bucket]):
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], end)
-            else:
-                spans.append([start, end])
-        if windows:
-            buckets[bucket] = {
-                "windows": [
-                    {"first": hub(a), "last": hub(b), "requests": int(n)} for a, b, n in windows
-                ],
-                "waits": [[hub(a), hub(b)] for a, b in spans],
-                "waited_hub_seconds": round(sum(b - a for a, b in spans) * scale, 1),
-            }
+        if not sent:
+            continue
+        waits = merged(seen.waits[bucket])
+        buckets[bucket] = {
+            "windows": [
+                {"first": hub(a), "last": hub(b), "requests": n}
+                for a, b, n in windows_of(sent, window=WINDOW / scale)
+            ],
+            "waits": [[hub(a), hub(b)] for a, b in waits],
+            "waited_hub_seconds": round(sum(b - a for a, b in waits) * scale, 1),
+        }
     firsts = [min(sent) for sent in seen.sent.values() if sent]
     span = (seen.last_answer - min(firsts)) * scale if firsts and seen.last_answer else 0.0
     return {"stage_starts": begins, "buckets": buckets, "request_span": round(span, 1)}
 
 
+@contextlib.contextmanager
+def keep_pacers(pacers: list[Pacer]) -> Iterator[None]:
+    """Every pacer the sync makes, kept to read its timeline: `make_pacer` is
+    wrapped wherever a pipeline module has bound it."""
+    from llmsync.pipeline import stages
+
+    make_pacer = stages.make_pacer
+
+    def keeping(config: Any) -> Pacer:
+        pacers.append(make_pacer(config))
+        return pacers[-1]
+
+    bound = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("llmsync.pipeline") and getattr(module, "make_pacer", None) is make_pacer
+    ]
+    for module in bound:
+        setattr(module, "make_pacer", keeping)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module in bound:
+            setattr(module, "make_pacer", make_pacer)  # noqa: B010
+    if not pacers:
+        raise RuntimeError("the sync made no pacer the bench could keep")
+
+
 def llmsync_run(
     url: str, data_dir: Path, *, scale: float, latency_ms: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    import llmsync.pipeline.run as run
     from llmsync.pipeline import SyncConfig, run_sync
 
     fresh(url)
@@ -272,14 +318,9 @@ def llmsync_run(
         data_dir=data_dir, endpoint=url, population="leaderboards", rate_tier="none"
     )
     pacers: list[Pacer] = []
-    make_pacer = run.make_pacer
-    # The run's one pacer, kept to read its timeline.
-    run.make_pacer = lambda c: pacers.append(make_pacer(c)) or pacers[-1]  # type: ignore[assignment]
     started = time.monotonic()
-    try:
+    with keep_pacers(pacers):
         report = run_sync(config)
-    finally:
-        run.make_pacer = make_pacer  # type: ignore[assignment]
     hub_bound = sum(v for k, v in report.seconds.items() if k in HUB_STAGES)
     local = sum(v for k, v in report.seconds.items() if k not in HUB_STAGES)
     result = figures(
