@@ -3,7 +3,7 @@ rate limits, against the replay hub in population mode (its own process),
 `--rate-limits free` (no token is sent, so the anonymous quotas apply), Hub
 time sped up and a per-request latency:
 
-    .venv/bin/python bench/bench_population.py [--time-scale 10] [--latency-ms 20]
+    .venv/bin/python bench/bench_population.py [--time-scale 5] [--latency-ms 20]
         [--naive-sample 600] [--json]
 
 Four variants, each from a fresh rate-limit window:
@@ -29,11 +29,16 @@ day), so listing pages and bytes are what the Hub's listings would cost.
 
 For each: requests per bucket, 429s, listing pages and bytes, the Hub-bound
 time (the fetch stages, in Hub seconds: wall seconds x the time scale) apart
-from the local compute (every other stage, in real seconds), and the
-fixed-window floor of the binding bucket: the Hub's windows are fixed, so a
-client may spend a whole quota at once and again when the next window opens;
-N requests at quota q per window w take at least (ceil(N/q) - 1) * w plus the
-time to send the last batch (taken as 0 here: the floor is a lower bound).
+from the local compute (every other stage, in real seconds), the request span
+(first request sent to last answer, Hub seconds: the local stages between two
+fetches are in it) and the fixed-window floor of the binding bucket: the Hub's
+windows are fixed, so a client may spend a whole quota at once and again when
+the next window opens; N requests at quota q per window w take at least
+(ceil(N/q) - 1) * w plus the time to send the last window's n_last requests,
+at least n_last * latency / c with c in flight at once (`floor()`). The
+goal's ratio is the span over the floor, since the floor bounds the span. A
+timeline says where the time went: when each stage began and, per bucket,
+each window's first and last request and the waits for a window.
 Then merge + publish time and the peak RSS of the cold run. Figures, not
 assertions.
 
@@ -52,6 +57,7 @@ the eval results' own figures:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -61,11 +67,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
+from llmsync.hub.pacing import Pacer
 from llmsync.hub.quotas import BUCKETS, TIERS, WINDOW_SECONDS
 from llmsync.replay.population_evalops import EVAL_OPS
 
@@ -74,7 +82,7 @@ WINDOW = float(WINDOW_SECONDS)
 DAY = 86_400.0  # between the cold sync and the next night's
 # The stages that wait on the Hub (their local work, landing and hashing, is in
 # them too); every other stage is local compute.
-HUB_STAGES = frozenset({"fetch leaderboards", "fetch models"})
+HUB_STAGES = frozenset({"fetch leaderboards", "fetch benchmarks", "fetch models"})
 
 
 def start_hub(*, time_scale: float, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -112,24 +120,45 @@ def fresh(url: str) -> None:
     admin(url, "/_replay/stats/reset")
 
 
-def floor(requests: dict[str, int]) -> dict[str, Any]:
+def floor(
+    requests: dict[str, int], *, latency_ms: float, concurrency: int, scale: float
+) -> dict[str, Any]:
     """The fixed-window floor of the binding bucket (the one whose floor is
-    longest), with its formula."""
-    per_bucket = {
-        b: (math.ceil(requests.get(b, 0) / QUOTAS.of(b)) - 1) * WINDOW if requests.get(b) else 0.0
-        for b in BUCKETS
-    }
-    binding = max(per_bucket, key=lambda b: per_bucket[b])
+    longest), with its formula. N requests at quota q need ceil(N/q) windows;
+    the last opens (ceil(N/q) - 1) * w after the first (a window opens at the
+    first request after the previous one ends), and its n_last = N -
+    (ceil(N/q) - 1) * q requests take at least n_last * latency / c to send
+    with c in flight at once (wall seconds: x the time scale in Hub seconds).
+    A lower bound: whole quotas (the pacer keeps a margin), no local work,
+    every request exactly one latency."""
+
+    def of(bucket: str) -> tuple[int, int, float]:
+        n, q = requests.get(bucket, 0), QUOTAS.of(bucket)
+        windows = math.ceil(n / q)
+        last = n - (windows - 1) * q if n else 0
+        send = last * latency_ms / 1000 / concurrency * scale
+        return windows, last, (windows - 1) * WINDOW + send if n else 0.0
+
+    per_bucket = {b: of(b) for b in BUCKETS}
+    binding = max(BUCKETS, key=lambda b: per_bucket[b][2])
+    windows, last, seconds = per_bucket[binding]
     n, q = requests.get(binding, 0), QUOTAS.of(binding)
+    t_last = last * latency_ms / 1000 / concurrency * scale
     return {
-        "seconds": per_bucket[binding],
+        "seconds": round(seconds, 1),
         "bucket": binding,
-        "formula": f"(ceil(N/q) - 1) * w + t_last = (ceil({n}/{q}) - 1) * {WINDOW:.0f} + 0",
-        "t_last": "the last batch's send time, taken as 0: the floor is a lower bound",
+        "formula": "(ceil(N/q) - 1) * w + n_last * latency * time_scale / c, "
+        "n_last = N - (ceil(N/q) - 1) * q",
+        "computed": f"(ceil({n}/{q}) - 1) * {WINDOW:.0f} + {last} * {latency_ms / 1000:g}"
+        f" * {scale:g} / {concurrency} = {(windows - 1) * WINDOW:.0f} + {t_last:.1f}",
+        "t_last": "the last window's requests sent c at a time, each taking the hub's "
+        "added latency and nothing else: a lower bound",
     }
 
 
-def figures(url: str, *, hub_bound: float, local: float, scale: float) -> dict[str, Any]:
+def figures(
+    url: str, *, hub_bound: float, local: float, scale: float, latency_ms: float, concurrency: int
+) -> dict[str, Any]:
     stats = admin(url, "/_replay/stats")
     requests = {b: stats["requests"][b] for b in BUCKETS}
     return {
@@ -137,7 +166,7 @@ def figures(url: str, *, hub_bound: float, local: float, scale: float) -> dict[s
         "throttled": sum(stats["rate_limited"].values()),
         "hub_bound_hub_seconds": round(hub_bound * scale, 1),
         "local_seconds": round(local, 1),
-        "floor": floor(requests),
+        "floor": floor(requests, latency_ms=latency_ms, concurrency=concurrency, scale=scale),
     }
 
 
@@ -164,7 +193,9 @@ def naive_loop(repos: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def naive(url: str, repos: list[str], *, sample: int, scale: float) -> dict[str, Any]:
+def naive(
+    url: str, repos: list[str], *, sample: int, scale: float, latency_ms: float
+) -> dict[str, Any]:
     picked = repos[:: max(1, len(repos) // sample)][:sample]
     fresh(url)
     with tempfile.TemporaryDirectory() as home:
@@ -180,23 +211,119 @@ def naive(url: str, repos: list[str], *, sample: int, scale: float) -> dict[str,
         )
     seconds = float(child.stdout.strip().splitlines()[-1])
     # The loop is all Hub-bound: one request waits for the previous one.
-    measured = figures(url, hub_bound=seconds, local=0.0, scale=scale)
+    measured = figures(
+        url, hub_bound=seconds, local=0.0, scale=scale, latency_ms=latency_ms, concurrency=1
+    )
     measured["repos"] = len(picked)
     factor = len(repos) / len(picked)
     requests = {b: round(n * factor) for b, n in measured["requests"].items()}
-    # One repo after another, windows included: the sample's pace, scaled.
+    least = floor(requests, latency_ms=latency_ms, concurrency=1, scale=scale)
+    # One repo after another, windows included: the sample's pace, scaled, but
+    # never under the floor (a loop quicker than the quota waits for every
+    # window, and the sample's last window is cut short): so at least this.
+    paced = measured["hub_bound_hub_seconds"] * factor
     extrapolated = {
         "repos": len(repos),
         "requests": requests,
         "throttled": round(measured["throttled"] * factor),
-        "hub_bound_hub_seconds": round(measured["hub_bound_hub_seconds"] * factor, 1),
-        "floor": floor(requests),
+        "hub_bound_hub_seconds": round(max(paced, least["seconds"]), 1),
+        "paced_hub_seconds": round(paced, 1),
+        "floor": least,
     }
     return {"measured": measured, "extrapolated": extrapolated}
 
 
+def windows_of(sent: list[float], *, window: float) -> list[tuple[float, float, int]]:
+    """Send times grouped into windows as the Hub counts them (one opens at the
+    first request after the previous one's end): first, last, requests."""
+    found: list[tuple[float, float, int]] = []
+    for t in sorted(sent):
+        if found and t < found[-1][0] + window:
+            found[-1] = (found[-1][0], t, found[-1][2] + 1)
+        else:
+            found.append((t, t, 1))
+    return found
+
+
+def merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping spans (threads waiting together) as one."""
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def timeline(
+    pacer: Pacer, *, started: float, stages: dict[str, float], scale: float
+) -> dict[str, Any]:
+    """Where the run's Hub time went, in Hub seconds from its start: when each
+    stage began, per bucket each window's first and last request and the spans
+    in which a request waited for a window, and the request span."""
+    seen = pacer.timeline()
+
+    def hub(t: float) -> float:
+        return round((t - started) * scale, 1)
+
+    at, begins = 0.0, {}
+    for stage, seconds in stages.items():
+        begins[stage] = round(at * scale, 1)
+        at += seconds
+    buckets: dict[str, Any] = {}
+    for bucket, sent in seen.sent.items():
+        if not sent:
+            continue
+        waits = merged(seen.waits[bucket])
+        buckets[bucket] = {
+            "windows": [
+                {"first": hub(a), "last": hub(b), "requests": n}
+                for a, b, n in windows_of(sent, window=WINDOW / scale)
+            ],
+            "waits": [[hub(a), hub(b)] for a, b in waits],
+            "waited_hub_seconds": round(sum(b - a for a, b in waits) * scale, 1),
+        }
+    firsts = [min(sent) for sent in seen.sent.values() if sent]
+    span = (seen.last_answer - min(firsts)) * scale if firsts and seen.last_answer else 0.0
+    return {"stage_starts": begins, "buckets": buckets, "request_span": round(span, 1)}
+
+
+@contextlib.contextmanager
+def keep_pacers(pacers: list[Pacer]) -> Iterator[None]:
+    """Every pacer the sync makes, kept to read its timeline: `make_pacer` is
+    wrapped wherever a pipeline module has bound it."""
+    from llmsync.pipeline import stages
+
+    make_pacer = stages.make_pacer
+
+    def keeping(config: Any) -> Pacer:
+        pacers.append(make_pacer(config))
+        return pacers[-1]
+
+    bound = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("llmsync.pipeline") and getattr(module, "make_pacer", None) is make_pacer
+    ]
+    for module in bound:
+        setattr(module, "make_pacer", keeping)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module in bound:
+            setattr(module, "make_pacer", make_pacer)  # noqa: B010
+    if not pacers:
+        raise RuntimeError("the sync made no pacer the bench could keep")
+
+
 def llmsync_run(
-    url: str, data_dir: Path, *, scale: float, observed_on: dt.date | None = None
+    url: str,
+    data_dir: Path,
+    *,
+    scale: float,
+    latency_ms: float,
+    observed_on: dt.date | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     from llmsync.pipeline import SyncConfig, run_sync
 
@@ -209,19 +336,41 @@ def llmsync_run(
         rate_tier="none",
         observed_on=observed_on,
     )
-    report = run_sync(config)
+    pacers: list[Pacer] = []
+    started = time.monotonic()
+    with keep_pacers(pacers):
+        report = run_sync(config)
     hub_bound = sum(v for k, v in report.seconds.items() if k in HUB_STAGES)
     local = sum(v for k, v in report.seconds.items() if k not in HUB_STAGES)
-    result = figures(url, hub_bound=hub_bound, local=local, scale=scale)
+    result = figures(
+        url,
+        hub_bound=hub_bound,
+        local=local,
+        scale=scale,
+        latency_ms=latency_ms,
+        concurrency=config.concurrency,
+    )
     result["status"] = report.status
     result["listing_pages"] = report.fetch.get("listing_pages")
     result["listing_bytes"] = report.fetch.get("listing_bytes")
     result["models"] = report.row_counts.get("models")
     result["rate_limit_wait_hub_seconds"] = round(report.rate_limit_wait_seconds * scale, 1)
+    result["timeline"] = timeline(pacers[0], started=started, stages=report.seconds, scale=scale)
+    # From the first request sent to the last answer: what the floor bounds.
+    # It holds the local stages between fetches (the scores are built between
+    # the leaderboards' fetch and the models'), x the time scale like the rest.
+    result["request_span_hub_seconds"] = result["timeline"]["request_span"]
+    hub_stages = [i for i, k in enumerate(report.seconds) if k in HUB_STAGES]
+    between = list(report.seconds)[hub_stages[0] : hub_stages[-1]] if hub_stages else []
+    result["local_in_span_seconds"] = round(
+        sum(report.seconds[k] for k in between if k not in HUB_STAGES), 1
+    )
     return result, {"seconds": report.seconds, "fetch": report.fetch}
 
 
-def eval_night(url: str, data_dir: Path, *, scale: float) -> tuple[dict[str, Any], dict[str, Any]]:
+def eval_night(
+    url: str, data_dir: Path, *, scale: float, latency_ms: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """One eval op of each kind (1% of the generated results), then the next
     night, observed a day after the previous ones (an interval opened and
     closed on one day never held a night)."""
@@ -232,7 +381,7 @@ def eval_night(url: str, data_dir: Path, *, scale: float) -> tuple[dict[str, Any
     ops = [{"op": name, "count": 1} for name in EVAL_OPS]
     changed = admin(url, "/_replay/population", {"seed": 14, "ops": ops})["changes"]
     on = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
-    result, extra = llmsync_run(url, data_dir, scale=scale, observed_on=on)
+    result, extra = llmsync_run(url, data_dir, scale=scale, latency_ms=latency_ms, observed_on=on)
     latest = SnapshotStore(data_dir).latest()
     rows = latest.read_table("changes").to_pylist() if latest else []
     published = [r for r in rows if r["change_kind"].startswith("eval_") and r["date"] == on]
@@ -254,7 +403,7 @@ def eval_scaling(shares: tuple[float, ...] = (0.0, 0.03, 0.3)) -> list[dict[str,
     """The benchmarks' requests of a cold sync at several shares of repos
     with eval results: the same number at every share."""
     from llmsync.hub.client import HubClient
-    from llmsync.pipeline.evals import fetch_benchmarks
+    from llmsync.pipeline.sources.benchmarks import fetch_benchmarks
     from llmsync.replay.server import ReplayHub
     from llmsync.store.raw import RawStore
 
@@ -301,7 +450,12 @@ def print_evals(results: dict[str, Any], scaling: list[dict[str, Any]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--time-scale", type=float, default=10.0)
+    # Hub seconds per wall second. Local work inside the request span (building
+    # the scores between the fetches, landing, hashing) counts x this much, so
+    # a smaller scale is truer to the Hub's pace and a bigger one is quicker:
+    # at 10 the scores' build fills most of the first window on a busy 2-core
+    # machine; at 5 the cold sync's Hub-bound part takes about 200 wall seconds.
+    parser.add_argument("--time-scale", type=float, default=5.0)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--naive-sample", type=int, default=600)
     parser.add_argument("--json", action="store_true")
@@ -310,14 +464,16 @@ def main() -> int:
     if args.naive_child:
         print(naive_loop(sys.stdin.read().split()))
         return 0
-    scale = args.time_scale
+    scale, latency = args.time_scale, args.latency_ms
     process, url = start_hub(time_scale=scale, latency_ms=args.latency_ms)
     try:
         results: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         with tempfile.TemporaryDirectory() as tmp:
             data_dir = Path(tmp) / "data"
-            results["cold"], extra["cold"] = llmsync_run(url, data_dir, scale=scale)
+            results["cold"], extra["cold"] = llmsync_run(
+                url, data_dir, scale=scale, latency_ms=latency
+            )
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             models = results["cold"]["models"] or 0
             admin(url, "/_replay/clock/advance", {"hub_seconds": DAY})
@@ -326,16 +482,22 @@ def main() -> int:
                 "/_replay/population",
                 {"seed": 1, "ops": [{"op": "new_sha", "count": round(models / 100)}]},
             )
-            results["warm_1pct"], extra["warm_1pct"] = llmsync_run(url, data_dir, scale=scale)
-            results["warm_unchanged"], extra["warm_unchanged"] = llmsync_run(
-                url, data_dir, scale=scale
+            results["warm_1pct"], extra["warm_1pct"] = llmsync_run(
+                url, data_dir, scale=scale, latency_ms=latency
             )
-            results["eval_1pct"], extra["eval_1pct"] = eval_night(url, data_dir, scale=scale)
+            results["warm_unchanged"], extra["warm_unchanged"] = llmsync_run(
+                url, data_dir, scale=scale, latency_ms=latency
+            )
+            results["eval_1pct"], extra["eval_1pct"] = eval_night(
+                url, data_dir, scale=scale, latency_ms=latency
+            )
             from llmsync.store.snapshots import SnapshotStore
 
             latest = SnapshotStore(data_dir).latest()
             repos = latest.read_table("models").column("repo_id").to_pylist() if latest else []
-        results["naive"] = naive(url, repos, sample=args.naive_sample, scale=scale)
+        results["naive"] = naive(
+            url, repos, sample=args.naive_sample, scale=scale, latency_ms=latency
+        )
         cold_seconds = extra["cold"]["seconds"]
         merge_publish = cold_seconds.get("merge", 0.0) + cold_seconds.get("publish", 0.0)
         summary = {
@@ -365,7 +527,8 @@ def main() -> int:
         )
     )
     print(line("naive (extrapolated)", naive_result["extrapolated"]))
-    print(f"fixed-window floor of cold: {results['cold']['floor']['formula']}")
+    cold_floor = results["cold"]["floor"]
+    print(f"fixed-window floor of cold: {cold_floor['formula']}: {cold_floor['computed']}")
     for goal, value in summary["goals"].items():
         print(f"{goal}: {value}")
     print(f"merge + publish (cold, {results['cold']['models']:,} models): {merge_publish:.2f}s")
@@ -383,6 +546,8 @@ def main() -> int:
 
 def line(name: str, item: dict[str, Any]) -> str:
     local = f"  local {item['local_seconds']:,.1f}s" if "local_seconds" in item else ""
+    if "request_span_hub_seconds" in item:
+        local += f"  span {item['request_span_hub_seconds']:,.0f} Hub s"
     listed = (
         f"  listing {item['listing_pages']} pages {item['listing_bytes'] / 1e6:,.1f} MB"
         if item.get("listing_pages") is not None
@@ -396,17 +561,18 @@ def line(name: str, item: dict[str, Any]) -> str:
 
 
 def goals(results: dict[str, Any]) -> dict[str, Any]:
-    """The issue's goals on these figures: cold within 1.15x its floor, 6x
-    faster than naive, warm-unchanged at most 1% of cold's requests, no 429."""
+    """The issue's goals on these figures: cold within 1.15x its floor (its
+    request span over the floor), 6x faster than naive, warm-unchanged at most
+    1% of cold's requests, no 429."""
     cold, unchanged = results["cold"], results["warm_unchanged"]
     naive_time = results["naive"]["extrapolated"]["hub_bound_hub_seconds"]
     total = lambda r: sum(r["requests"].values())  # noqa: E731
     floor_seconds = cold["floor"]["seconds"]
     return {
-        "cold_over_floor": round(cold["hub_bound_hub_seconds"] / floor_seconds, 2)
+        "cold_over_floor": round(cold["request_span_hub_seconds"] / floor_seconds, 2)
         if floor_seconds
         else None,
-        "naive_over_cold": round(naive_time / max(cold["hub_bound_hub_seconds"], 1e-9), 1),
+        "naive_over_cold": round(naive_time / max(cold["request_span_hub_seconds"], 1e-9), 1),
         "warm_unchanged_over_cold_requests": round(total(unchanged) / total(cold), 4),
         "throttled_llmsync": sum(
             results[k]["throttled"] for k in ("cold", "warm_1pct", "warm_unchanged")

@@ -156,6 +156,12 @@ def test_a_spent_window_waits_for_the_reset_the_server_announced() -> None:
     pacer.acquire(API)
     assert round(sum(waits)) == 42
     assert round(pacer.waited()) == 42
+    # The timeline: both requests' send times, and the one wait between them.
+    seen = pacer.timeline()
+    first = seen.sent["api"][0]
+    assert [round(t - first) for t in seen.sent["api"]] == [0, 42]
+    assert [(round(a - first), round(b - first)) for a, b in seen.waits["api"]] == [(0, 42)]
+    assert seen.sent["resolvers"] == [] and seen.last_answer == first
 
 
 def test_the_tier_is_the_guess_before_the_first_answer() -> None:

@@ -73,23 +73,28 @@ def test_an_author_listing_arrives_whole_over_several_pages(
     hub = replay_hub_factory(population=True, page_size=50)
     repos = [r for r in _ids(hub) if r.split("/")[0].lower() == AUTHOR]
     assert len(repos) == AUTHOR_REPOS
+    authors = Counter(r.split("/")[0].lower() for r in _ids(hub))
+    singles = [r for r in _ids(hub) if authors[r.split("/")[0].lower()] == 1][:2]
     hub.stats.reset()
+    hub.clear_requests()
     fetches, plan = fetch_population(
         _client(hub, tmp_path, pacer=Pacer("none")),
-        repos,
+        singles + repos,
         previous=None,
         card_max_bytes=1_000_000,
+        concurrency=2,  # one thread for the `api` requests: they go in the plan's order
     )
     # 206 listed at 50 a page: 5 pages, plus the one-item page of the newest
     # change; a card for each of its 196 leaderboard repos, none for the others.
     assert plan.listing_pages == 5 + 1
-    assert hub.stats.snapshot()["kinds"] == {"list": 6, "resolve": AUTHOR_REPOS}
-    assert [f.repo_id for f in fetches] == repos
-    assert sorted(f.info_item or "" for f in fetches) == repos  # each once, from a listing
-    assert all(f.status is None and f.card is not None for f in fetches)
-    pages = {f.info_object.path for f in fetches if f.info_object is not None}
-    # The 10 others sort among its repos by `_id`: its 196 are on all 5 pages.
-    assert len(pages) == 5
+    assert hub.stats.snapshot()["kinds"] == {"list": 6, "info": 2, "resolve": AUTHOR_REPOS + 2}
+    # The listing that names the most repos goes before the one-repo authors'
+    # model info, so that their cards (another bucket) can start at once.
+    api = [r.path.partition("?")[0] for r in hub.requests if r.path.startswith("/api/")]
+    assert api == ["/api/models"] * 6 + [f"/api/models/{r}" for r in singles]
+    assert [f.repo_id for f in fetches] == singles + repos
+    assert sorted(f.info_item or "" for f in fetches[2:]) == repos  # each once, from a listing
+    assert all(f.status is None and f.card is not None for f in fetches[2:])
 
 
 @pytest.mark.parametrize("tier", ["anonymous", "none"])

@@ -72,6 +72,15 @@ class _Bucket:
     throttled: int = 0
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """What a pacer saw, per bucket: send times and waits for a window."""
+
+    sent: dict[str, list[float]]
+    waits: dict[str, list[tuple[float, float]]]
+    last_answer: float | None  # when the newest answer came in
+
+
 class Pacer:
     """Per-bucket slots under the headers' quotas (the tier's before the first answer).
 
@@ -105,12 +114,18 @@ class Pacer:
         self.waited_seconds = 0.0
         self._waiting = 0
         self._waiting_since = 0.0
+        # When each request took its slot, and each thread's waits (start, end)
+        # for a window, per bucket (monotonic seconds): where a fetch's time went.
+        self._sent: dict[str, list[float]] = {name: [] for name in BUCKETS}
+        self._waits: dict[str, list[tuple[float, float]]] = {name: [] for name in BUCKETS}
+        self._last_answer: float | None = None
 
     def acquire(self, url: str) -> str:
         """Wait for a slot in `url`'s bucket and take it; returns the bucket."""
         name = bucket_of(url)
         with self._cond:
             bucket = self._buckets[name]
+            wait_started: float | None = None
             while True:
                 now = self._clock()
                 if bucket.reset_at is not None and now >= bucket.reset_at:
@@ -126,6 +141,7 @@ class Pacer:
                         continue
                     bucket.reset_at = now + bucket.window
                 delay = max(0.0, bucket.reset_at - now)
+                wait_started = now if wait_started is None else wait_started
                 if self._waiting == 0:
                     self._waiting_since = now
                 self._waiting += 1
@@ -137,6 +153,10 @@ class Pacer:
                     self.waited_seconds += self._clock() - self._waiting_since
             bucket.in_flight += 1
             bucket.requests += 1
+            sent = self._clock()
+            self._sent[name].append(sent)
+            if wait_started is not None:
+                self._waits[name].append((wait_started, sent))
         return name
 
     def release(self, name: str, headers: Mapping[str, str] | None, *, status: int | None) -> None:
@@ -145,6 +165,7 @@ class Pacer:
             bucket = self._buckets[name]
             bucket.in_flight = max(0, bucket.in_flight - 1)
             bucket.remaining -= 1
+            self._last_answer = self._clock()
             if status == 429:
                 # Counted; the wait is the retry policy's (Retry-After), and the
                 # headers, when sent, say where the window stands.
@@ -172,6 +193,16 @@ class Pacer:
     def requests(self) -> dict[str, int]:
         with self._cond:
             return {name: bucket.requests for name, bucket in self._buckets.items()}
+
+    def timeline(self) -> Timeline:
+        """Per bucket, when each request took its slot and when threads waited
+        for a window (monotonic seconds of this pacer's clock)."""
+        with self._cond:
+            return Timeline(
+                sent={name: list(times) for name, times in self._sent.items()},
+                waits={name: list(spans) for name, spans in self._waits.items()},
+                last_answer=self._last_answer,
+            )
 
     def throttled(self) -> int:
         with self._cond:

@@ -243,13 +243,16 @@ def fetch_population(
 
         for repo_id in from_listing:
             from_item(repo_id, listed[repo_id.lower()])
-        infos = {repo_id: api_pool.submit(info_one, repo_id) for repo_id in singles}
         # The author as the repos spell it, not lower-cased; a repo the listing
         # misses (whatever the Hub's filter does with case) gets its model info.
+        # The pool takes requests in order: the listings that name the most
+        # repos first, so that cards (the other bucket) can spend their first
+        # window at once; the one-repo model-info requests last.
         listings = {
             api_pool.submit(list_one, by_author[author][0].partition("/")[0]): author
-            for author in authors
+            for author in sorted(authors, key=lambda a: -len(by_author[a]))
         }
+        infos = {repo_id: api_pool.submit(info_one, repo_id) for repo_id in singles}
         for future in as_completed(listings):
             found = future.result()
             for repo_id in by_author[listings[future]]:
