@@ -14,6 +14,7 @@ from llmsync.pipeline import SyncConfig, compare_with_snapshot, rebuild_from_raw
 from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.curated import BUNDLED, bundled_path
+from tests.conftest import CleanSync
 
 
 def test_a_users_curated_file_builds_the_catalog_and_is_kept_for_verify(
@@ -49,9 +50,9 @@ def test_a_users_curated_file_builds_the_catalog_and_is_kept_for_verify(
     assert same == dict.fromkeys(TABLE_NAMES, True)
 
 
-def test_the_bundled_curated_file_is_named_as_such(tmp_path: Path, replay_hub: ReplayHub) -> None:
-    run_sync(SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url))
-    snapshot = SnapshotStore(tmp_path).latest()
+def test_the_bundled_curated_file_is_named_as_such(clean_sync: CleanSync) -> None:
+    # The clean run is a sync of today's replay hub with no curated file given.
+    snapshot = SnapshotStore(clean_sync.data_dir).latest()
     assert snapshot is not None
     assert snapshot.manifest["curated"]["origin"] == BUNDLED
     assert (
