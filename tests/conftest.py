@@ -4,8 +4,11 @@ one clean sync to compare faulted runs with, and the CLI in a child process."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 # Read by huggingface_hub at import: set before any test module imports it.
 os.environ["DO_NOT_TRACK"] = "1"
@@ -110,6 +114,13 @@ class CleanSync:
     report: SyncReport
     tables: dict[str, pa.Table]
 
+    def copy_to(self, target: Path) -> Path:
+        """A data directory of one's own holding exactly what this sync left
+        (raw landing, snapshot, run log): what a fresh sync of today's replay
+        hub writes, without running one again."""
+        shutil.copytree(self.data_dir, target)
+        return target
+
 
 @pytest.fixture(scope="session")
 def clean_sync(tmp_path_factory: pytest.TempPathFactory, replay_hub: ReplayHub) -> CleanSync:
@@ -140,12 +151,54 @@ def cli_sync(
 _SHARED_SESSION_FIXTURES = ("clean_sync", "prefect_api")
 
 
+@functools.cache
+def _group_of(module: Path) -> str:
+    """The group of a test module: the first shared session fixture its source
+    names, else the module itself. Read from the source because the scheduler
+    runs in the controlling process, which collects no tests."""
+    source = module.read_text(encoding="utf-8")
+    used = (name for name in _SHARED_SESSION_FIXTURES if re.search(rf"\b{name}\b", source))
+    return next(used, str(module))
+
+
+class _ByGroup(LoadScopeScheduling):  # type: ignore[misc]
+    """xdist's `loadgroup`, with the groups above. xdist 3.8 reads a test's
+    `xdist_group` mark into its node id, which pytest 9.2 no longer lets it
+    rewrite: the marks are silently ignored and every test is a group of its
+    own (a module's fixtures then built on both workers). The groups go out in
+    collection order, which `pytest_collection_modifyitems` sets, not by their
+    number of tests."""
+
+    def __init__(self, config: pytest.Config, log: Any) -> None:
+        config.option.loadscopereorder = False
+        super().__init__(config, log)
+        self._root = config.rootpath
+
+    def _split_scope(self, nodeid: str) -> str:
+        return _group_of(self._root / nodeid.split("::", 1)[0])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> _ByGroup | None:
+    return _ByGroup(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
+def _runs_long(items: list[pytest.Item]) -> bool:
+    """A group that builds a shared session fixture or holds an end-to-end
+    run (marked `slow`)."""
+    return any(
+        item.get_closest_marker("slow") is not None
+        or not set(_SHARED_SESSION_FIXTURES).isdisjoint(getattr(item, "fixturenames", ()))
+        for item in items
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    by_module: dict[str, list[pytest.Item]] = {}
+    # A worker takes the next group when it has nearly finished its last, in
+    # this order: the long groups first, so that the short ones fill in behind
+    # them and both workers finish together.
+    by_group: dict[str, list[pytest.Item]] = {}
     for item in items:
-        by_module.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    for module, module_items in by_module.items():
-        used = {name for item in module_items for name in getattr(item, "fixturenames", ())}
-        group = next((name for name in _SHARED_SESSION_FIXTURES if name in used), module)
-        for item in module_items:
-            item.add_marker(pytest.mark.xdist_group(group))
+        by_group.setdefault(_group_of(item.path), []).append(item)
+    ordered = sorted(by_group.values(), key=lambda group: not _runs_long(group))
+    items[:] = [item for group in ordered for item in group]

@@ -180,23 +180,37 @@ def _assert_snapshots(data_dir: Path, expected: dict[str, str]) -> None:
     ]
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def hubs(replay_hub_factory: Callable[..., Any]) -> tuple[str, str]:
     return replay_hub_factory(as_of=dt.date(2024, 11, 10)).url, replay_hub_factory().url
 
 
-def test_sigkill_at_every_stage(tmp_path: Path, hubs: tuple[str, str]) -> None:
-    old_url, new_url = hubs
-    # The store every kill starts from: one snapshot of the 2024-11-10 Hub. Each
-    # kill interrupts a sync of today's Hub, which would publish a second one.
-    base = tmp_path / "base"
-    first = run_sync(SyncConfig(data_dir=base, endpoint=old_url))
-    old_id = first.snapshot
-    assert first.status == "published" and old_id is not None
-    base_files = snapshot_files(base)
-    base_runs = SnapshotStore(base).runs()
+@dataclass(frozen=True)
+class Base:
+    """The store every kill starts from (copy it, never change it): one
+    snapshot of the 2024-11-10 Hub. Each kill interrupts a sync of today's
+    Hub, which would publish a second one."""
 
-    durations = _measure_clean_run(new_url, _copy(base, tmp_path / "clean"))
+    data_dir: Path
+    snapshot_id: str
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, hubs: tuple[str, str]) -> Base:
+    old_url, _ = hubs
+    data_dir = tmp_path_factory.mktemp("crash-base") / "data"
+    first = run_sync(SyncConfig(data_dir=data_dir, endpoint=old_url))
+    assert first.status == "published" and first.snapshot is not None
+    return Base(data_dir, first.snapshot)
+
+
+def test_sigkill_at_every_stage(tmp_path: Path, hubs: tuple[str, str], base: Base) -> None:
+    _, new_url = hubs
+    old_id = base.snapshot_id
+    base_files = snapshot_files(base.data_dir)
+    base_runs = SnapshotStore(base.data_dir).runs()
+
+    durations = _measure_clean_run(new_url, _copy(base.data_dir, tmp_path / "clean"))
     seed = int(os.environ.get("LLMSYNC_CRASH_SEED", "20261128"))
     rng = random.Random(seed)
     # Each segment once, every other one right at its line and the rest at a
@@ -211,7 +225,7 @@ def test_sigkill_at_every_stage(tmp_path: Path, hubs: tuple[str, str]) -> None:
     kills: list[Kill] = []
     left_a_snapshot: list[bool] = []
     for attempt, (segment, fraction) in enumerate(plan):
-        data_dir = _copy(base, tmp_path / f"kill-{attempt}")
+        data_dir = _copy(base.data_dir, tmp_path / f"kill-{attempt}")
         kill = _sync_and_kill(
             new_url, data_dir, segment=segment, fraction=fraction, durations=durations
         )
@@ -325,11 +339,10 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.parametrize("pause_at", ["tables", "rename"])
 def test_kill_mid_publish_leaves_store_byte_for_byte(
-    tmp_path: Path, hubs: tuple[str, str], pause_at: str
+    tmp_path: Path, hubs: tuple[str, str], base: Base, pause_at: str
 ) -> None:
-    old_url, new_url = hubs
-    data_dir = tmp_path / "data"
-    run_sync(SyncConfig(data_dir=data_dir, endpoint=old_url))
+    _, new_url = hubs
+    data_dir = _copy(base.data_dir, tmp_path / "data")
     whole_store = {
         str(p.relative_to(data_dir)): p.read_bytes()
         for p in sorted((data_dir / "processed").rglob("*"))

@@ -54,12 +54,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     wheels = sorted(dist.glob("llmsync-*.whl"))
     assert len(wheels) == 1, wheels
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # A bare venv, filled by this interpreter's pip (`--python`): no pip or
+    # setuptools of its own that the installed code could lean on unnoticed,
+    # and no copy of pip installed into it just to run once.
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheels[0])],
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "--quiet", str(wheels[0])],
         check=True,
         timeout=1200,
-    )
+    )  # fmt: skip
     work = root / "elsewhere"
     work.mkdir()
     return venv / "bin", work

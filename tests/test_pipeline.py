@@ -33,7 +33,7 @@ from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.intervals import as_of
 from llmsync.tables.leaderboards import LEADERBOARD_FILE, parse_leaderboard
-from tests.conftest import V1
+from tests.conftest import V1, CleanSync
 from tests.readme_recipes import run_recipes
 from tests.recording_edits import without_repo
 from tests.tables import ARTICLE_PRIMARIES
@@ -354,43 +354,43 @@ def test_every_snapshot_rebuilds_from_raw_alone(synced_twice: dict[str, Any]) ->
 
 
 def test_verify_rebuilds_a_snapshot_from_before_raw_objects_were_recorded(
-    tmp_path: Path, replay_hub: Any, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, clean_sync: CleanSync, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A data directory of llmsync 0.1: manifests without `raw_objects` or
     `info_sha256`, model info landed as `<sha>/api-info.json`."""
-    run_sync(SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url))
-    snapshot = SnapshotStore(tmp_path).latest()
+    data_dir = clean_sync.copy_to(tmp_path / "data")
+    snapshot = SnapshotStore(data_dir).latest()
     assert snapshot is not None
     manifest = dict(snapshot.manifest)
     for entry in manifest.pop("raw_objects"):
         if entry["kind"] == "model_info":
-            old = tmp_path / "raw" / "models" / entry["repo_id"] / entry["revision"]
+            old = data_dir / "raw" / "models" / entry["repo_id"] / entry["revision"]
             old.mkdir(parents=True, exist_ok=True)
-            (old / "api-info.json").write_bytes((tmp_path / "raw" / entry["path"]).read_bytes())
+            (old / "api-info.json").write_bytes((data_dir / "raw" / entry["path"]).read_bytes())
     for model in manifest["sources"]["models"].values():
         del model["info_sha256"]
-    shutil.rmtree(tmp_path / "raw" / "api-info")
+    shutil.rmtree(data_dir / "raw" / "api-info")
     (snapshot.path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
     capsys.readouterr()
-    assert main(["verify", "--data-dir", str(tmp_path)]) == 0
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "published before raw objects were recorded (llmsync < 0.2)" in out
     assert "models: rebuilt from raw, identical" in out
     # Its sources hold each card's sha256: a changed card is still named.
-    card = tmp_path / "raw" / "models" / "databricks" / "dolly-v2-12b"
+    card = data_dir / "raw" / "models" / "databricks" / "dolly-v2-12b"
     (readme,) = card.glob("*/README.md")
     readme.write_bytes(readme.read_bytes().replace(b"license: mit", b"license: gpl", 1))
-    assert main(["verify", "--data-dir", str(tmp_path)]) == 1
-    named = f"raw object {readme.relative_to(tmp_path / 'raw')}: sha256 is"
+    assert main(["verify", "--data-dir", str(data_dir)]) == 1
+    named = f"raw object {readme.relative_to(data_dir / 'raw')}: sha256 is"
     assert named in capsys.readouterr().out
 
 
 def test_verify_notices_a_tampered_snapshot(
-    tmp_path: Path, replay_hub_factory: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, clean_sync: CleanSync, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run_sync(SyncConfig(data_dir=tmp_path, endpoint=replay_hub_factory().url))
-    latest = SnapshotStore(tmp_path).latest()
+    data_dir = clean_sync.copy_to(tmp_path / "data")
+    latest = SnapshotStore(data_dir).latest()
     assert latest is not None
     catalog = pq.read_table(latest.table_path("catalog"))
     scores = catalog.column("open_llm_v1_average").to_pylist()
@@ -398,7 +398,7 @@ def test_verify_notices_a_tampered_snapshot(
     index = catalog.schema.get_field_index("open_llm_v1_average")
     tampered = catalog.set_column(index, catalog.schema.field(index), pa.array(scores))
     pq.write_table(tampered, latest.table_path("catalog"))
-    assert main(["verify", "--data-dir", str(tmp_path)]) == 1
+    assert main(["verify", "--data-dir", str(data_dir)]) == 1
     out = capsys.readouterr().out
     assert "catalog.parquet does not match its hash" in out
     assert "catalog: DIFFERS when rebuilt" in out

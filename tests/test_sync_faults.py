@@ -20,7 +20,7 @@ import pytest
 from llmsync.cli import main
 from llmsync.pipeline import SyncConfig, SyncReport, run_sync
 from llmsync.replay.faults import FaultPlan, FaultRule
-from llmsync.replay.server import ReplayHub, RequestRecord
+from llmsync.replay.server import RequestRecord
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from tests.conftest import FAST_RETRIES, CleanSync
 from tests.tables import ARTICLE_PRIMARIES, latest_manifest, published_tables, without_repo
@@ -241,13 +241,14 @@ def _readme_recipes() -> list[tuple[str, str]]:
 
 def test_latest_skips_a_partial_snapshot(
     tmp_path: Path,
-    replay_hub: ReplayHub,
+    clean_sync: CleanSync,
     replay_hub_factory: Callable[..., Any],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    data_dir = tmp_path / "data"
-    complete = run_sync(SyncConfig(data_dir=data_dir, endpoint=replay_hub.url))
+    # A complete snapshot of today's Hub (a copy of the clean run's data directory).
+    data_dir = clean_sync.copy_to(tmp_path / "data")
+    complete = clean_sync.report
     # The card is landed by now (its sha is immutable), so fail the model info.
     failing = replay_hub_factory(
         faults=FaultPlan([_rule(rf"^/api/models/{DOLLY}$", "status", status=503, times=None)])

@@ -14,6 +14,7 @@ from llmsync.cli import main
 from llmsync.pipeline import SyncConfig, SyncReport, run_sync
 from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import SnapshotStore
+from tests.conftest import CleanSync
 from tests.recording_edits import edited_api_info
 from tests.tables import published_tables
 
@@ -61,13 +62,14 @@ def _verify(data_dir: Path, snapshot_id: str | None) -> int:
 
 def test_likes_changed_at_the_same_sha_are_a_new_snapshot_and_both_verify(
     tmp_path: Path,
-    replay_hub: ReplayHub,
+    clean_sync: CleanSync,
     liked_recordings: Path,
     capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:
-    data_dir = tmp_path / "data"
-    first = _sync(data_dir, replay_hub)
+    # The first sync: today's Hub as it is (a copy of the clean run's data directory).
+    data_dir = clean_sync.copy_to(tmp_path / "data")
+    first = clean_sync.report
     info_dir = data_dir / "raw" / "api-info" / "models" / DOLLY / DOLLY_SHA
     landed_first = {p.name: p.read_bytes() for p in info_dir.iterdir()}
     assert len(landed_first) == 1
@@ -110,13 +112,15 @@ def test_likes_changed_at_the_same_sha_are_a_new_snapshot_and_both_verify(
 def test_a_card_changed_on_disk_is_fetched_again_never_published(
     tmp_path: Path,
     replay_hub: ReplayHub,
+    clean_sync: CleanSync,
     liked_recordings: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    data_dir = tmp_path / "data"
+    # The first sync of today's Hub: a copy of the clean run's data directory.
+    data_dir = clean_sync.copy_to(tmp_path / "data")
     hub = replay_hub
-    first = _sync(data_dir, hub)
+    first = clean_sync.report
     card = data_dir / "raw" / CARD_PATH
     original = card.read_bytes()
     edited = original.replace(b"license: mit", b"license: apache-2.0", 1)
