@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
 import pytest
 
 from llmsync.cli import main
@@ -23,7 +21,8 @@ from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.server import RequestRecord
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from tests.conftest import FAST_RETRIES, CleanSync
-from tests.tables import ARTICLE_PRIMARIES, latest_manifest, published_tables, without_repo
+from tests.readme_recipes import run_recipes
+from tests.tables import latest_manifest, published_tables, without_repo
 
 DOLLY = "databricks/dolly-v2-12b"
 
@@ -232,13 +231,6 @@ def test_a_gated_model_is_its_state_and_the_snapshot_stays_complete(
         ), name
 
 
-def _readme_recipes() -> list[tuple[str, str]]:
-    """The README's recipes for reading the outputs: (language, code)."""
-    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Reading the outputs", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S)
-
-
 def test_latest_skips_a_partial_snapshot(
     tmp_path: Path,
     clean_sync: CleanSync,
@@ -270,50 +262,25 @@ def test_latest_skips_a_partial_snapshot(
     assert summary["path"] == str(data_dir / "processed" / f"snapshot={complete.snapshot}")
     assert not {"sources", "raw_objects", "model_details"} & set(summary)
 
-    # The README's recipes read the complete one too.
-    monkeypatch.chdir(tmp_path)
-    (sql_lang, sql), (_, polars_code), (_, pandas_code), (_, history_code) = _readme_recipes()
-    assert sql_lang == "sql"
-    rows = duckdb.sql(sql).fetchall()
-    assert sorted(row[1] for row in rows) == sorted(ARTICLE_PRIMARIES)
-    assert {row[0] for row in rows} == {complete.snapshot}
-    # Like with like: Falcon-40B-Instruct's 63.47 is a 4-benchmark average of
-    # 2023-09-15, ranked apart from the 6-benchmark averages of 2024-07-07.
-    ranked = [(r[1], r[3], r[4], r[5], str(r[6]), r[7], r[10]) for r in rows]
-    assert ranked[-1] == ("Falcon-40B-Instruct", 4, 1, 63.47, "2023-09-15", "archived", "retired")
-    assert {(r[1], r[4], r[5]) for r in ranked[:-1]} == {(6, "2024-07-07", "archived")}
-    assert [r[2] for r in ranked[:-1]] == list(range(1, len(ranked)))
-    polars_names: dict[str, Any] = {}
-    exec(polars_code, polars_names)
-    assert polars_names["latest"] == complete.snapshot
-    pandas_names: dict[str, Any] = {}
-    exec(pandas_code, pandas_names)
-    assert pandas_names["latest"].name == f"snapshot={complete.snapshot}"
-    # As of 2024-11-10: v1's final table (7,169 rows x 7) and v2's export of
-    # 2024-11-09 (1,793 rows x 7), as the bundle's commits count them.
-    as_of = pandas_names["as_of"]
-    assert as_of.groupby("leaderboard").size().to_dict() == {
-        "open_llm_v1": 50_183,
-        "open_llm_v2": 12_551,
-    }
-    exec(history_code, pandas_names)
-    falcon = pandas_names["falcon"]
-    runs = [
-        (r.leaderboard, r.benchmark, r.value, str(r.valid_from), r.valid_to)
-        for r in falcon.itertuples()
-    ]
-    # Read from the upstream CSVs: v1 MMLU 54.1 until 2023-07-14 (the last scrape
-    # with it is of 2023-06-29), 55.4 from then until the 2024 tables, which no
-    # longer list the model; v2 MMLU-PRO 14.02 in every export up to 2024-12-10,
-    # then 14.0163268321513 (the JSON API's exports carry it unrounded).
-    assert [
-        (lb, b, v, start, None if pd.isna(end) else str(end)) for lb, b, v, start, end in runs
-    ] == [
-        ("open_llm_v1", "mmlu", 54.1, "2023-05-31", "2023-07-14"),
-        ("open_llm_v1", "mmlu", 55.4, "2023-07-14", "2024-06-19"),
-        ("open_llm_v2", "mmlu_pro", 14.02, "2024-07-13", "2024-12-11"),
-        ("open_llm_v2", "mmlu_pro", 14.0163268321513, "2024-12-11", None),
-    ]
+    # The README's recipes read the complete one too. On this data (one
+    # complete snapshot of today's Hub, then the partial one) the v1 ranking is
+    # the one the README shows after its second night, and the v2 averages per
+    # complete snapshot are that night's five rows only: reading the partial
+    # snapshot as well would list each twice.
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    found = run_recipes("two-syncs", data_dir, reader)
+    printed, shown = found["v1-ranking"]
+    assert printed == shown
+    printed, shown = found["v2-by-snapshot"]
+    newest = [line for line in shown.splitlines() if "2025-03-21" in line]
+    assert len(newest) == 5
+    assert [line for line in printed.splitlines() if " ┆ 20" in line] == newest
+    assert printed.startswith("shape: (5, 3)")
+    # Falcon's MMLU and MMLU-Pro intervals, read from the upstream CSVs, are the
+    # same in the latest complete snapshot of one night as after the README's two.
+    printed, shown = found["falcon-history"]
+    assert printed == shown
 
 
 def test_production_keeps_the_default_policy(tmp_path: Path) -> None:
