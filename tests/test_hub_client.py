@@ -22,6 +22,7 @@ from llmsync.hub.errors import (
 )
 from llmsync.hub.ids import InvalidIdError
 from llmsync.hub.listing import LISTING_EXPAND
+from llmsync.hub.pacing import Pacer
 from llmsync.hub.retry import IncompleteBody, RetryPolicy
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.recordings import RecordingStore
@@ -347,3 +348,20 @@ def test_token_stays_secret(
     assert any(r.authorized for r in seen if r.listener == "hub")
     cdn = [r for r in seen if r.listener == "cdn"]
     assert cdn and not any(r.authorized for r in cdn)
+
+
+def test_the_pacer_counts_what_the_hub_counts(replay_hub: ReplayHub, tmp_path: Path) -> None:
+    # The leaderboard's Parquet is an LFS file: the resolver answers the HEADs
+    # (ours, then hf_hub_download's) and the CDN, another host with no quota,
+    # serves the body. Dolly's card is kept in git: the resolver serves it too.
+    pacer = Pacer("none")
+    client = HubClient(endpoint=replay_hub.url, raw_store=RawStore(tmp_path), pacer=pacer)
+    replay_hub.stats.reset()
+    client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+    counted = replay_hub.stats.snapshot()["requests"]
+    assert (counted["resolvers"], counted["cdn"]) == (2, 1)
+    assert pacer.requests()["resolvers"] == 2
+    client.download(DOLLY, "README.md", repo_type="model", revision="main")
+    counted = replay_hub.stats.snapshot()["requests"]
+    assert (counted["resolvers"], counted["cdn"]) == (2 + 3, 1)
+    assert pacer.requests() == {"api": 0, "resolvers": 5, "pages": 0}

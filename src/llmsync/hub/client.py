@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 # Read by huggingface_hub when it is first imported.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -50,7 +50,7 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
 from llmsync.hub.bodies import check_body, json_list, json_object, parse_datetime, verify_file
-from llmsync.hub.endpoint import resolve_endpoint
+from llmsync.hub.endpoint import origin, resolve_endpoint
 from llmsync.hub.errors import (
     CommitRef,
     FileNotFound,
@@ -74,6 +74,7 @@ from llmsync.hub.ids import (
 from llmsync.hub.landing import Landing, StoredObject
 from llmsync.hub.listing import INFO_QUERY
 from llmsync.hub.pacing import Pacer
+from llmsync.hub.quotas import download_resolver_requests
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
     IncompleteBody,
@@ -94,12 +95,6 @@ TIMEOUT_SECONDS = 30.0
 
 
 # -- helpers ----------------------------------------------------------------------
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _describe(exc: BaseException) -> str:
@@ -213,7 +208,7 @@ class HubClient:
     def _token_for(self, url: str) -> str | bool:
         """The token, only for the configured endpoint's origin; `False` tells
         huggingface_hub to send none (not even a locally saved login)."""
-        if self._token and _origin(url) == _origin(self.endpoint):
+        if self._token and origin(url) == origin(self.endpoint):
             return self._token
         return False
 
@@ -379,7 +374,8 @@ class HubClient:
         def fetch() -> LandedFile:
             scratch = self.raw_store.scratch_dir()
             try:
-                self._paced(url, requests=2)  # hf_hub_download's HEAD and GET
+                hits = download_resolver_requests(url, metadata.location, metadata.xet_file_data)
+                self._paced(url, requests=hits)
                 local = Path(
                     hf_hub_download(
                         repo_id,
