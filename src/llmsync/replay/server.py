@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from llmsync.cli_args import share
 from llmsync.replay.admin import ADMIN_PREFIX, Controls, admin_reply
 from llmsync.replay.evals import EvalsView, datasets_listing, leaderboard_reply
 from llmsync.replay.faults import FaultPlan, FaultRule
@@ -603,7 +604,7 @@ def add_listing_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--eval-results-share",
-        type=float,
+        type=share,
         default=DEFAULT_EVAL_SHARE,
         help="with --population: the share of generated repos given generated eval results "
         "(a chosen density, POPULATION.md; default: %(default)s)",
@@ -653,7 +654,7 @@ def serve_options(args: argparse.Namespace) -> None:
             author_repos=args.author_repos,
             daily_churn=args.daily_churn,
         ),
-        eval_results_share=getattr(args, "eval_results_share", DEFAULT_EVAL_SHARE),
+        eval_results_share=args.eval_results_share,
     )
 
 
