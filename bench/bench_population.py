@@ -57,7 +57,6 @@ the eval results' own figures:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import math
@@ -67,7 +66,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -289,34 +287,6 @@ def timeline(
     return {"stage_starts": begins, "buckets": buckets, "request_span": round(span, 1)}
 
 
-@contextlib.contextmanager
-def keep_pacers(pacers: list[Pacer]) -> Iterator[None]:
-    """Every pacer the sync makes, kept to read its timeline: `make_pacer` is
-    wrapped wherever a pipeline module has bound it."""
-    from llmsync.pipeline import stages
-
-    make_pacer = stages.make_pacer
-
-    def keeping(config: Any) -> Pacer:
-        pacers.append(make_pacer(config))
-        return pacers[-1]
-
-    bound = [
-        module
-        for name, module in list(sys.modules.items())
-        if name.startswith("llmsync.pipeline") and getattr(module, "make_pacer", None) is make_pacer
-    ]
-    for module in bound:
-        setattr(module, "make_pacer", keeping)  # noqa: B010
-    try:
-        yield
-    finally:
-        for module in bound:
-            setattr(module, "make_pacer", make_pacer)  # noqa: B010
-    if not pacers:
-        raise RuntimeError("the sync made no pacer the bench could keep")
-
-
 def llmsync_run(
     url: str,
     data_dir: Path,
@@ -326,6 +296,7 @@ def llmsync_run(
     observed_on: dt.date | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     from llmsync.pipeline import SyncConfig, run_sync
+    from llmsync.pipeline.stages import make_pacer
 
     fresh(url)
     # Tier `none`: no quota assumed; the pacer learns it from the first answer.
@@ -336,10 +307,10 @@ def llmsync_run(
         rate_tier="none",
         observed_on=observed_on,
     )
-    pacers: list[Pacer] = []
+    # The run's one pacer, made here to read its timeline afterwards.
+    pacer = make_pacer(config)
     started = time.monotonic()
-    with keep_pacers(pacers):
-        report = run_sync(config)
+    report = run_sync(config, pacer=pacer)
     hub_bound = sum(v for k, v in report.seconds.items() if k in HUB_STAGES)
     local = sum(v for k, v in report.seconds.items() if k not in HUB_STAGES)
     result = figures(
@@ -355,7 +326,7 @@ def llmsync_run(
     result["listing_bytes"] = report.fetch.get("listing_bytes")
     result["models"] = report.row_counts.get("models")
     result["rate_limit_wait_hub_seconds"] = round(report.rate_limit_wait_seconds * scale, 1)
-    result["timeline"] = timeline(pacers[0], started=started, stages=report.seconds, scale=scale)
+    result["timeline"] = timeline(pacer, started=started, stages=report.seconds, scale=scale)
     # From the first request sent to the last answer: what the floor bounds.
     # It holds the local stages between fetches (the scores are built between
     # the leaderboards' fetch and the models'), x the time scale like the rest.

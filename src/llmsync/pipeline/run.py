@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from llmsync import __version__
 from llmsync.hub.landing import StoredObject
+from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.evals import (
     build_eval_tables,
     observation_day,
@@ -69,9 +70,13 @@ def run_sync(
     flow_run_id: str | None = None,
     progress: Callable[[str], None] = lambda message: None,
     on_fetch_progress: ProgressFn | None = None,
+    pacer: Pacer | None = None,
 ) -> SyncReport:
     """One sync: publishes a correct snapshot, records an unchanged run, or
     publishes nothing and raises SyncFailed with a one-line reason.
+
+    `pacer` paces every request of the run (default: one made from the
+    config's rate tier); a caller that passes its own can read its timeline.
 
     `on_fetch_progress` is told how a leaderboards population's fetch stands
     (done/total, requests, time waited for the rate limit) while it runs."""
@@ -87,7 +92,7 @@ def run_sync(
                 started_at=dt.datetime.now(dt.UTC),
                 config=config,
                 # One pacer for every request of the run: the rate limits are per caller.
-                pacer=make_pacer(config),
+                pacer=pacer if pacer is not None else make_pacer(config),
                 curated=load_curated(config.curated_path),
                 store=store,
                 previous=store.latest(),
