@@ -5,14 +5,18 @@ and applying exports one at a time builds the same table as all at once."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import random
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from llmsync.tables import intervals
 from llmsync.tables.intervals import Export, as_of, empty_scores, extend
 from llmsync.tables.schemas import EXPORT_SCORES, SCORES
 from llmsync.tables.validation import ValidationError, validate_tables
+from tests.interval_reference import extend_sequentially
 from tests.recorded import recorded, recorded_exports, recorded_scores, revision_of
 from tests.tables import snapshot_tables
 
@@ -217,3 +221,55 @@ def test_validation_refuses_two_open_intervals_of_one_key() -> None:
     )
     with pytest.raises(ValidationError, match=r"scores \(open intervals\): 1 duplicate key"):
         validate_tables(tables)
+
+
+def _synthetic_export(rng: random.Random, leaderboard: str, number: int, day: dt.date) -> Export:
+    """An export of a few groups, each holding 0-3 rows of values drawn from a
+    small set (so values repeat, continue, and come back), occurrences ranked
+    as the parser ranks them, rows shuffled. Generated, not recorded."""
+    rows = []
+    for name, precision in itertools.product(("a/x", "b/y", "c"), (None, "bfloat16")):
+        values = sorted(
+            (rng.choice([1.0, 2.0, 0.0, -0.0]) for _ in range(rng.choice([0, 1, 1, 2, 3]))),
+            reverse=True,
+        )
+        for occurrence, value in enumerate(values):
+            raw = rng.choice([None, 0.5])
+            rows.append(
+                {
+                    "leaderboard": leaderboard,
+                    "model_name": name,
+                    "repo_id": None,
+                    "precision": precision,
+                    "model_sha": None,
+                    "occurrence": occurrence,
+                    "benchmark": "average",
+                    "value": value,
+                    "raw_value": raw,
+                }
+            )
+    rng.shuffle(rows)
+    table = pa.Table.from_pylist(rows, schema=EXPORT_SCORES.schema)
+    return Export(leaderboard, f"{leaderboard}-{number}", day, table)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 25, intervals.BATCH_ROWS])
+def test_the_columnar_pass_equals_applying_exports_in_turn(
+    batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Duplicates that arrive, change and leave, two exports of one day, and two
+    # leaderboards interleaved: the columnar pass, in batches of any size and
+    # cut anywhere into two syncs, gives the table the sequential rules give.
+    monkeypatch.setattr(intervals, "BATCH_ROWS", batch_rows)
+    for seed in range(60):
+        rng = random.Random(seed)
+        day = {"p": dt.date(2024, 1, 1), "q": dt.date(2024, 1, 1)}
+        exports = []
+        for number in range(rng.randint(1, 12)):
+            leaderboard = rng.choice("pq")
+            day[leaderboard] += dt.timedelta(days=rng.choice([0, 1, 1, 2]))
+            exports.append(_synthetic_export(rng, leaderboard, number, day[leaderboard]))
+        expected = extend_sequentially(empty_scores(), exports)
+        assert extend(empty_scores(), exports).equals(expected), seed
+        cut = rng.randint(0, len(exports))
+        assert extend(extend(empty_scores(), exports[:cut]), exports[cut:]).equals(expected), seed
