@@ -10,7 +10,10 @@ intervals are built anew from every listed revision in the raw landing.
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -19,7 +22,7 @@ from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.store.snapshots import Snapshot, schema_versions
 from llmsync.tables.intervals import Export, empty_scores, extend
-from llmsync.tables.leaderboards import parse_leaderboard
+from llmsync.tables.leaderboards import ParsedExport, parse_leaderboard
 from llmsync.tables.revisions import (
     RevisionRecord,
     classify_in_history,
@@ -27,6 +30,10 @@ from llmsync.tables.revisions import (
     revisions_table,
 )
 from llmsync.tables.schemas import REVISIONS, SCORES
+
+# Threads that parse exports at once, and how many parsed exports may wait.
+_PARSE_WORKERS = min(4, os.cpu_count() or 1)
+_AHEAD = 2 * _PARSE_WORKERS
 
 
 @dataclass(frozen=True)
@@ -123,12 +130,12 @@ def _exports(
     newest: set[str],
     max_loss: float,
 ) -> Iterator[Export]:
-    """Parse each revision in turn (one in memory at a time), record it, and
-    yield the ones to apply."""
-    for item in to_parse:
-        try:
-            parsed = parse_leaderboard(item.path.read_bytes(), leaderboard=item.leaderboard)
-        except ValueError as exc:
+    """Parse the revisions (a few at a time, in threads), record each in
+    turn, and yield the ones to apply."""
+    for item, parsed in _parsed(to_parse):
+        rows = None
+        if isinstance(parsed, ValueError):
+            exc = parsed
             reason = f"leaderboard {item.leaderboard} at {item.revision[:10]} is malformed: {exc}"
             # The newest table is what the snapshot presents as current: no
             # stand-in for it is acceptable. An older one is history, kept aside.
@@ -148,7 +155,34 @@ def _exports(
             record = RevisionRecord(
                 item.leaderboard, item.revision, item.date, parsed.upstream_rows, status, why
             )
+            rows = parsed.rows
         records.append(record)
         first_seen.append(record)
-        if record.status == "ok":
-            yield Export(item.leaderboard, item.revision, item.date, parsed.rows)
+        if record.status == "ok" and rows is not None:
+            yield Export(item.leaderboard, item.revision, item.date, rows)
+
+
+def _parsed(
+    to_parse: Sequence[LeaderboardRevision],
+) -> Iterator[tuple[LeaderboardRevision, ParsedExport | ValueError]]:
+    """Each revision with its parse (or why it cannot be parsed), in order.
+
+    Parsing is mostly Arrow's work, which runs outside the GIL, so a few
+    threads parse at once; only `_AHEAD` parses wait at a time (memory)."""
+    with ThreadPoolExecutor(max_workers=_PARSE_WORKERS) as pool:
+        pending: deque[tuple[LeaderboardRevision, Future[ParsedExport | ValueError]]] = deque()
+        for item in to_parse:
+            pending.append((item, pool.submit(_parse, item)))
+            if len(pending) > _AHEAD:
+                first, future = pending.popleft()
+                yield first, future.result()
+        while pending:
+            first, future = pending.popleft()
+            yield first, future.result()
+
+
+def _parse(item: LeaderboardRevision) -> ParsedExport | ValueError:
+    try:
+        return parse_leaderboard(item.path.read_bytes(), leaderboard=item.leaderboard)
+    except ValueError as exc:
+        return exc

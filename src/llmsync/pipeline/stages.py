@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,10 +145,14 @@ def fetch_models(
     """Land model info and card for each repo. A model that fails costs its
     own row's fields (with the reason), never the run."""
     client = make_client(config, pacer=pacer)
-    return [
-        _fetch_one_model(client, repo_id, card_max_bytes=config.card_max_bytes)
-        for repo_id in repo_ids
-    ]
+
+    def one(repo_id: str) -> ModelFetch:
+        return _fetch_one_model(client, repo_id, card_max_bytes=config.card_max_bytes)
+
+    # Each model's requests wait on the Hub alone: `download_workers` go at
+    # once (the pacer keeps them within the rate limits), results in order.
+    with ThreadPoolExecutor(max_workers=max(1, config.download_workers)) as pool:
+        return list(pool.map(one, repo_ids))
 
 
 def build_models(fetches: Sequence[ModelFetch]) -> pa.Table:

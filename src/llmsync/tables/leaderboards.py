@@ -9,6 +9,7 @@ that matches the table best is the one it must satisfy completely.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -155,10 +156,7 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
     """
     if leaderboard not in _LAYOUTS:
         raise ValueError(f"unknown leaderboard: {leaderboard!r}")
-    table = _read(data)
-    if table.num_rows == 0:
-        raise LeaderboardFormatError("the leaderboard table has no rows")
-    layout = _pick_layout(leaderboard, table)
+    table, layout = _read(data, leaderboard)
     name_column = next(c for c in layout.name_columns if c in table.column_names)
 
     names = _strings(table, name_column)
@@ -184,32 +182,34 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
         values[benchmark] = (_scores(table, column), raw)
     per_row["occurrence"] = _occurrences(per_row, values)
 
+    # One row per (upstream row, benchmark) that has a value, in upstream order,
+    # each row's benchmarks in display order (easy to read): the benchmark-major
+    # value columns are taken in that order at once.
     order = BENCHMARKS[leaderboard]
-    pieces: list[pa.Table] = []
-    for benchmark, (scores, raw) in values.items():
-        piece = pa.table(
-            {
-                **per_row,
-                "row": pa.array(range(table.num_rows), pa.int32()),
-                "benchmark": pa.array([benchmark] * table.num_rows, pa.string()),
-                "benchmark_order": pa.array([order.index(benchmark)] * table.num_rows, pa.int8()),
-                "value": scores,
-                "raw_value": raw,
-            }
-        )
-        pieces.append(piece.filter(pc.is_valid(piece["value"])))
-
-    rows = pa.concat_tables(pieces)
-    # Upstream order, each row's benchmarks in display order: easy to read.
-    rows = rows.take(
-        pc.sort_indices(rows, [("row", "ascending"), ("benchmark_order", "ascending")])
-    )
-    columns = {"leaderboard": pa.array([leaderboard] * rows.num_rows, pa.string())}
+    benchmarks = sorted(values, key=order.index)
+    n = table.num_rows
+    row = np.repeat(np.arange(n, dtype=np.int64), len(benchmarks))
+    which = np.tile(np.arange(len(benchmarks), dtype=np.int64), n)
+    scores = pa.concat_arrays([values[name][0] for name in benchmarks])
+    raws = pa.concat_arrays([values[name][1] for name in benchmarks])
+    at = which * n + row
+    held = np.asarray(scores.is_valid().to_numpy(zero_copy_only=False), dtype=bool)[at]
+    row, which, at = row[held], which[held], pa.array(at[held])
+    rows = pa.array(row)
+    columns = {
+        "leaderboard": pa.repeat(pa.scalar(leaderboard, pa.string()), len(row)),
+        "benchmark": pa.array(benchmarks, pa.string()).take(pa.array(which)),
+        "value": scores.take(at),
+        "raw_value": raws.take(at),
+    }
     parsed = pa.table(
-        [columns[name] if name in columns else rows[name] for name in EXPORT_SCORES.columns],
+        [
+            columns[name] if name in columns else per_row[name].take(rows)
+            for name in EXPORT_SCORES.columns
+        ],
         schema=EXPORT_SCORES.schema,
     )
-    return ParsedExport(parsed, table.num_rows)
+    return ParsedExport(parsed, n)
 
 
 def _occurrences(
@@ -245,22 +245,33 @@ def _occurrences(
     return pa.array(occurrence)
 
 
-def _read(data: bytes | pa.Table) -> pa.Table:
+def _read(data: bytes | pa.Table, leaderboard: str) -> tuple[pa.Table, _Layout]:
+    """The export's table, with only the columns its layout uses, and the layout."""
     if isinstance(data, pa.Table):
-        return data
+        if data.num_rows == 0:
+            raise LeaderboardFormatError("the leaderboard table has no rows")
+        return data, _pick_layout(leaderboard, data.column_names)
     try:
-        return pq.read_table(pa.BufferReader(data))
+        file = pq.ParquetFile(pa.BufferReader(data))
+        if file.metadata.num_rows == 0:
+            raise LeaderboardFormatError("the leaderboard table has no rows")
+        present = file.schema_arrow.names
+        layout = _pick_layout(leaderboard, present)
+        # Read only what the layout uses: an export has dozens of other columns.
+        wanted = {*layout.name_columns, _PRECISION, _MODEL_SHA}
+        wanted |= {*layout.scores.values(), *layout.raw_scores.values()}
+        return file.read(columns=[c for c in present if c in wanted]), layout
     except (pa.ArrowException, OSError) as exc:
         raise LeaderboardFormatError(f"not a readable Parquet file: {exc}") from exc
 
 
-def _pick_layout(leaderboard: str, table: pa.Table) -> _Layout:
+def _pick_layout(leaderboard: str, columns: list[str]) -> _Layout:
     """The layout the table matches best; every column of it must be there.
 
     Picking by overlap is what turns a renamed column into "column X is
     missing" rather than "unknown format".
     """
-    present = set(table.column_names)
+    present = set(columns)
     layout = max(_LAYOUTS[leaderboard], key=lambda item: item.match_count(present))
     if not any(column in present for column in layout.name_columns):
         wanted = layout.name_columns[0]
@@ -341,15 +352,15 @@ def _repo_ids(names: pa.Array) -> pa.Array:
     """The name where it is a Hub repo id with a namespace, else null.
 
     A bare `llama-7b` could be any of several repos, so it stays null. The
-    check runs once per distinct name, not once per row.
+    check runs once per distinct name, and once per process for a name that
+    many exports list (`_is_namespaced_repo_id` remembers it).
     """
     distinct = pc.unique(names)
-    valid = pa.array(
-        [
-            name is not None and "/" in name and is_valid_repo_id(name)
-            for name in distinct.to_pylist()
-        ],
-        pa.bool_(),
-    )
+    valid = pa.array([_is_namespaced_repo_id(name) for name in distinct.to_pylist()], pa.bool_())
     keep = pc.take(valid, pc.index_in(names, value_set=distinct))
     return pc.if_else(keep, names, pa.nulls(len(names), pa.string()))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _is_namespaced_repo_id(name: str | None) -> bool:
+    return name is not None and "/" in name and is_valid_repo_id(name)

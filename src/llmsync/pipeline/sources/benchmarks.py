@@ -15,6 +15,7 @@ the run.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -70,7 +71,7 @@ class Benchmarks:
 BENCHMARKS = Benchmarks()
 
 
-def fetch_benchmarks(client: HubClient, raw: RawStore) -> LandedBenchmarks:
+def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> LandedBenchmarks:
     failures: list[str] = []
     pages: list[StoredObject] = []
     found: list[tuple[str, str | None]] = []
@@ -82,12 +83,21 @@ def fetch_benchmarks(client: HubClient, raw: RawStore) -> LandedBenchmarks:
             found += listing_ids(body)
     except HubError as exc:
         failures.append(redact(f"official benchmarks: {exc}"))
-    benchmarks = []
-    for dataset_id, sha in found:
-        eval_yaml = _eval_yaml(client, dataset_id, sha, failures)
-        board = _leaderboard(client, raw, dataset_id, failures)
-        benchmarks.append(LandedBenchmark(dataset_id, sha, eval_yaml, board))
-    return LandedBenchmarks(tuple(pages), tuple(benchmarks), tuple(failures))
+
+    def one(dataset_id: str, sha: str | None) -> tuple[LandedBenchmark, list[str]]:
+        failed: list[str] = []
+        eval_yaml = _eval_yaml(client, dataset_id, sha, failed)
+        board = _leaderboard(client, raw, dataset_id, failed)
+        return LandedBenchmark(dataset_id, sha, eval_yaml, board), failed
+
+    # Each benchmark's requests wait on the Hub alone: `workers` benchmarks go
+    # at once (the pacer keeps them within the rate limits); results and
+    # failures keep the listing's order.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        done = list(pool.map(one, *zip(*found, strict=True))) if found else []
+    failures += [line for _, failed in done for line in failed]
+    benchmarks = tuple(landed for landed, _ in done)
+    return LandedBenchmarks(tuple(pages), benchmarks, tuple(failures))
 
 
 def _eval_yaml(
@@ -160,4 +170,8 @@ def benchmark_raw_objects(raw: RawStore, landed: LandedBenchmarks) -> list[dict[
 
 def fetch_official(config: SyncConfig, *, pacer: Pacer | None = None) -> LandedBenchmarks:
     """The benchmarks stage: a client of the run's pacer, the run's raw landing."""
-    return fetch_benchmarks(make_client(config, pacer=pacer), RawStore(config.data_dir / "raw"))
+    return fetch_benchmarks(
+        make_client(config, pacer=pacer),
+        RawStore(config.data_dir / "raw"),
+        workers=config.download_workers,
+    )
