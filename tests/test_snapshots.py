@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,38 @@ def test_a_missing_data_folder_is_said_so(
     assert main(["verify", "--data-dir", str(tmp_path), "--snapshot", "20990101T000000Z"]) == 2
     err = capsys.readouterr().err
     assert err == f"llmsync: no snapshot 20990101T000000Z in {tmp_path / 'processed'}\n"
+
+
+def test_a_table_whose_bytes_are_unchanged_is_linked_not_written(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    first = store.publish(snapshot_tables(revision="a"), manifest={})
+    tables = snapshot_tables(revision="a")
+    tables["catalog"] = tables["catalog"].slice(0, 0)
+    second = store.publish(tables, manifest={})
+    # Every snapshot holds every table; the unchanged ones share the earlier file.
+    assert sorted(p.name for p in second.path.glob("*.parquet")) == sorted(
+        f"{name}.parquet" for name in TABLE_NAMES
+    )
+    for name in TABLE_NAMES:
+        same = first.table_path(name).samefile(second.table_path(name))
+        assert same == (name != "catalog"), name
+    assert second.manifest["tables"]["scores"] == first.manifest["tables"]["scores"]
+    assert second.manifest["tables"]["catalog"]["rows"] == 0
+    assert store.verify(second) == []
+    # Removing the earlier snapshot leaves the later one whole.
+    shutil.rmtree(first.path)
+    assert store.verify(second) == []
+    assert second.read_table("scores").num_rows == second.manifest["tables"]["scores"]["rows"]
+
+
+def test_a_linked_file_that_no_longer_matches_its_manifest_is_written_afresh(
+    tmp_path: Path,
+) -> None:
+    store = SnapshotStore(tmp_path)
+    first = store.publish(snapshot_tables(revision="a"), manifest={})
+    first.table_path("models").write_bytes(b"tampered")
+    second = store.publish(snapshot_tables(revision="a"), manifest={})
+    assert not first.table_path("models").samefile(second.table_path("models"))
+    assert first.table_path("scores").samefile(second.table_path("scores"))
+    assert store.verify(second) == []
+    assert store.verify(first) == [f"{first.snapshot_id}: models.parquet does not match its hash"]

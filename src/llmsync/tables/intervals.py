@@ -130,7 +130,10 @@ class _Pass:
 
     def run(self, closed: list[pa.Table]) -> pa.Table:
         """Appends the intervals this batch closed to `closed`; returns the open ones."""
-        rows = [export.rows.select(EXPORT_SCORES.columns) for export in self.exports]
+        rows = [
+            export.rows.select(EXPORT_SCORES.columns).cast(EXPORT_SCORES.schema)
+            for export in self.exports
+        ]
         items = pa.concat_tables(
             [self.open.select(EXPORT_SCORES.columns).cast(EXPORT_SCORES.schema), *rows]
         )
