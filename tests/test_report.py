@@ -144,7 +144,7 @@ def test_eval_results_are_drawn_from_the_real_files(page: str) -> None:
     # gemma-4-12B-it's AIME 2026 result (its real .eval_results file, "No tools")
     # beside Ternary-Bonsai's, each benchmark a chart of its own with badges.
     assert "MathArena/aime_2026: top 10 and the article" in evals
-    assert "google/gemma-4-12B-it · MathArena/aime_2026: 77.5 (community)" in evals
+    assert "google/gemma-4-12B-it · MathArena/aime_2026: 77.5 (community, PR #6, open)" in evals
     assert "prism-ml/Ternary-Bonsai-27B-gguf · mmmu_pro_vision: 68.96 (community)" in evals
 
 

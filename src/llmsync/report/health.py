@@ -7,7 +7,8 @@ from collections import Counter
 from llmsync.report import svg
 from llmsync.report.charts import Bar, hbars, html_table
 from llmsync.report.context import View, exports
-from llmsync.report.data import ReportData
+from llmsync.report.data import EVAL_RESULTS, ReportData
+from llmsync.report.evals import unreadable
 from llmsync.tables.schemas import MODEL_STATUSES
 
 # Statuses that are the model's state, not a failure of the run (schemas.py).
@@ -94,12 +95,29 @@ def _runs_part(data: ReportData) -> str:
     return "".join(lines)
 
 
+def _evals_part(data: ReportData) -> str:
+    table = data.table(EVAL_RESULTS)
+    rows = unreadable(table) if table is not None else []
+    if not rows:
+        return "<p>Every current eval result could be read.</p>"
+    rows.sort(key=lambda r: (r["repo_id"], r["filename"], r["raw_item"]))
+    return html_table(
+        ["repo", "file", "PR", "benchmark", "why it could not be read"],
+        [
+            [r["repo_id"], r["filename"], r["pull_request"], r["dataset_id"], r["error"]]
+            for r in rows
+        ],
+    )
+
+
 def health_view(data: ReportData) -> View:
     body = (
         "<h3>Exports set aside</h3>"
         + _exports_part(data)
         + "<h3>Models</h3>"
         + _models_part(data)
+        + "<h3>Eval results that could not be read</h3>"
+        + _evals_part(data)
         + "<h3>Runs</h3>"
         + _runs_part(data)
     )

@@ -1,9 +1,10 @@
 """Model info bodies (`evalResults`) -> the `eval_results` table, as intervals
 by observation (see `tables.schemas.EVAL_RESULTS` for the key and the as-of rule).
 
-Items are read with huggingface_hub's own `parse_eval_result_entries`; an item
-the Hub rejected (`{filename, error}`) is kept as a row of its own, so one bad
-file never costs its siblings (huggingface_hub before 2026-09 dropped them all).
+Items are read by llmsync's own tolerant reader (`tables.eval_items`): an item
+that cannot be read as a result (a file the Hub rejected, `{filename, error}`,
+or any other shape) is kept as a row of its own with `error`, so one bad item
+never costs its siblings, the model or the run.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from huggingface_hub import parse_eval_result_entries
 
+from llmsync.tables.eval_items import read_item
 from llmsync.tables.schemas import EVAL_RESULT_KEY, EVAL_RESULTS
 
 # The columns whose change closes an interval (the key's are the identity).
@@ -67,36 +68,8 @@ def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
 
 def _row(observed: Observed, index: int, item: Any) -> dict[str, Any]:
     base: dict[str, Any] = {name: None for name in EVAL_RESULTS.columns}
-    item = item if isinstance(item, dict) else {"error": "not an object"}
-    pull_request = item.get("pullRequest")
-    base.update(
-        repo_id=observed.repo_id,
-        filename=str(item.get("filename") or ""),
-        pull_request=pull_request if isinstance(pull_request, int) else None,
-        raw_object=observed.raw_object,
-        raw_item=index,
-    )
-    if "error" in item or not isinstance(item.get("data"), dict):
-        base["error"] = str(item.get("error") or "no data")
-        return base
-    try:
-        (entry,) = parse_eval_result_entries([item["data"]])
-    except (KeyError, TypeError, ValueError) as exc:
-        base["error"] = f"unreadable entry: {type(exc).__name__}"
-        return base
-    base.update(
-        dataset_id=entry.dataset_id,
-        task_id=entry.task_id,
-        dataset_revision=entry.dataset_revision,
-        value=float(entry.value),
-        verified=bool(item.get("verified")),
-        source_url=entry.source_url,
-        source_name=entry.source_name,
-        source_user=entry.source_user,
-        source_org=entry.source_org,
-        notes=entry.notes,
-        date=None if entry.date is None else str(entry.date),
-    )
+    base.update(read_item(item))
+    base.update(repo_id=observed.repo_id, raw_object=observed.raw_object, raw_item=index)
     return base
 
 

@@ -14,7 +14,6 @@ the run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +26,7 @@ from llmsync.hub.secrets import redact
 from llmsync.pipeline.sources.base import Fetched, SourceRun, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.store.raw import RawStore
-from llmsync.tables.benchmarks import listing_ids
+from llmsync.tables.benchmarks import leaderboard_entries, listing_ids
 
 EVAL_YAML = "eval.yaml"
 OFFICIAL_FILTER = "filter=benchmark:official"
@@ -48,6 +47,9 @@ class LandedBenchmarks:
     pages: tuple[StoredObject, ...]
     benchmarks: tuple[LandedBenchmark, ...]
     failures: tuple[str, ...] = field(default=())
+    # Leaderboard entries that could not be read (counted in the run's
+    # failures, but the Hub answered: they do not make the snapshot partial).
+    skipped_entries: tuple[str, ...] = field(default=())
 
 
 class Benchmarks:
@@ -60,7 +62,7 @@ class Benchmarks:
             landed,
             description=describe_benchmarks(landed),
             raw_objects=benchmark_raw_objects(RawStore(run.config.data_dir / "raw"), landed),
-            failures=landed.failures,
+            failures=landed.failures + landed.skipped_entries,
             partial=bool(landed.failures),
             # What the benchmarks cost (eval results ride on the model requests).
             counts={"benchmark_requests": sum(run.pacer.requests().values()) - before},
@@ -83,11 +85,18 @@ def fetch_benchmarks(client: HubClient, raw: RawStore) -> LandedBenchmarks:
     except HubError as exc:
         failures.append(redact(f"official benchmarks: {exc}"))
     benchmarks = []
+    odd: list[str] = []
     for dataset_id, sha in found:
         eval_yaml = _eval_yaml(client, dataset_id, sha, failures)
         board = _leaderboard(client, raw, dataset_id, failures)
+        skipped = leaderboard_entries(board.path.read_bytes())[1] if board is not None else 0
+        if skipped:
+            odd.append(
+                f"{dataset_id} leaderboard: {skipped} entries skipped"
+                " (no text modelId or no finite numeric value)"
+            )
         benchmarks.append(LandedBenchmark(dataset_id, sha, eval_yaml, board))
-    return LandedBenchmarks(tuple(pages), tuple(benchmarks), tuple(failures))
+    return LandedBenchmarks(tuple(pages), tuple(benchmarks), tuple(failures), tuple(odd))
 
 
 def _eval_yaml(
@@ -123,9 +132,9 @@ def leaderboard_models(landed: LandedBenchmarks) -> list[str]:
     for item in landed.benchmarks:
         if item.leaderboard is None:
             continue
-        for entry in json.loads(item.leaderboard.path.read_bytes()):
-            if isinstance(entry, dict) and isinstance(entry.get("modelId"), str):
-                seen.setdefault(entry["modelId"], None)
+        entries, _ = leaderboard_entries(item.leaderboard.path.read_bytes())
+        for entry in entries:
+            seen.setdefault(entry["modelId"], None)
     return list(seen)
 
 
