@@ -21,7 +21,8 @@ from llmsync.store.snapshots import Snapshot
 from llmsync.tables.benchmarks import BenchmarkSource, benchmarks_table
 from llmsync.tables.eval_catalog import add_eval_columns
 from llmsync.tables.eval_changes import eval_changes
-from llmsync.tables.eval_results import Observed, extend
+from llmsync.tables.eval_results import Observed, extend, midnight
+from llmsync.tables.eval_results import observation_time as eval_time
 
 __all__ = ["Observed", "build_eval_tables", "with_eval_tables"]
 
@@ -81,9 +82,9 @@ def build_eval_tables(
     observed: Sequence[Observed],
     *,
     prior: pa.Table | None,
-    on: dt.date,
+    at: dt.datetime,
 ) -> EvalTables:
-    results = extend(prior, observed, on=on)
+    results = extend(prior, observed, at=at)
     holding = results.filter(results["valid_to"].is_null())
     tasks = {
         (d, t)
@@ -117,9 +118,14 @@ def observed_models(raw: RawStore, fetches: Sequence[ModelFetch]) -> list[Observ
     ]
 
 
-def observation_day(config: SyncConfig) -> dt.date:
-    """The day this sync observes the eval results on (UTC)."""
-    return config.observed_on or dt.datetime.now(dt.UTC).date()
+def observation_time(config: SyncConfig) -> dt.datetime:
+    """The instant this sync observes the eval results at (UTC, whole seconds):
+    `observed_at`, else midnight of `observed_on` (a replay as of a day), else now."""
+    if config.observed_at is not None:
+        return eval_time(config.observed_at)
+    if config.observed_on is not None:
+        return midnight(config.observed_on)
+    return eval_time(dt.datetime.now(dt.UTC))
 
 
 def with_eval_tables(
@@ -127,7 +133,7 @@ def with_eval_tables(
     built: EvalTables,
     *,
     prior: pa.Table | None,
-    on: dt.date,
+    at: dt.datetime,
     previous_snapshot: str | None,
 ) -> dict[str, pa.Table]:
     """The merged tables with the eval results and benchmarks in: their own
@@ -141,7 +147,7 @@ def with_eval_tables(
     # nothing is reported: as on a first sync.
     if previous_snapshot is not None and prior is not None:
         changes = eval_changes(
-            built.eval_results, prior=prior, on=on, previous_snapshot=previous_snapshot
+            built.eval_results, prior=prior, on=at.date(), previous_snapshot=previous_snapshot
         )
         out["changes"] = pa.concat_tables([tables["changes"], changes])
     return out

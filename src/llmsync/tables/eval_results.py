@@ -74,35 +74,65 @@ def _row(observed: Observed, index: int, item: Any) -> dict[str, Any]:
 
 
 def _number_occurrences(rows: list[dict[str, Any]]) -> None:
-    """Entries a file repeats (same key but for occurrence) ranked by value, highest first."""
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    """Entries a file repeats (same key but for occurrence) numbered by their
+    position in the file, 0 first: one value moving is then one change, where a
+    rank by value would renumber its neighbours."""
+    seen: dict[tuple[Any, ...], int] = {}
     for row in rows:
         identity = tuple(row[name] for name in EVAL_RESULT_KEY if name != "occurrence")
-        groups.setdefault(identity, []).append(row)
-    for members in groups.values():
-        members.sort(key=lambda row: (row["value"] is None, -(row["value"] or 0.0)))
-        for rank, row in enumerate(members):
-            row["occurrence"] = rank
+        row["occurrence"] = seen.get(identity, 0)
+        seen[identity] = row["occurrence"] + 1
 
 
-def _key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+def key_of(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[name] for name in EVAL_RESULT_KEY)
+
+
+def same_content(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    return all(one[c] == other[c] for c in CONTENT)
+
+
+def observation_time(moment: dt.datetime) -> dt.datetime:
+    """A run's observation instant as the table holds it: UTC, whole seconds."""
+    if moment.tzinfo is None:
+        raise ValueError("an observation time must be timezone-aware")
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+
+
+def _upgraded(row: dict[str, Any]) -> dict[str, Any]:
+    """A prior row of a table written before `observed_from` (version 1): its
+    days' midnights (UTC) stand for the instants it was observed."""
+    if row.get("observed_from") is not None:
+        return row
+    valid_to = row["valid_to"]
+    return {
+        **row,
+        "observed_from": midnight(row["valid_from"]),
+        "observed_to": None if valid_to is None else midnight(valid_to),
+    }
 
 
 def extend(
     prior: pa.Table | None,
     observed: Sequence[Observed],
     *,
-    on: dt.date,
+    at: dt.datetime,
 ) -> pa.Table:
-    """The intervals after observing `observed` on `on`.
+    """The intervals after observing `observed` at `at` (the run's UTC time).
 
     Only the repos observed are judged: a repo this run could not read (or
     whose body lacks `evalResults`) keeps its open intervals. A result whose
-    content is unchanged stays open; one changed or gone is closed on `on`; one
-    new (or changed) opens on `on`.
+    content is unchanged stays open; one changed or gone is closed at `at`;
+    one new (or changed) opens at `at`. Several runs a day each keep what they
+    saw: intervals are by instant, `valid_from`/`valid_to` are their days.
     """
-    rows = prior.to_pylist() if prior is not None else []
+    at = observation_time(at)
+    day = at.date()
+    rows = [_upgraded(row) for row in prior.to_pylist()] if prior is not None else []
     seen_repos: set[str] = set()
     current: dict[tuple[Any, ...], dict[str, Any]] = {}
     for item in observed:
@@ -111,21 +141,24 @@ def extend(
             continue  # a body without evalResults: this repo is not judged
         seen_repos.add(item.repo_id)
         for row in found:
-            current[_key(row)] = row
+            current[key_of(row)] = row
     out: list[dict[str, Any]] = []
     for row in rows:
-        if row["valid_to"] is not None or row["repo_id"] not in seen_repos:
+        if row["observed_to"] is not None or row["repo_id"] not in seen_repos:
             out.append(row)
             continue
-        now = current.get(_key(row))
-        if now is not None and all(now[c] == row[c] for c in CONTENT):
-            del current[_key(row)]  # still holds: the interval stays open
+        now = current.get(key_of(row))
+        if now is not None and same_content(now, row):
+            del current[key_of(row)]  # still holds: the interval stays open
             out.append(row)
-        elif row["valid_from"] == on:
-            continue  # opened and replaced on the same day: never held a night
+        elif row["observed_from"] >= at:
+            continue  # opened and replaced at this very instant: never held
         else:
-            out.append({**row, "valid_to": on})
-    out += [{**row, "valid_from": on, "valid_to": None} for row in current.values()]
+            out.append({**row, "valid_to": day, "observed_to": at})
+    out += [
+        {**row, "valid_from": day, "valid_to": None, "observed_from": at, "observed_to": None}
+        for row in current.values()
+    ]
     return table_of(out)
 
 
@@ -145,9 +178,10 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row["task_id"] or "",
         row["notes"] or "",
         row["occurrence"],
-        row["valid_from"],
+        row["observed_from"],
     )
 
 
 def open_rows(table: pa.Table) -> list[dict[str, Any]]:
-    return [row for row in table.to_pylist() if row["valid_to"] is None]
+    """The rows holding (a table of any version: older ones lack observed_to)."""
+    return [_upgraded(row) for row in table.to_pylist() if row["valid_to"] is None]
