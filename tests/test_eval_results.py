@@ -12,8 +12,10 @@ import pyarrow as pa
 
 from llmsync.replay.evals import parse_entries
 from llmsync.replay.recordings import RecordingStore, default_recordings_dir
+from llmsync.tables.eval_catalog import add_eval_columns
 from llmsync.tables.eval_changes import eval_changes
 from llmsync.tables.eval_results import Observed, extend, midnight, observation_rows
+from llmsync.tables.schemas import CATALOG
 
 BONSAI = "prism-ml/Ternary-Bonsai-27B-gguf"
 DAY = [dt.date(2026, 7, 17) + dt.timedelta(days=n) for n in range(6)]
@@ -201,3 +203,58 @@ def test_a_table_written_before_observation_times_extends() -> None:
     assert [c["change_kind"] for c in changes.to_pylist()] == ["eval_result_value_changed"]
     closed = [r for r in new.to_pylist() if r["observed_to"] is not None]
     assert [(r["observed_from"], r["observed_to"]) for r in closed] == [(midnight(DAY[0]), later)]
+
+
+def test_a_repo_that_answers_404_closes_its_results_with_a_kind_of_its_own() -> None:
+    items = _items(FILES["6787a16"], pr=None)
+    table = extend(None, [_observe(items)], at=midnight(DAY[0]))
+    gone = extend(table, [], at=midnight(DAY[1]), gone={BONSAI})
+    assert {(r["valid_to"], r["observed_to"]) for r in gone.to_pylist()} == {
+        (DAY[1], midnight(DAY[1]))
+    }
+    changes = eval_changes(gone, prior=table, on=DAY[1], previous_snapshot="s", gone={BONSAI})
+    assert [c["change_kind"] for c in changes.to_pylist()] == ["eval_result_repo_gone"] * 3
+
+
+def test_a_renamed_repo_carries_its_results_to_the_new_id() -> None:
+    """The Hub answers the old name with the renamed repo's body (its `id` the new one)."""
+    items = _items(FILES["6787a16"], pr=None)
+    table = extend(None, [_observe(items)], at=midnight(DAY[0]))
+    renamed = "prism-ml/Ternary-Bonsai-27B-renamed"
+    body = json.dumps({"id": renamed, "evalResults": items}).encode()
+    seen = Observed(BONSAI, f"api-info/models/{BONSAI}/y/1.json", body)
+    moved = extend(table, [seen], at=midnight(DAY[1]))
+    rows = moved.to_pylist()
+    assert {(r["repo_id"], r["valid_from"], r["valid_to"]) for r in rows} == {
+        (renamed, DAY[0], None)
+    }
+    changes = eval_changes(
+        moved, prior=table, on=DAY[1], previous_snapshot="s", renamed={BONSAI: renamed}
+    )
+    assert changes.num_rows == 0
+
+
+def test_the_catalog_takes_the_newest_main_result_per_task_and_notes() -> None:
+    items = _items(FILES["6787a16"], pr=None)
+    aime = next(i for i in items if "aime" in i["filename"])
+    tools = {**aime, "data": {**aime["data"], "value": 93.3, "notes": "With tools"}}
+    proposal = [{**i, "pullRequest": 29, "data": {**i["data"], "value": 99.0}} for i in items]
+    table = extend(None, [_observe([*items, tools, *proposal])], at=midnight(DAY[0]))
+    benchmarks = pa.table(
+        {"dataset_id": ["MathArena/aime_2026", "cais/hle"], "official": [True, True]}
+    )
+    catalog = pa.table({"repo_id": ["old/name"]})
+    for name in ("eval_results_count", "eval_latest"):
+        field = CATALOG.schema.field(name)
+        catalog = catalog.append_column(field, pa.nulls(1, field.type))
+    (row,) = add_eval_columns(
+        catalog, eval_results=table, benchmarks=benchmarks, hub_ids={"old/name": BONSAI}
+    ).to_pylist()
+    assert row["eval_results_count"] == 7  # main's 3 and a with-tools entry, the PR's 3
+    latest = [(e["dataset_id"], e["notes"], e["value"]) for e in row["eval_latest"]]
+    # Main only (never the PR's 99.0), one entry per (task, notes); hle: none.
+    assert latest == [
+        ("MathArena/aime_2026", None, 87.5),
+        ("MathArena/aime_2026", "With tools", 93.3),
+        ("cais/hle", None, None),
+    ]

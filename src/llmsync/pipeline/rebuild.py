@@ -24,6 +24,7 @@ from llmsync.pipeline.evals import (
     Observed,
     benchmarks_from_manifest,
     build_eval_tables,
+    gone_models,
     prior_eval_results,
     with_eval_tables,
 )
@@ -235,7 +236,9 @@ def rebuild_from_raw(
             raise SyncFailed(str(exc)) from exc
         # Intervals by observation: this snapshot's observations extend the
         # previous snapshot's table, as the sync did (that one verifies alike).
-        built_evals = build_eval_tables(raw, landed, observed, prior=prior, at=at)
+        built_evals = build_eval_tables(
+            raw, landed, observed, prior=prior, at=at, gone=gone_models(fetches)
+        )
     else:
         # Names no raw objects (llmsync < 0.2 kept no eval results): as published.
         built_evals = EvalTables(

@@ -23,6 +23,7 @@ from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.evals import (
     build_eval_tables,
+    gone_models,
     observation_time,
     observed_models,
     prior_eval_results,
@@ -225,6 +226,7 @@ def _build(run: SourceRun, ours: Ours) -> Built:
         observed_models(ours.raw, fetches),
         prior=prior_evals,
         at=at,
+        gone=gone_models(fetches),
     )
     tables = with_eval_tables(
         merged.tables,

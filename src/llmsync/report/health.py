@@ -15,9 +15,15 @@ from llmsync.tables.schemas import MODEL_STATUSES
 _TRANSIENT = {"unavailable", "card_unavailable"}
 
 
+# A gap in the replay hub's recordings: neither the model's state nor the Hub's.
+_GAP, _GAP_COLOUR = "not_recorded", "#999999"
+
+
 def _status_colour(status: str) -> str:
     if status == "ok":
         return "#009E73"
+    if status == _GAP:
+        return _GAP_COLOUR
     return svg.SUSPECT_COLOUR if status in _TRANSIENT else "#56B4E9"
 
 
@@ -44,16 +50,27 @@ def _models_part(data: ReportData) -> str:
                 "the model's state (gated, missing, no card...)", "#56B4E9", shape="bar"
             ),
             svg.LegendItem("the Hub kept failing", svg.SUSPECT_COLOUR, shape="bar"),
+            svg.LegendItem("not in the replay's recordings", _GAP_COLOUR, shape="bar"),
         ],
     )
     troubled = sorted(
-        (r for r in rows if r["status"] != "ok"), key=lambda r: (r["status"], r["repo_id"])
+        (r for r in rows if r["status"] not in ("ok", _GAP)),
+        key=lambda r: (r["status"], r["repo_id"]),
     )
+    gaps = sorted(r["repo_id"] for r in rows if r["status"] == _GAP)
     table = html_table(
         ["repo", "status", "detail"],
         [[r["repo_id"], r["status"], r["status_detail"]] for r in troubled],
     )
-    return figure + (table if troubled else "<p>Every model was read.</p>")
+    parts = [figure, table if troubled else "<p>Every model was read.</p>"]
+    if gaps:
+        # The replay hub lacks these bytes: a gap in its recordings, which says
+        # nothing about the model or the Hub; kept apart from the models' states.
+        parts.append(
+            "<h4>Gaps in the replay hub's recordings (not facts about the Hub)</h4>"
+            + html_table(["repo"], [[repo] for repo in gaps])
+        )
+    return "".join(parts)
 
 
 def _exports_part(data: ReportData) -> str:

@@ -9,24 +9,34 @@ task, branch and verification as text (`task_id=...; pull_request=...; ...`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pyarrow as pa
 
-from llmsync.tables.eval_results import key_of, open_rows, same_content
+from llmsync.tables.eval_results import carried, key_of, open_rows, same_content
 from llmsync.tables.schemas import CHANGES, EVAL_RESULT_KEY
 
 SOURCE = "eval_results"
 
 
 def eval_changes(
-    results: pa.Table, *, prior: pa.Table | None, on: dt.date, previous_snapshot: str | None
+    results: pa.Table,
+    *,
+    prior: pa.Table | None,
+    on: dt.date,
+    previous_snapshot: str | None,
+    gone: Collection[str] = (),
+    renamed: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """The changes from `prior` (the previous snapshot's intervals) to `results`
     (dated `on`, the run's day): the previous snapshot's open rows compared
-    with this one's, by key and content (see `tables.schemas_evals`)."""
-    before = {key_of(r): r for r in open_rows(prior)} if prior is not None else {}
+    with this one's, by key and content (see `tables.schemas_evals`). A result
+    of a repo `gone` (it answered 404) is closed as `eval_result_repo_gone`;
+    one of a repo `renamed` (old id: new id) is compared under its new id."""
+    moved = renamed or {}
+    prior_open = open_rows(prior) if prior is not None else []
+    before = {key_of(r): r for r in (carried(row, moved) for row in prior_open)}
     after = {key_of(r): r for r in open_rows(results)}
     closed = [r for k, r in before.items() if k not in after]
     opened = {k: r for k, r in after.items() if k not in before}
@@ -42,7 +52,9 @@ def eval_changes(
     # a main result opened, or edited to the PR's value, is the merge itself.
     for old in closed:
         target = _merge_target(old, opened, edited) if old["pull_request"] is not None else None
-        if target is not None:
+        if old["repo_id"] in gone:
+            out.append(_row("eval_result_repo_gone", old, None, on))
+        elif target is not None:
             out.append(_row("eval_result_pr_merged", old, target, on))
         elif (
             old["pull_request"] is not None

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
+from llmsync.hub.ids import is_valid_repo_id
 from llmsync.tables.eval_items import read_item
 from llmsync.tables.schemas import EVAL_RESULT_KEY, EVAL_RESULTS
 
@@ -44,15 +45,27 @@ class Observed:
     item: str | None = None  # the model's id in a listing page; None: a model-info body
 
 
-def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
-    """The `evalResults` list of a model body (or of one listing page's item);
-    None when the body does not carry the property."""
+def _model(body: bytes, *, item: str | None) -> dict[str, Any]:
+    """The model body (or one listing page's item) as a mapping ({}: not one)."""
     data = json.loads(body)
     if item is not None and isinstance(data, list):
         data = next((x for x in data if isinstance(x, dict) and x.get("id") == item), {})
-    if not isinstance(data, dict) or not isinstance(data.get("evalResults"), list):
-        return None
-    return list(data["evalResults"])
+    return data if isinstance(data, dict) else {}
+
+
+def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
+    """The `evalResults` list of a model body (or of one listing page's item);
+    None when the body does not carry the property."""
+    found = _model(body, item=item).get("evalResults")
+    return list(found) if isinstance(found, list) else None
+
+
+def hub_id(observed: Observed) -> str:
+    """The id the Hub answered under: another than the one asked when the repo
+    was renamed (the Hub redirects the old name, 307): its results move there."""
+    answered = _model(observed.body, item=observed.item).get("id")
+    valid = isinstance(answered, str) and is_valid_repo_id(answered)
+    return answered if valid and isinstance(answered, str) else observed.repo_id
 
 
 def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
@@ -61,16 +74,29 @@ def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
     items = results_of(observed.body, item=observed.item)
     if items is None:
         return None
-    rows = [_row(observed, index, item) for index, item in enumerate(items)]
+    repo_id = hub_id(observed)
+    rows = [_row(observed, repo_id, index, item) for index, item in enumerate(items)]
     _number_occurrences(rows)
     return rows
 
 
-def _row(observed: Observed, index: int, item: Any) -> dict[str, Any]:
+def renames(observed: Sequence[Observed]) -> dict[str, str]:
+    """{id asked: id the Hub answered under} of the renamed repos observed."""
+    found = {item.repo_id: hub_id(item) for item in observed if item.item is None}
+    return {old: new for old, new in found.items() if old != new}
+
+
+def _row(observed: Observed, repo_id: str, index: int, item: Any) -> dict[str, Any]:
     base: dict[str, Any] = {name: None for name in EVAL_RESULTS.columns}
     base.update(read_item(item))
-    base.update(repo_id=observed.repo_id, raw_object=observed.raw_object, raw_item=index)
+    base.update(repo_id=repo_id, raw_object=observed.raw_object, raw_item=index)
     return base
+
+
+def carried(row: dict[str, Any], moved: Mapping[str, str]) -> dict[str, Any]:
+    """An open row of a renamed repo, carried to its new id (its interval goes on)."""
+    new = moved.get(row["repo_id"])
+    return row if new is None or row["observed_to"] is not None else {**row, "repo_id": new}
 
 
 def _number_occurrences(rows: list[dict[str, Any]]) -> None:
@@ -121,8 +147,10 @@ def extend(
     observed: Sequence[Observed],
     *,
     at: dt.datetime,
+    gone: Collection[str] = (),
 ) -> pa.Table:
-    """The intervals after observing `observed` at `at` (the run's UTC time).
+    """The intervals after observing `observed` at `at` (the run's UTC time);
+    the repos `gone` (they answered 404) hold no result any more.
 
     Only the repos observed are judged: a repo this run could not read (or
     whose body lacks `evalResults`) keeps its open intervals. A result whose
@@ -132,14 +160,16 @@ def extend(
     """
     at = observation_time(at)
     day = at.date()
-    rows = [_upgraded(row) for row in prior.to_pylist()] if prior is not None else []
-    seen_repos: set[str] = set()
+    moved = renames(observed)
+    prior_rows = prior.to_pylist() if prior is not None else []
+    rows = [carried(_upgraded(row), moved) for row in prior_rows]
+    seen_repos: set[str] = set(gone)
     current: dict[tuple[Any, ...], dict[str, Any]] = {}
     for item in observed:
         found = observation_rows(item)
         if found is None:
             continue  # a body without evalResults: this repo is not judged
-        seen_repos.add(item.repo_id)
+        seen_repos.add(hub_id(item))
         for row in found:
             current[key_of(row)] = row
     out: list[dict[str, Any]] = []
