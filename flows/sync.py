@@ -169,9 +169,10 @@ def _write_report(data_dir: Path, snapshot_id: str) -> tuple[str | None, str]:
     a report that cannot be written is logged and named, and fails nothing."""
     try:
         path = run_as_task("write report", write_report, data_dir, snapshot_id=snapshot_id)
-    except (ReportError, OSError, ValueError) as exc:
-        get_run_logger().error("report of snapshot %s not written: %s", snapshot_id, exc)
-        return None, f"- not written: {exc}"
+    except Exception as exc:  # the snapshot is published: nothing here may fail the run
+        get_run_logger().exception("report of snapshot %s not written", snapshot_id)
+        kind = "" if isinstance(exc, ReportError | OSError) else f"{type(exc).__name__}: "
+        return None, f"- not written: {kind}{exc}"
     uri = Path(path).resolve().as_uri()
     return str(
         path

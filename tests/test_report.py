@@ -74,8 +74,12 @@ def test_changes_and_health_of_a_first_snapshot(page: str) -> None:
     # Every curated repo is served; seven cards were never recorded (a gap, not a 404).
     health = sections["health"]
     assert health.count("<td>not_found</td>") == 0
-    assert health.count("<td>not_recorded</td>") == 7
-    assert "<td>huggyllama/llama-7b</td><td>not_recorded</td>" in health
+    # The gaps are listed apart from the models' own states (none here).
+    assert health.count("<td>not_recorded</td>") == 0
+    gaps = health.split("Gaps in the replay hub's recordings (not facts about the Hub)")[1]
+    assert gaps.count("<tr><td>") == 7
+    assert "<td>huggyllama/llama-7b</td>" in gaps
+    assert "Every current eval result could be read." in health
     assert "This snapshot is <b>complete</b>." in health
 
 
@@ -144,7 +148,7 @@ def test_eval_results_are_drawn_from_the_real_files(page: str) -> None:
     # gemma-4-12B-it's AIME 2026 result (its real .eval_results file, "No tools")
     # beside Ternary-Bonsai's, each benchmark a chart of its own with badges.
     assert "MathArena/aime_2026: top 10 and the article" in evals
-    assert "google/gemma-4-12B-it · MathArena/aime_2026: 77.5 (community)" in evals
+    assert "google/gemma-4-12B-it · MathArena/aime_2026: 77.5 (community, PR #6, open)" in evals
     assert "prism-ml/Ternary-Bonsai-27B-gguf · mmmu_pro_vision: 68.96 (community)" in evals
 
 

@@ -52,13 +52,13 @@ def test_publish_writes_every_table_and_a_manifest(tmp_path: Path) -> None:
     assert manifest["tables"]["catalog"]["rows"] == 1
     # Each table's shape is recorded, so a later version can tell an old one.
     assert manifest["schema_versions"] == {
-        "catalog": 4,
+        "catalog": 5,
         "models": 1,
         "scores": 2,
         "revisions": 1,
         "changes": 2,
         "leaderboards": 1,
-        "eval_results": 1,
+        "eval_results": 2,
         "benchmarks": 1,
     }
     assert schema_versions(manifest) == manifest["schema_versions"]

@@ -431,9 +431,12 @@ def _check_cap(landed: LandedFile, *, max_bytes: int | None, what: str) -> Lande
 
 def _landed_info(repo_id: str, raw: bytes, stored: StoredObject, *, fallback: str) -> LandedInfo:
     data = json_object(raw, what=f"model info of {repo_id}")
+    # ModelInfo parses evalResults strictly (a string `source`: AttributeError);
+    # llmsync reads them from the landed bytes (`tables.eval_items`) instead.
+    fields = {key: value for key, value in data.items() if key != "evalResults"}
     try:
-        info = ModelInfo(**data)  # type: ignore[no-untyped-call]
-    except (KeyError, TypeError, ValueError) as exc:
+        info = ModelInfo(**fields)  # type: ignore[no-untyped-call]
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise HubError(redact(f"model info of {repo_id}: unexpected shape ({exc})")) from exc
     sha = info.sha if isinstance(info.sha, str) and is_commit_sha(info.sha) else fallback
     return LandedInfo(

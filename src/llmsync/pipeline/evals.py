@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -21,7 +21,8 @@ from llmsync.store.snapshots import Snapshot
 from llmsync.tables.benchmarks import BenchmarkSource, benchmarks_table
 from llmsync.tables.eval_catalog import add_eval_columns
 from llmsync.tables.eval_changes import eval_changes
-from llmsync.tables.eval_results import Observed, extend
+from llmsync.tables.eval_results import Observed, extend, midnight, renames
+from llmsync.tables.eval_results import observation_time as eval_time
 
 __all__ = ["Observed", "build_eval_tables", "with_eval_tables"]
 
@@ -66,6 +67,10 @@ def _described(manifest: Mapping[str, Any]) -> dict[str, Any]:
 class EvalTables:
     eval_results: pa.Table
     benchmarks: pa.Table
+    # Repos that answered 404 this run: their results were closed.
+    gone: frozenset[str] = frozenset()
+    # Repos renamed (id asked: id answered): their results moved to the new id.
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
 
 def prior_eval_results(previous: Snapshot | None) -> pa.Table | None:
@@ -81,9 +86,10 @@ def build_eval_tables(
     observed: Sequence[Observed],
     *,
     prior: pa.Table | None,
-    on: dt.date,
+    at: dt.datetime,
+    gone: frozenset[str] = frozenset(),
 ) -> EvalTables:
-    results = extend(prior, observed, on=on)
+    results = extend(prior, observed, at=at, gone=gone)
     holding = results.filter(results["valid_to"].is_null())
     tasks = {
         (d, t)
@@ -105,7 +111,15 @@ def build_eval_tables(
         )
         for item in landed.benchmarks
     ]
-    return EvalTables(results, benchmarks_table(sources, result_tasks=sorted(tasks)))
+    return EvalTables(
+        results, benchmarks_table(sources, result_tasks=sorted(tasks)), gone, renames(observed)
+    )
+
+
+def gone_models(fetches: Sequence[ModelFetch]) -> frozenset[str]:
+    """The repos that answered 404 (`not_found`): their results are closed.
+    (Gated, unavailable or unrecorded repos are not judged: unknown is not gone.)"""
+    return frozenset(fetch.repo_id for fetch in fetches if fetch.status == "not_found")
 
 
 def observed_models(raw: RawStore, fetches: Sequence[ModelFetch]) -> list[Observed]:
@@ -117,9 +131,14 @@ def observed_models(raw: RawStore, fetches: Sequence[ModelFetch]) -> list[Observ
     ]
 
 
-def observation_day(config: SyncConfig) -> dt.date:
-    """The day this sync observes the eval results on (UTC)."""
-    return config.observed_on or dt.datetime.now(dt.UTC).date()
+def observation_time(config: SyncConfig) -> dt.datetime:
+    """The instant this sync observes the eval results at (UTC, whole seconds):
+    `observed_at`, else midnight of `observed_on` (a replay as of a day), else now."""
+    if config.observed_at is not None:
+        return eval_time(config.observed_at)
+    if config.observed_on is not None:
+        return midnight(config.observed_on)
+    return eval_time(dt.datetime.now(dt.UTC))
 
 
 def with_eval_tables(
@@ -127,7 +146,7 @@ def with_eval_tables(
     built: EvalTables,
     *,
     prior: pa.Table | None,
-    on: dt.date,
+    at: dt.datetime,
     previous_snapshot: str | None,
 ) -> dict[str, pa.Table]:
     """The merged tables with the eval results and benchmarks in: their own
@@ -135,13 +154,21 @@ def with_eval_tables(
     out = dict(tables)
     out["eval_results"], out["benchmarks"] = built.eval_results, built.benchmarks
     out["catalog"] = add_eval_columns(
-        tables["catalog"], eval_results=built.eval_results, benchmarks=built.benchmarks
+        tables["catalog"],
+        eval_results=built.eval_results,
+        benchmarks=built.benchmarks,
+        hub_ids=built.renamed,
     )
     # Against a snapshot without eval results (none, or an older llmsync's),
     # nothing is reported: as on a first sync.
     if previous_snapshot is not None and prior is not None:
         changes = eval_changes(
-            built.eval_results, prior=prior, on=on, previous_snapshot=previous_snapshot
+            built.eval_results,
+            prior=prior,
+            on=at.date(),
+            previous_snapshot=previous_snapshot,
+            gone=built.gone,
+            renamed=built.renamed,
         )
         out["changes"] = pa.concat_tables([tables["changes"], changes])
     return out

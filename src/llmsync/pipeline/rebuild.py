@@ -24,6 +24,7 @@ from llmsync.pipeline.evals import (
     Observed,
     benchmarks_from_manifest,
     build_eval_tables,
+    gone_models,
     prior_eval_results,
     with_eval_tables,
 )
@@ -36,6 +37,7 @@ from llmsync.pipeline.stages import build_models, merge
 from llmsync.store.raw import MissingObject, RawObjectError, RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.curated import Curated, load_curated
+from llmsync.tables.eval_results import midnight
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
 from llmsync.tables.lifecycle import LeaderboardFacts, parse_leaderboard_facts
 from llmsync.tables.revisions import DEFAULT_SUSPECT_ROW_LOSS
@@ -220,7 +222,12 @@ def rebuild_from_raw(
         previous=previous,
         leaderboard_facts=facts,
     )
-    on = dt.date.fromisoformat(str(manifest["observed_on"]))
+    # Manifests before `observed_at` observed at their day's midnight (UTC).
+    at = (
+        dt.datetime.fromisoformat(str(manifest["observed_at"]))
+        if "observed_at" in manifest
+        else midnight(dt.date.fromisoformat(str(manifest["observed_on"])))
+    )
     prior = prior_eval_results(previous)
     if "raw_objects" in manifest:
         try:
@@ -229,14 +236,16 @@ def rebuild_from_raw(
             raise SyncFailed(str(exc)) from exc
         # Intervals by observation: this snapshot's observations extend the
         # previous snapshot's table, as the sync did (that one verifies alike).
-        built_evals = build_eval_tables(raw, landed, observed, prior=prior, on=on)
+        built_evals = build_eval_tables(
+            raw, landed, observed, prior=prior, at=at, gone=gone_models(fetches)
+        )
     else:
         # Names no raw objects (llmsync < 0.2 kept no eval results): as published.
         built_evals = EvalTables(
             snapshot.read_table("eval_results"), snapshot.read_table("benchmarks")
         )
     tables = with_eval_tables(
-        merged.tables, built_evals, prior=prior, on=on, previous_snapshot=previous_id
+        merged.tables, built_evals, prior=prior, at=at, previous_snapshot=previous_id
     )
     return validate_tables(tables)
 

@@ -23,7 +23,8 @@ from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.evals import (
     build_eval_tables,
-    observation_day,
+    gone_models,
+    observation_time,
     observed_models,
     prior_eval_results,
     with_eval_tables,
@@ -128,7 +129,7 @@ class Built:
     scores: ScoresBuild
     merged: Merged
     tables: dict[str, pa.Table]
-    observed_on: dt.date
+    observed_at: dt.datetime
     # Leaderboards whose newest export was not applied: an older table is in force.
     suspect_newest: list[dict[str, Any]]
 
@@ -216,7 +217,7 @@ def _build(run: SourceRun, ours: Ours) -> Built:
         previous=previous,
         leaderboard_facts=ours.facts,
     )
-    on, prior_evals = observation_day(run.config), prior_eval_results(previous)
+    at, prior_evals = observation_time(run.config), prior_eval_results(previous)
     built_evals = run.stage(
         "build eval results",
         build_eval_tables,
@@ -224,17 +225,18 @@ def _build(run: SourceRun, ours: Ours) -> Built:
         run.landed.data(BENCHMARKS),
         observed_models(ours.raw, fetches),
         prior=prior_evals,
-        on=on,
+        at=at,
+        gone=gone_models(fetches),
     )
     tables = with_eval_tables(
         merged.tables,
         built_evals,
         prior=prior_evals,
-        on=on,
+        at=at,
         previous_snapshot=previous.snapshot_id if previous is not None else None,
     )
     stale = suspect_newest(revision_records(scores.revisions))
-    return Built(scores, merged, tables, on, stale)
+    return Built(scores, merged, tables, at, stale)
 
 
 def _summarise(report: SyncReport, built: Built) -> None:
@@ -289,8 +291,9 @@ def _manifest(
         # Every landed object the tables were built from: `verify` rebuilds from these.
         "raw_objects": [raw_entry(raw, "curated", None, None, ours.curated_copy)]
         + [entry for _, fetched in run.landed.items() for entry in fetched.raw_objects],
-        # The day the eval results were observed on: `verify` extends with it.
-        "observed_on": built.observed_on.isoformat(),
+        # When the eval results were observed (UTC): `verify` extends with it.
+        "observed_on": built.observed_at.date().isoformat(),
+        "observed_at": built.observed_at.isoformat(),
         "suspect_newest": built.suspect_newest,
         # Needed to rebuild the revisions table's statuses from raw.
         "suspect_row_loss": run.config.suspect_row_loss,

@@ -83,6 +83,9 @@ class SyncConfig:
     # The day eval results are observed on (`eval_results` intervals open and
     # close on it); None: today (UTC). A replay as of a date passes that date.
     observed_on: dt.date | None = None
+    # The instant eval results are observed at (timezone-aware); overrides
+    # `observed_on`. None: midnight of `observed_on`, else now (UTC).
+    observed_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         if self.population not in ("curated", "leaderboards"):

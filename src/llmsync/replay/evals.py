@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 import yaml
 
 from llmsync.replay.generated import MARKER_KEY
+from llmsync.replay.odd_evals import odd_items, odd_leaderboard_entries
 from llmsync.replay.recordings import Repo
 from llmsync.replay.replies import JSON_TYPE, Reply, dump_json, error_reply, iso
 from llmsync.replay.view import HubView
@@ -82,6 +83,9 @@ class EvalsView:
         )
         # In population mode: (repo id, evalResults) of each generated repo with results.
         self.generated: Callable[[], list[tuple[str, list[dict[str, Any]]]]] | None = None
+        # Repos served the generated odd item shapes too (`odd_evals.py`); when
+        # any, each leaderboard also ends with the generated odd entries.
+        self.odd_repos: frozenset[str] = frozenset()
 
     # evalResults
 
@@ -96,6 +100,8 @@ class EvalsView:
             files = pr.files_on(self.as_of)
             for path, sha256 in sorted((files or {}).items()):
                 items += self._file_items(path, sha256, pull_request=pr.number)
+        if repo.repo_id in self.odd_repos:
+            items += odd_items()
         return items
 
     def _file_items(
@@ -171,12 +177,19 @@ class EvalsView:
         rows: list[dict[str, Any]] = []
         for repo_id, items in served + (self.generated() if self.generated else []):
             for item in items:
-                data = item.get("data") or {}
-                if (data.get("dataset") or {}).get("id") != dataset_id:
+                data = item.get("data") if isinstance(item, dict) else None
+                dataset = data.get("dataset") if isinstance(data, dict) else None
+                if not isinstance(dataset, dict) or dataset.get("id") != dataset_id:
                     continue
-                rows.append(_leaderboard_entry(repo_id, item, data))
+                if isinstance(data, dict) and _numeric(data.get("value")):
+                    rows.append(_leaderboard_entry(repo_id, item, data))
         rows.sort(key=lambda row: (-float(row["value"]), row["modelId"]))
-        return dump_json([{"rank": rank, **row} for rank, row in enumerate(rows, start=1)])
+        ranked: list[Any] = [{"rank": rank, **row} for rank, row in enumerate(rows, start=1)]
+        return dump_json(ranked + (odd_leaderboard_entries() if self.odd_repos else []))
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _leaderboard_entry(repo_id: str, item: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,12 @@ faults:
   - {path: "/api/", action: delay, seconds: 0.5, times: null}
   - {path: "/api/models/old/name", action: redirect, to: "new/name"}
 partial_captures: true   # optional: serve the recorded partial captures as commits
+odd_eval_items: [google/gemma-4-12B-it]   # optional: serve generated odd eval items too
 ```
+
+`odd_eval_items` names model repos whose `evalResults` also carry the
+generated odd item shapes of `odd_evals.py` (labelled generated); the
+official leaderboards then end with generated odd entries.
 
 `partial_captures: true` makes the replay hub serve the recordings' partial
 captures (real but bad upstream revisions, such as a leaderboard export of a
@@ -118,9 +123,16 @@ class FaultRule:
 class FaultPlan:
     """An ordered list of rules with thread-safe use counters."""
 
-    def __init__(self, rules: Iterable[FaultRule] = (), *, partial_captures: bool = False) -> None:
+    def __init__(
+        self,
+        rules: Iterable[FaultRule] = (),
+        *,
+        partial_captures: bool = False,
+        odd_eval_items: Iterable[str] = (),
+    ) -> None:
         self.rules: tuple[FaultRule, ...] = tuple(rules)
         self.partial_captures = partial_captures
+        self.odd_eval_items = frozenset(odd_eval_items)
         self._used = [0] * len(self.rules)
         self._lock = threading.Lock()
 
@@ -150,12 +162,17 @@ class FaultPlan:
 
     @classmethod
     def from_data(cls, data: Any) -> FaultPlan:
-        """From `{"faults": [...], "partial_captures": bool}` or a bare list of rules."""
+        """From `{"faults": [...], "partial_captures": bool, "odd_eval_items": [...]}`
+        or a bare list of rules."""
         partial_captures = False
+        odd: list[str] = []
         if isinstance(data, Mapping):
             partial_captures = data.get("partial_captures", False)
             if not isinstance(partial_captures, bool):
                 raise ValueError("partial_captures is true or false")
+            odd = data.get("odd_eval_items") or []
+            if not isinstance(odd, list) or not all(isinstance(r, str) for r in odd):
+                raise ValueError("odd_eval_items is a list of model repo ids")
             data = data.get("faults", [])
         if not isinstance(data, Sequence) or isinstance(data, str | bytes):
             raise ValueError("a fault plan is a list of rules (or {faults: [...]})")
@@ -164,7 +181,7 @@ class FaultPlan:
             if not isinstance(item, Mapping):
                 raise ValueError(f"a fault rule is a mapping, got {type(item).__name__}")
             rules.append(FaultRule.from_dict(item))
-        return cls(rules, partial_captures=partial_captures)
+        return cls(rules, partial_captures=partial_captures, odd_eval_items=odd)
 
     @classmethod
     def load(cls, path: Path | str) -> FaultPlan:

@@ -115,6 +115,8 @@ class ReplayHub:
         _check_as_of(store, as_of)
         self.view = HubView(store, as_of=as_of)
         self.evals = EvalsView(self.view, root=store.root, as_of=as_of)
+        if faults is not None:
+            self.evals.odd_repos = faults.odd_eval_items
         if latency_ms < 0 or page_size < 1:
             raise ValueError("latency_ms must be >= 0 and page_size >= 1")
         epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)

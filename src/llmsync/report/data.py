@@ -92,10 +92,9 @@ def load(data_dir: Path, snapshot_id: str | None = None) -> ReportData:
         raise ReportError(
             f"snapshot {snapshot.snapshot_id} is partial or damaged: " + "; ".join(problems)
         )
+    # Only the tables the manifest lists, whose hashes were just checked: a
+    # file beside them that it does not name is not the snapshot's.
     tables = {name: _read(snapshot, name) for name in snapshot.manifest.get("tables", {})}
-    extra = snapshot.path / f"{EVAL_RESULTS}.parquet"
-    if EVAL_RESULTS not in tables and extra.is_file():
-        tables[EVAL_RESULTS] = pq.read_table(extra)
     troubled = [run for run in store.runs() if run.get("partial") or run.get("status") == "failed"]
     return ReportData(
         snapshot_id=snapshot.snapshot_id,

@@ -4,7 +4,7 @@ valid_from, valid_to): per benchmark, the top models and the article's."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import pyarrow.compute as pc
@@ -15,12 +15,26 @@ from llmsync.report.context import View, article_models
 from llmsync.report.data import EVAL_RESULTS, ReportData
 
 COLUMNS = ("repo_id", "dataset_id", "task_id", "value", "verified", "valid_from", "valid_to")
+# Read when the table has them (older snapshots may not): rows with `error`
+# are counted and listed (data health), never drawn as values.
+OPTIONAL = ("pull_request", "error", "filename")
 TOP = 10
 VERIFIED, COMMUNITY = "#0072B2", "#E69F00"
 
 
-def _badge(verified: object) -> str:
-    return "verified" if verified else "community"
+def _badge(row: dict[str, Any]) -> str:
+    badge = "verified" if row["verified"] else "community"
+    pull_request = row.get("pull_request")
+    # Results served from an open PR: the Hub serves only the open ones.
+    return badge if pull_request is None else f"{badge}, PR #{pull_request}, open"
+
+
+def unreadable(table: Any) -> list[dict[str, Any]]:
+    """The current rows of `eval_results` that carry an `error` (none before it had one)."""
+    if "error" not in table.column_names:
+        return []
+    current = table.filter(pc.is_null(table.column("valid_to")))
+    return [r for r in current.to_pylist() if r["error"] is not None]
 
 
 def _benchmark(
@@ -33,8 +47,7 @@ def _benchmark(
             f"{article.get(r['repo_id'], '')} {r['repo_id']}".strip()[:48],
             float(r["value"]),
             VERIFIED if r["verified"] else COMMUNITY,
-            f"{r['repo_id']} · {r['task_id']}: {r['value']} ({_badge(r['verified'])}), "
-            f"since {r['valid_from']}",
+            f"{r['repo_id']} · {r['task_id']}: {r['value']} ({_badge(r)}), since {r['valid_from']}",
         )
         for r in shown
     ]
@@ -57,7 +70,7 @@ def _benchmark(
                 article.get(r["repo_id"], ""),
                 r["task_id"],
                 r["value"],
-                _badge(r["verified"]),
+                _badge(r),
                 r["valid_from"],
             ]
             for r in shown
@@ -75,12 +88,29 @@ def evals_view(data: ReportData) -> View:
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         return View(key, heading, skipped=f"{EVAL_RESULTS} lacks columns: {', '.join(missing)}")
-    current = table.filter(pc.is_null(table.column("valid_to"))).select(list(COLUMNS)).to_pylist()
-    if not current:
+    names = [*COLUMNS, *(c for c in OPTIONAL if c in table.column_names)]
+    current = table.filter(pc.is_null(table.column("valid_to"))).select(names).to_pylist()
+    values = [r for r in current if r.get("error") is None and r["value"] is not None]
+    errors = Counter(
+        str(r["dataset_id"] or "(no dataset)")
+        for r in current
+        if r.get("error") is not None or r["value"] is None
+    )
+    if not values:
         return View(key, heading, skipped=f"{EVAL_RESULTS} holds no current result")
     article = {m.repo_id: m.name for m in article_models(data)}
     by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in current:
+    for row in values:
         by_dataset[str(row["dataset_id"])].append(row)
     parts = [_benchmark(d, rows, article, data) for d, rows in sorted(by_dataset.items())]
+    if errors:
+        parts.append(
+            "<h3>Results that could not be read</h3>"
+            + html_table(
+                ["benchmark", "unreadable results"],
+                [[d, n] for d, n in sorted(errors.items())],
+                numeric=(1,),
+            )
+            + "<p>Listed with their reasons under Data health.</p>"
+        )
     return View(key, heading, body="".join(parts))

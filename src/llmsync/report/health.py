@@ -7,16 +7,23 @@ from collections import Counter
 from llmsync.report import svg
 from llmsync.report.charts import Bar, hbars, html_table
 from llmsync.report.context import View, exports
-from llmsync.report.data import ReportData
+from llmsync.report.data import EVAL_RESULTS, ReportData
+from llmsync.report.evals import unreadable
 from llmsync.tables.schemas import MODEL_STATUSES
 
 # Statuses that are the model's state, not a failure of the run (schemas.py).
 _TRANSIENT = {"unavailable", "card_unavailable"}
 
 
+# A gap in the replay hub's recordings: neither the model's state nor the Hub's.
+_GAP, _GAP_COLOUR = "not_recorded", "#999999"
+
+
 def _status_colour(status: str) -> str:
     if status == "ok":
         return "#009E73"
+    if status == _GAP:
+        return _GAP_COLOUR
     return svg.SUSPECT_COLOUR if status in _TRANSIENT else "#56B4E9"
 
 
@@ -43,16 +50,27 @@ def _models_part(data: ReportData) -> str:
                 "the model's state (gated, missing, no card...)", "#56B4E9", shape="bar"
             ),
             svg.LegendItem("the Hub kept failing", svg.SUSPECT_COLOUR, shape="bar"),
+            svg.LegendItem("not in the replay's recordings", _GAP_COLOUR, shape="bar"),
         ],
     )
     troubled = sorted(
-        (r for r in rows if r["status"] != "ok"), key=lambda r: (r["status"], r["repo_id"])
+        (r for r in rows if r["status"] not in ("ok", _GAP)),
+        key=lambda r: (r["status"], r["repo_id"]),
     )
+    gaps = sorted(r["repo_id"] for r in rows if r["status"] == _GAP)
     table = html_table(
         ["repo", "status", "detail"],
         [[r["repo_id"], r["status"], r["status_detail"]] for r in troubled],
     )
-    return figure + (table if troubled else "<p>Every model was read.</p>")
+    parts = [figure, table if troubled else "<p>Every model was read.</p>"]
+    if gaps:
+        # The replay hub lacks these bytes: a gap in its recordings, which says
+        # nothing about the model or the Hub; kept apart from the models' states.
+        parts.append(
+            "<h4>Gaps in the replay hub's recordings (not facts about the Hub)</h4>"
+            + html_table(["repo"], [[repo] for repo in gaps])
+        )
+    return "".join(parts)
 
 
 def _exports_part(data: ReportData) -> str:
@@ -94,12 +112,29 @@ def _runs_part(data: ReportData) -> str:
     return "".join(lines)
 
 
+def _evals_part(data: ReportData) -> str:
+    table = data.table(EVAL_RESULTS)
+    rows = unreadable(table) if table is not None else []
+    if not rows:
+        return "<p>Every current eval result could be read.</p>"
+    rows.sort(key=lambda r: (r["repo_id"], r["filename"], r["raw_item"]))
+    return html_table(
+        ["repo", "file", "PR", "benchmark", "why it could not be read"],
+        [
+            [r["repo_id"], r["filename"], r["pull_request"], r["dataset_id"], r["error"]]
+            for r in rows
+        ],
+    )
+
+
 def health_view(data: ReportData) -> View:
     body = (
         "<h3>Exports set aside</h3>"
         + _exports_part(data)
         + "<h3>Models</h3>"
         + _models_part(data)
+        + "<h3>Eval results that could not be read</h3>"
+        + _evals_part(data)
         + "<h3>Runs</h3>"
         + _runs_part(data)
     )

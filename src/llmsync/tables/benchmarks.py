@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,11 +54,36 @@ def parse_eval_yaml(data: bytes | None) -> dict[str, Any]:
     }
 
 
+def leaderboard_entries(data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The readable entries of a leaderboard body (a `modelId` that is text, a
+    `value` that is a finite number) and how many others it holds (skipped:
+    one odd entry costs only itself)."""
+    try:
+        loaded = json.loads(data)
+    except ValueError:
+        return [], 0
+    items = loaded if isinstance(loaded, list) else []
+    good = [item for item in items if _readable_entry(item)]
+    return good, len(items) - len(good)
+
+
+def _readable_entry(item: Any) -> bool:
+    if not isinstance(item, dict) or not isinstance(item.get("modelId"), str):
+        return False
+    value = item.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)  # an int never overflows here
+
+
 def leaderboard_size(data: bytes | None) -> int | None:
     if data is None:
         return None
-    loaded = json.loads(data)
-    return len(loaded) if isinstance(loaded, list) else None
+    try:
+        loaded = json.loads(data)
+    except ValueError:
+        return None
+    return len(leaderboard_entries(data)[0]) if isinstance(loaded, list) else None
 
 
 def benchmarks_table(

@@ -9,39 +9,52 @@ task, branch and verification as text (`task_id=...; pull_request=...; ...`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pyarrow as pa
 
+from llmsync.tables.eval_results import carried, key_of, open_rows, same_content
 from llmsync.tables.schemas import CHANGES, EVAL_RESULT_KEY
 
 SOURCE = "eval_results"
 
 
 def eval_changes(
-    results: pa.Table, *, prior: pa.Table | None, on: dt.date, previous_snapshot: str | None
+    results: pa.Table,
+    *,
+    prior: pa.Table | None,
+    on: dt.date,
+    previous_snapshot: str | None,
+    gone: Collection[str] = (),
+    renamed: Mapping[str, str] | None = None,
 ) -> pa.Table:
-    """The changes from `prior` (the previous snapshot's intervals) to `results`:
-    the intervals closed on `on` and those opened since `prior`."""
-    rows = results.to_pylist()
-    before = prior.to_pylist() if prior is not None else []
-    was_open = {(*_key(r), r["valid_from"]) for r in before if r["valid_to"] is None}
-    known = {(*_key(r), r["valid_from"]) for r in before}
-    closed = [r for r in rows if r["valid_to"] == on and (*_key(r), r["valid_from"]) in was_open]
-    opened = [r for r in rows if (*_key(r), r["valid_from"]) not in known]
-    out: list[dict[str, Any]] = []
-    by_key = {_key(r): r for r in opened}
-    merged_targets = {_key(r, branch=False): r for r in opened if r["pull_request"] is None}
+    """The changes from `prior` (the previous snapshot's intervals) to `results`
+    (dated `on`, the run's day): the previous snapshot's open rows compared
+    with this one's, by key and content (see `tables.schemas_evals`). A result
+    of a repo `gone` (it answered 404) is closed as `eval_result_repo_gone`;
+    one of a repo `renamed` (old id: new id) is compared under its new id."""
+    moved = renamed or {}
+    prior_open = open_rows(prior) if prior is not None else []
+    before = {key_of(r): r for r in (carried(row, moved) for row in prior_open)}
+    after = {key_of(r): r for r in open_rows(results)}
+    closed = [r for k, r in before.items() if k not in after]
+    opened = {k: r for k, r in after.items() if k not in before}
+    edited = {
+        k: (before[k], r)
+        for k, r in after.items()
+        if k in before and not same_content(before[k], r)
+    }
     # A PR that still holds results is open: one of its results leaving is an edit.
-    open_prs = {(r["repo_id"], r["pull_request"]) for r in rows if r["valid_to"] is None}
+    open_prs = {(r["repo_id"], r["pull_request"]) for r in after.values()}
+    out: list[dict[str, Any]] = []
+    # PR results that left are matched to the main results they reached first:
+    # a main result opened, or edited to the PR's value, is the merge itself.
     for old in closed:
-        new = by_key.pop(_key(old), None)
-        if new is not None:
-            out.append(_row(_edit_kind(old, new), old, new, on))
-            continue
-        target = merged_targets.get(_key(old, branch=False)) if old["pull_request"] else None
-        if target is not None and by_key.pop(_key(target), None) is not None:
+        target = _merge_target(old, opened, edited) if old["pull_request"] is not None else None
+        if old["repo_id"] in gone:
+            out.append(_row("eval_result_repo_gone", old, None, on))
+        elif target is not None:
             out.append(_row("eval_result_pr_merged", old, target, on))
         elif (
             old["pull_request"] is not None
@@ -50,17 +63,31 @@ def eval_changes(
             out.append(_row("eval_result_pr_closed", old, None, on))
         else:
             out.append(_row("eval_result_removed", old, None, on))
-    for new in by_key.values():
+    for old, new in edited.values():
+        out.append(_row(_edit_kind(old, new), old, new, on))
+    for new in opened.values():
         kind = "eval_result_rejected" if new["error"] is not None else "eval_result_added"
         out.append(_row(kind, None, new, on))
-    table = pa.Table.from_pylist(
+    return pa.Table.from_pylist(
         [{**row, "previous_snapshot": previous_snapshot} for row in out], schema=CHANGES.schema
     )
-    return table
 
 
-def _key(row: Mapping[str, Any], *, branch: bool = True) -> tuple[Any, ...]:
-    return tuple(row[n] for n in EVAL_RESULT_KEY if branch or n != "pull_request")
+def _merge_target(
+    old: Mapping[str, Any],
+    opened: dict[tuple[Any, ...], dict[str, Any]],
+    edited: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]],
+) -> dict[str, Any] | None:
+    """The main result `old` (a PR's result that left) reached, taken out of
+    `opened` or `edited` so that it is told once; None: it reached none."""
+    main_key = tuple(None if n == "pull_request" else old[n] for n in EVAL_RESULT_KEY)
+    if main_key in opened:
+        return opened.pop(main_key)
+    pair = edited.get(main_key)
+    if pair is not None and pair[1]["value"] == old["value"] and pair[1]["error"] is None:
+        del edited[main_key]
+        return pair[1]
+    return None
 
 
 def _edit_kind(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:

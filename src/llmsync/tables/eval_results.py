@@ -1,22 +1,24 @@
 """Model info bodies (`evalResults`) -> the `eval_results` table, as intervals
 by observation (see `tables.schemas.EVAL_RESULTS` for the key and the as-of rule).
 
-Items are read with huggingface_hub's own `parse_eval_result_entries`; an item
-the Hub rejected (`{filename, error}`) is kept as a row of its own, so one bad
-file never costs its siblings (huggingface_hub before 2026-09 dropped them all).
+Items are read by llmsync's own tolerant reader (`tables.eval_items`): an item
+that cannot be read as a result (a file the Hub rejected, `{filename, error}`,
+or any other shape) is kept as a row of its own with `error`, so one bad item
+never costs its siblings, the model or the run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from huggingface_hub import parse_eval_result_entries
 
+from llmsync.hub.ids import is_valid_repo_id
+from llmsync.tables.eval_items import read_item
 from llmsync.tables.schemas import EVAL_RESULT_KEY, EVAL_RESULTS
 
 # The columns whose change closes an interval (the key's are the identity).
@@ -43,15 +45,27 @@ class Observed:
     item: str | None = None  # the model's id in a listing page; None: a model-info body
 
 
-def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
-    """The `evalResults` list of a model body (or of one listing page's item);
-    None when the body does not carry the property."""
+def _model(body: bytes, *, item: str | None) -> dict[str, Any]:
+    """The model body (or one listing page's item) as a mapping ({}: not one)."""
     data = json.loads(body)
     if item is not None and isinstance(data, list):
         data = next((x for x in data if isinstance(x, dict) and x.get("id") == item), {})
-    if not isinstance(data, dict) or not isinstance(data.get("evalResults"), list):
-        return None
-    return list(data["evalResults"])
+    return data if isinstance(data, dict) else {}
+
+
+def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
+    """The `evalResults` list of a model body (or of one listing page's item);
+    None when the body does not carry the property."""
+    found = _model(body, item=item).get("evalResults")
+    return list(found) if isinstance(found, list) else None
+
+
+def hub_id(observed: Observed) -> str:
+    """The id the Hub answered under: another than the one asked when the repo
+    was renamed (the Hub redirects the old name, 307): its results move there."""
+    answered = _model(observed.body, item=observed.item).get("id")
+    valid = isinstance(answered, str) and is_valid_repo_id(answered)
+    return answered if valid and isinstance(answered, str) else observed.repo_id
 
 
 def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
@@ -60,99 +74,121 @@ def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
     items = results_of(observed.body, item=observed.item)
     if items is None:
         return None
-    rows = [_row(observed, index, item) for index, item in enumerate(items)]
+    repo_id = hub_id(observed)
+    rows = [_row(observed, repo_id, index, item) for index, item in enumerate(items)]
     _number_occurrences(rows)
     return rows
 
 
-def _row(observed: Observed, index: int, item: Any) -> dict[str, Any]:
+def renames(observed: Sequence[Observed]) -> dict[str, str]:
+    """{id asked: id the Hub answered under} of the renamed repos observed."""
+    found = {item.repo_id: hub_id(item) for item in observed if item.item is None}
+    return {old: new for old, new in found.items() if old != new}
+
+
+def _row(observed: Observed, repo_id: str, index: int, item: Any) -> dict[str, Any]:
     base: dict[str, Any] = {name: None for name in EVAL_RESULTS.columns}
-    item = item if isinstance(item, dict) else {"error": "not an object"}
-    pull_request = item.get("pullRequest")
-    base.update(
-        repo_id=observed.repo_id,
-        filename=str(item.get("filename") or ""),
-        pull_request=pull_request if isinstance(pull_request, int) else None,
-        raw_object=observed.raw_object,
-        raw_item=index,
-    )
-    if "error" in item or not isinstance(item.get("data"), dict):
-        base["error"] = str(item.get("error") or "no data")
-        return base
-    try:
-        (entry,) = parse_eval_result_entries([item["data"]])
-    except (KeyError, TypeError, ValueError) as exc:
-        base["error"] = f"unreadable entry: {type(exc).__name__}"
-        return base
-    base.update(
-        dataset_id=entry.dataset_id,
-        task_id=entry.task_id,
-        dataset_revision=entry.dataset_revision,
-        value=float(entry.value),
-        verified=bool(item.get("verified")),
-        source_url=entry.source_url,
-        source_name=entry.source_name,
-        source_user=entry.source_user,
-        source_org=entry.source_org,
-        notes=entry.notes,
-        date=None if entry.date is None else str(entry.date),
-    )
+    base.update(read_item(item))
+    base.update(repo_id=repo_id, raw_object=observed.raw_object, raw_item=index)
     return base
 
 
+def carried(row: dict[str, Any], moved: Mapping[str, str]) -> dict[str, Any]:
+    """An open row of a renamed repo, carried to its new id (its interval goes on)."""
+    new = moved.get(row["repo_id"])
+    return row if new is None or row["observed_to"] is not None else {**row, "repo_id": new}
+
+
 def _number_occurrences(rows: list[dict[str, Any]]) -> None:
-    """Entries a file repeats (same key but for occurrence) ranked by value, highest first."""
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    """Entries a file repeats (same key but for occurrence) numbered by their
+    position in the file, 0 first: one value moving is then one change, where a
+    rank by value would renumber its neighbours."""
+    seen: dict[tuple[Any, ...], int] = {}
     for row in rows:
         identity = tuple(row[name] for name in EVAL_RESULT_KEY if name != "occurrence")
-        groups.setdefault(identity, []).append(row)
-    for members in groups.values():
-        members.sort(key=lambda row: (row["value"] is None, -(row["value"] or 0.0)))
-        for rank, row in enumerate(members):
-            row["occurrence"] = rank
+        row["occurrence"] = seen.get(identity, 0)
+        seen[identity] = row["occurrence"] + 1
 
 
-def _key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+def key_of(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[name] for name in EVAL_RESULT_KEY)
+
+
+def same_content(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    return all(one[c] == other[c] for c in CONTENT)
+
+
+def observation_time(moment: dt.datetime) -> dt.datetime:
+    """A run's observation instant as the table holds it: UTC, whole seconds."""
+    if moment.tzinfo is None:
+        raise ValueError("an observation time must be timezone-aware")
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+
+
+def _upgraded(row: dict[str, Any]) -> dict[str, Any]:
+    """A prior row of a table written before `observed_from` (version 1): its
+    days' midnights (UTC) stand for the instants it was observed."""
+    if row.get("observed_from") is not None:
+        return row
+    valid_to = row["valid_to"]
+    return {
+        **row,
+        "observed_from": midnight(row["valid_from"]),
+        "observed_to": None if valid_to is None else midnight(valid_to),
+    }
 
 
 def extend(
     prior: pa.Table | None,
     observed: Sequence[Observed],
     *,
-    on: dt.date,
+    at: dt.datetime,
+    gone: Collection[str] = (),
 ) -> pa.Table:
-    """The intervals after observing `observed` on `on`.
+    """The intervals after observing `observed` at `at` (the run's UTC time);
+    the repos `gone` (they answered 404) hold no result any more.
 
     Only the repos observed are judged: a repo this run could not read (or
     whose body lacks `evalResults`) keeps its open intervals. A result whose
-    content is unchanged stays open; one changed or gone is closed on `on`; one
-    new (or changed) opens on `on`.
+    content is unchanged stays open; one changed or gone is closed at `at`;
+    one new (or changed) opens at `at`. Several runs a day each keep what they
+    saw: intervals are by instant, `valid_from`/`valid_to` are their days.
     """
-    rows = prior.to_pylist() if prior is not None else []
-    seen_repos: set[str] = set()
+    at = observation_time(at)
+    day = at.date()
+    moved = renames(observed)
+    prior_rows = prior.to_pylist() if prior is not None else []
+    rows = [carried(_upgraded(row), moved) for row in prior_rows]
+    seen_repos: set[str] = set(gone)
     current: dict[tuple[Any, ...], dict[str, Any]] = {}
     for item in observed:
         found = observation_rows(item)
         if found is None:
             continue  # a body without evalResults: this repo is not judged
-        seen_repos.add(item.repo_id)
+        seen_repos.add(hub_id(item))
         for row in found:
-            current[_key(row)] = row
+            current[key_of(row)] = row
     out: list[dict[str, Any]] = []
     for row in rows:
-        if row["valid_to"] is not None or row["repo_id"] not in seen_repos:
+        if row["observed_to"] is not None or row["repo_id"] not in seen_repos:
             out.append(row)
             continue
-        now = current.get(_key(row))
-        if now is not None and all(now[c] == row[c] for c in CONTENT):
-            del current[_key(row)]  # still holds: the interval stays open
+        now = current.get(key_of(row))
+        if now is not None and same_content(now, row):
+            del current[key_of(row)]  # still holds: the interval stays open
             out.append(row)
-        elif row["valid_from"] == on:
-            continue  # opened and replaced on the same day: never held a night
+        elif row["observed_from"] >= at:
+            continue  # opened and replaced at this very instant: never held
         else:
-            out.append({**row, "valid_to": on})
-    out += [{**row, "valid_from": on, "valid_to": None} for row in current.values()]
+            out.append({**row, "valid_to": day, "observed_to": at})
+    out += [
+        {**row, "valid_from": day, "valid_to": None, "observed_from": at, "observed_to": None}
+        for row in current.values()
+    ]
     return table_of(out)
 
 
@@ -172,9 +208,10 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row["task_id"] or "",
         row["notes"] or "",
         row["occurrence"],
-        row["valid_from"],
+        row["observed_from"],
     )
 
 
 def open_rows(table: pa.Table) -> list[dict[str, Any]]:
-    return [row for row in table.to_pylist() if row["valid_to"] is None]
+    """The rows holding (a table of any version: older ones lack observed_to)."""
+    return [_upgraded(row) for row in table.to_pylist() if row["valid_to"] is None]

@@ -83,7 +83,8 @@ CHANGE_KINDS: tuple[str, ...] = (
     "eval_result_verified",  # `verified` flipped (either way)
     "eval_result_pr_merged",  # a PR's result closed and the same result opened on main
     "eval_result_pr_closed",  # a PR's result left without reaching main
-    "eval_result_rejected",  # the Hub rejected the file: a row with `error`
+    "eval_result_rejected",  # an item that cannot be read: a row with `error`
+    "eval_result_repo_gone",  # the repo answered 404: its results closed
 )
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -250,12 +251,16 @@ MODELS = TableSpec(
 )
 
 
+# One official benchmark's newest result on main for one (task, notes): an open
+# PR's result is not the model's (yet); `filename` names which file says it.
 EVAL_LATEST = pa.struct(
     [
         pa.field("dataset_id", pa.string()),
         pa.field("task_id", pa.string()),
+        pa.field("notes", pa.string()),
         pa.field("value", pa.float64()),
         pa.field("valid_from", pa.date32()),
+        pa.field("filename", pa.string()),
     ]
 )
 
@@ -314,14 +319,17 @@ CATALOG = TableSpec(
             # Disagreements between curated and fetched values, one line each.
             pa.field("conflicts", pa.list_(pa.string())),
             *_score_columns(),
-            # The Hub's eval results holding for this repo (`eval_results`), and
-            # per official benchmark the newest one's value (null where none).
+            # The Hub's readable eval results holding for this repo
+            # (`eval_results`, main and open PRs), and per official benchmark
+            # the newest main result of each (task, notes) (one null entry
+            # where there is none).
             pa.field("eval_results_count", pa.int64()),
             pa.field("eval_latest", pa.list_(EVAL_LATEST)),
         ]
     ),
     key=("article_model", "repo_id"),
-    version=4,
+    # 5: eval_latest from main only, per (dataset, task, notes), naming its file.
+    version=5,
 )
 
 CHANGES = TableSpec(

@@ -14,7 +14,6 @@ the run.
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,7 @@ from llmsync.hub.secrets import redact
 from llmsync.pipeline.sources.base import Fetched, SourceRun, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.store.raw import RawStore
-from llmsync.tables.benchmarks import listing_ids
+from llmsync.tables.benchmarks import leaderboard_entries, listing_ids
 
 EVAL_YAML = "eval.yaml"
 OFFICIAL_FILTER = "filter=benchmark:official"
@@ -49,6 +48,9 @@ class LandedBenchmarks:
     pages: tuple[StoredObject, ...]
     benchmarks: tuple[LandedBenchmark, ...]
     failures: tuple[str, ...] = field(default=())
+    # Leaderboard entries that could not be read (counted in the run's
+    # failures, but the Hub answered: they do not make the snapshot partial).
+    skipped_entries: tuple[str, ...] = field(default=())
 
 
 class Benchmarks:
@@ -61,7 +63,7 @@ class Benchmarks:
             landed,
             description=describe_benchmarks(landed),
             raw_objects=benchmark_raw_objects(RawStore(run.config.data_dir / "raw"), landed),
-            failures=landed.failures,
+            failures=landed.failures + landed.skipped_entries,
             partial=bool(landed.failures),
             # What the benchmarks cost (eval results ride on the model requests).
             counts={"benchmark_requests": sum(run.pacer.requests().values()) - before},
@@ -84,20 +86,27 @@ def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> L
     except HubError as exc:
         failures.append(redact(f"official benchmarks: {exc}"))
 
-    def one(dataset_id: str, sha: str | None) -> tuple[LandedBenchmark, list[str]]:
+    def one(dataset_id: str, sha: str | None) -> tuple[LandedBenchmark, list[str], int]:
         failed: list[str] = []
         eval_yaml = _eval_yaml(client, dataset_id, sha, failed)
         board = _leaderboard(client, raw, dataset_id, failed)
-        return LandedBenchmark(dataset_id, sha, eval_yaml, board), failed
+        skipped = leaderboard_entries(board.path.read_bytes())[1] if board is not None else 0
+        return LandedBenchmark(dataset_id, sha, eval_yaml, board), failed, skipped
 
     # Each benchmark's requests wait on the Hub alone: `workers` benchmarks go
     # at once (the pacer keeps them within the rate limits); results and
     # failures keep the listing's order.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         done = list(pool.map(one, *zip(*found, strict=True))) if found else []
-    failures += [line for _, failed in done for line in failed]
-    benchmarks = tuple(landed for landed, _ in done)
-    return LandedBenchmarks(tuple(pages), benchmarks, tuple(failures))
+    failures += [line for _, failed, _ in done for line in failed]
+    odd = [
+        f"{landed.dataset_id} leaderboard: {skipped} entries skipped"
+        " (no text modelId or no finite numeric value)"
+        for landed, _, skipped in done
+        if skipped
+    ]
+    benchmarks = tuple(landed for landed, _, _ in done)
+    return LandedBenchmarks(tuple(pages), benchmarks, tuple(failures), tuple(odd))
 
 
 def _eval_yaml(
@@ -133,9 +142,9 @@ def leaderboard_models(landed: LandedBenchmarks) -> list[str]:
     for item in landed.benchmarks:
         if item.leaderboard is None:
             continue
-        for entry in json.loads(item.leaderboard.path.read_bytes()):
-            if isinstance(entry, dict) and isinstance(entry.get("modelId"), str):
-                seen.setdefault(entry["modelId"], None)
+        entries, _ = leaderboard_entries(item.leaderboard.path.read_bytes())
+        for entry in entries:
+            seen.setdefault(entry["modelId"], None)
     return list(seen)
 
 

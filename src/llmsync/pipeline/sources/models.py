@@ -35,13 +35,27 @@ class Models:
         ranked = leaderboard_models(run.landed.data(BENCHMARKS))
         joined = [repo_id for repo_id in ranked if repo_id not in set(tracked)]
         tracked += joined
+        # A repo whose results the previous snapshot holds is read again, off
+        # the leaderboards or not: a 404 then closes them (`eval_results`).
+        held = [r for r in repos_with_open_results(run.previous) if r not in set(tracked)]
+        tracked += held
         counts: dict[str, Any] = {"joined_from_benchmark_leaderboards": len(joined)}
+        if held:
+            counts["reread_for_open_results"] = len(held)
         if run.config.population == "leaderboards":
             fetches, plan, state = _fetch_population(run, tracked)
             counts |= _plan_counts(plan, models=len(fetches))
             return _fetched(run, fetches, counts=counts, state=state)
         fetches = run.stage("fetch models", fetch_models, run.config, tracked, pacer=run.pacer)
         return _fetched(run, fetches, counts=counts, state=None)
+
+
+def repos_with_open_results(previous: Snapshot | None) -> list[str]:
+    """The repos holding an open `eval_results` row in `previous`, sorted."""
+    if previous is None or "eval_results" not in previous.manifest.get("tables", {}):
+        return []
+    table = previous.read_table("eval_results").select(["repo_id", "valid_to"])
+    return sorted({r["repo_id"] for r in table.to_pylist() if r["valid_to"] is None})
 
 
 def _fetched(
