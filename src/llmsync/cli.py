@@ -14,6 +14,7 @@ from typing import Any
 from llmsync.cli_args import iso_date, positive_int, share
 from llmsync.endpoints import add_replay_hub_command
 from llmsync.hub.pacing import RATE_TIERS
+from llmsync.publish.command import PUBLISH_HELP, add_publish_command
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -85,6 +86,7 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from llmsync.pipeline import SyncFailed
+    from llmsync.publish.base import PublishError
     from llmsync.store.snapshots import StoreError
 
     started = time.perf_counter()
@@ -107,9 +109,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 population=args.population,
                 rate_tier=args.rate_tier,
                 reconcile_days=args.reconcile_days,
+                publish=args.publish,
             )
     except SyncFailed as exc:
         return _fail(f"sync failed: {exc}")
+    except PublishError as exc:
+        return _fail(f"publish failed: {exc}")
     except StoreError as exc:
         return _fail(str(exc), code=2)
     except ValueError as exc:
@@ -151,6 +156,10 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             line.close()
+    if args.publish:
+        from llmsync.publish.command import publish_to_targets
+
+        publish_to_targets(config.data_dir, args.publish)
     return report.as_dict()
 
 
@@ -340,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"
     )
+    sync.add_argument("--publish", action="append", metavar="URL", help=PUBLISH_HELP)
     sync.set_defaults(handler=cmd_sync)
 
     snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
@@ -378,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     from llmsync.report.command import add_report_command
 
     add_report_command(commands)
+    add_publish_command(commands)
     return parser
 
 
