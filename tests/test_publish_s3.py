@@ -20,8 +20,9 @@ from llmsync.publish.base import PublishError, PublishFailed
 from llmsync.publish.command import publish_to_targets
 from llmsync.publish.s3 import LATEST_NAME, s3_filesystem
 from llmsync.publish.targets import publisher_for
+from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import MANIFEST_NAME, SnapshotStore
-from tests.conftest import CleanSync
+from tests.conftest import CleanSync, cli_sync
 from tests.s3_server import (
     CANARY_KEY_ID,
     CANARY_SECRET,
@@ -232,3 +233,51 @@ def test_cli_publish_and_its_failures_never_show_the_aws_keys(
     for text in (ok.stdout, ok.stderr, missing.stdout, missing.stderr, *published):
         for canary in (CANARY_KEY_ID, CANARY_SECRET):
             assert canary not in (text if isinstance(text, str) else text.decode("latin-1"))
+
+
+def test_a_deployment_publish_list_becomes_the_flow_parameter(tmp_path: Path) -> None:
+    from llmsync_flows.serve import ScheduleFileError, load_schedules
+
+    path = tmp_path / "schedules.yaml"
+    path.write_text(
+        "deployments:\n  - name: nightly\n    cron: '0 3 * * *'\n"
+        "    parameters: {population: curated}\n"
+        "    publish: [s3://llmsync-demo/nightly, hf://datasets/llmsync/demo]\n"
+    )
+    [spec] = load_schedules(path)
+    assert spec.parameters == {
+        "population": "curated",
+        "publish": ["s3://llmsync-demo/nightly", "hf://datasets/llmsync/demo"],
+    }
+    path.write_text("deployments:\n  - name: nightly\n    publish: s3://llmsync-demo/nightly\n")
+    with pytest.raises(ScheduleFileError, match="'nightly' publish must be a list of URLs"):
+        load_schedules(path)
+
+
+def test_sync_publish_publishes_after_the_local_snapshot(
+    clean_sync: CleanSync, replay_hub: ReplayHub, tmp_path: Path, bucket: str
+) -> None:
+    """`llmsync sync --publish`: the night's snapshot (here unchanged) and every
+    one the target lacks; a target that fails exits 1 naming it, the local
+    snapshots kept."""
+    data_dir = clean_sync.copy_to(tmp_path / "data")
+    before = _local_hashes(data_dir)
+    url = f"s3://{bucket}/nightly"
+    done = cli_sync(
+        replay_hub.url, data_dir, "--publish", url, "--publish", "s3://no-such-bucket/x"
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    snapshot = SnapshotStore(data_dir).latest()
+    assert snapshot is not None
+    lines = done.stdout.splitlines()
+    assert lines[0] == "status: unchanged"
+    assert lines.index(f"publish to {url}:") > lines.index(f"snapshot: {snapshot.snapshot_id}")
+    assert f"published 1 snapshot(s): {snapshot.snapshot_id}" in done.stdout
+    assert "no-such-bucket" not in done.stdout
+    assert done.stderr.splitlines()[-1].startswith(
+        "llmsync: publish failed: publish to s3://no-such-bucket/x failed while uploading"
+    )
+    assert json.loads(_read(f"{bucket}/nightly/{LATEST_NAME}"))["snapshot_id"] == (
+        snapshot.snapshot_id
+    )
+    assert {k: v for k, v in _local_hashes(data_dir).items() if k in before} == before

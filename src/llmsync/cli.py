@@ -87,7 +87,7 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     from llmsync.pipeline import SyncFailed
     from llmsync.publish.base import PublishError
-    from llmsync.store.snapshots import StoreError
+    from llmsync.store.snapshots import StoreError, default_data_dir
 
     started = time.perf_counter()
     try:
@@ -120,6 +120,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc), code=2)
     _print_summary(report, seconds=time.perf_counter() - started)
+    if args.no_prefect and args.publish:
+        # The flow publishes as its last step; here, after the summary.
+        from llmsync.publish.command import publish_to_targets
+
+        try:
+            publish_to_targets(args.data_dir or default_data_dir(), args.publish)
+        except PublishError as exc:
+            return _fail(f"publish failed: {exc}")
     return 0
 
 
@@ -156,10 +164,6 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             line.close()
-    if args.publish:
-        from llmsync.publish.command import publish_to_targets
-
-        publish_to_targets(config.data_dir, args.publish)
     return report.as_dict()
 
 

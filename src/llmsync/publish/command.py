@@ -51,8 +51,9 @@ def publish_to_targets(
         except PublishFailed as exc:
             summaries.append(exc.summary)
             failures.append(str(exc))
-            for line in exc.summary.lines():
-                say(line)
+            if exc.summary.published or exc.summary.already_present or exc.summary.differing:
+                for line in exc.summary.lines():
+                    say(line)
             continue
         except PublishError as exc:
             failures.append(redact(str(exc)))
