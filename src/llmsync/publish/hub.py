@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError
 
+from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.ids import require_repo_id
 from llmsync.publish.base import PublishError, SnapshotFile, Uploaded, snapshot_folder
 from llmsync.publish.card import CARD_NAME, dataset_card
@@ -45,7 +47,7 @@ class HubDatasetPublisher:
     target: str
     repo_id: str
     public: bool
-    api: HfApi = field(default_factory=HfApi)
+    api: HfApi
     # The manifests on `main` (read by `snapshots_present`), for the card and tags.
     _manifests: dict[str, bytes] = field(default_factory=dict)
 
@@ -58,13 +60,13 @@ class HubDatasetPublisher:
             raise PublishError(
                 f"cannot publish to {url!r}: expected hf://datasets/OWNER/NAME ({exc})"
             ) from None
-        return cls(url, repo_id, public)
+        return cls(url, repo_id, public, HfApi(endpoint=resolve_endpoint(None)))
 
     @contextlib.contextmanager
     def _failing(self, action: str) -> Iterator[None]:
         try:
             yield
-        except (HfHubHTTPError, ValueError, OSError) as exc:
+        except (HfHubHTTPError, httpx.HTTPError, ValueError, OSError) as exc:
             raise PublishError(f"publish to {self.target} failed while {action}: {exc}") from exc
 
     def snapshots_present(self) -> dict[str, bytes]:
