@@ -16,7 +16,16 @@ from prefect.types.entrypoint import EntrypointType
 
 DEFAULT_SCHEDULES = Path("schedules.yaml")
 SCHEDULES_ENV = "LLMSYNC_SCHEDULES"
-_ALLOWED_KEYS = {"name", "description", "cron", "timezone", "tags", "parameters", "paused"}
+_ALLOWED_KEYS = {
+    "name",
+    "description",
+    "cron",
+    "timezone",
+    "tags",
+    "parameters",
+    "paused",
+    "publish",
+}
 
 
 class ScheduleFileError(ValueError):
@@ -65,6 +74,12 @@ def load_schedules(path: Path = DEFAULT_SCHEDULES) -> list[DeploymentSpec]:
         parameters = entry.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise ScheduleFileError(f"{path}: {entry['name']!r} parameters must be a mapping")
+        publish = entry.get("publish") or []
+        if not isinstance(publish, list) or not all(isinstance(url, str) for url in publish):
+            raise ScheduleFileError(f"{path}: {entry['name']!r} publish must be a list of URLs")
+        if publish:
+            # The flow's `publish` parameter: every target gets the snapshots it lacks.
+            parameters = {**parameters, "publish": publish}
         specs.append(
             DeploymentSpec(
                 name=str(entry["name"]),

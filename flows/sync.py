@@ -29,6 +29,7 @@ from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
 from llmsync.pipeline import SyncConfig, SyncFailed, run_sync
 from llmsync.pipeline.fetchplan import FetchProgress
+from llmsync.publish.command import publish_to_targets
 from llmsync.report.data import ReportError
 from llmsync.report.page import write_report
 from llmsync.store.snapshots import default_data_dir
@@ -105,6 +106,7 @@ def sync(
     population: str = "curated",
     rate_tier: str | None = None,
     reconcile_days: float = 7.0,
+    publish: list[str] | None = None,
 ) -> dict[str, Any]:
     """Publish a snapshot, record an unchanged run, or fail with the reason.
 
@@ -118,6 +120,8 @@ def sync(
     header announces its own (empty: on huggingface.co free with HF_TOKEN, else
     anonymous; on any other endpoint none). reconcile_days: how often a leaderboards
     sync reads every author's listing again instead of only what changed.
+    publish: targets (s3://BUCKET/PREFIX, hf://datasets/OWNER/NAME) that get every
+    local snapshot they lack once the run is over (`llmsync.publish`).
     """
     install_log_redaction()
     logger = get_run_logger()
@@ -160,6 +164,13 @@ def sync(
         markdown += f"\n## Report\n\n{line}\n"
     create_markdown_artifact(markdown, key=ARTIFACT_KEY, description="llmsync run summary")
     logger.info("%s: snapshot %s", report.status, report.snapshot)
+    if publish:
+        # After the local publish: a failure here fails this step (and the run)
+        # and names the target; the local snapshot stays, the next run catches up.
+        summaries = run_as_task(
+            "publish", publish_to_targets, config.data_dir, publish, say=logger.info
+        )
+        result["publish"] = [summary.as_dict() for summary in summaries]
     return result
 
 

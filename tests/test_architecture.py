@@ -28,6 +28,8 @@ LAYERS: dict[str, int] = {
     "llmsync.replay": 4,
     # The HTML report reads published snapshots: above the store, beside the pipeline.
     "llmsync.report": 4,
+    # Copies published snapshots to remote targets: reads the store, beside the pipeline.
+    "llmsync.publish": 4,
     "llmsync.endpoints": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.

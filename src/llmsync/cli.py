@@ -14,6 +14,7 @@ from typing import Any
 from llmsync.cli_args import iso_date, positive_int, share
 from llmsync.endpoints import add_replay_hub_command
 from llmsync.hub.pacing import RATE_TIERS
+from llmsync.publish.command import PUBLISH_HELP, add_publish_command
 
 # Prefect starts a temporary API server when none is configured; on a small
 # machine that can take well over its default 20 s, and first runs fail at
@@ -85,7 +86,8 @@ def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from llmsync.pipeline import SyncFailed
-    from llmsync.store.snapshots import StoreError
+    from llmsync.publish.base import PublishError
+    from llmsync.store.snapshots import StoreError, default_data_dir
 
     started = time.perf_counter()
     try:
@@ -107,14 +109,25 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 population=args.population,
                 rate_tier=args.rate_tier,
                 reconcile_days=args.reconcile_days,
+                publish=args.publish,
             )
     except SyncFailed as exc:
         return _fail(f"sync failed: {exc}")
+    except PublishError as exc:
+        return _fail(f"publish failed: {exc}")
     except StoreError as exc:
         return _fail(str(exc), code=2)
     except ValueError as exc:
         return _fail(str(exc), code=2)
     _print_summary(report, seconds=time.perf_counter() - started)
+    if args.no_prefect and args.publish:
+        # The flow publishes as its last step; here, after the summary.
+        from llmsync.publish.command import publish_to_targets
+
+        try:
+            publish_to_targets(args.data_dir or default_data_dir(), args.publish)
+        except PublishError as exc:
+            return _fail(f"publish failed: {exc}")
     return 0
 
 
@@ -340,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"
     )
+    sync.add_argument("--publish", action="append", metavar="URL", help=PUBLISH_HELP)
     sync.set_defaults(handler=cmd_sync)
 
     snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
@@ -378,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     from llmsync.report.command import add_report_command
 
     add_report_command(commands)
+    add_publish_command(commands)
     return parser
 
 

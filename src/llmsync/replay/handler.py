@@ -79,6 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
+    def do_PUT(self) -> None:  # an LFS upload (`uploads.py`)
+        self._serve("PUT")
+
     def _serve(self, method: str) -> None:
         body = self._read_body()
         raw_path, _, query = self.path.partition("?")
@@ -97,8 +100,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        """A body sent in chunks (an upload streamed without a length)."""
+        parts: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
 
     def _send(self, method: str, reply: Reply, rule: FaultRule | None) -> None:
         has_body = method != "HEAD" and reply.content_length > 0

@@ -92,6 +92,9 @@ class Repo:
     repo_type: str
     repo_id: str
     commits: tuple[Commit, ...]  # oldest first, never empty
+    # Tag name -> commit sha: only repos made through the upload API have tags.
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    private: bool = False
 
     @property
     def head(self) -> Commit:
@@ -106,6 +109,8 @@ class Repo:
         Hub's own sha recorded in a model's API body)."""
         if revision == "main":
             return self.head
+        if revision in self.tags:
+            revision = self.tags[revision]
         if not _SHA1.match(revision):
             return None
         for commit in reversed(self.commits):

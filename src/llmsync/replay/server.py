@@ -63,6 +63,7 @@ from llmsync.replay.replies import (
 )
 from llmsync.replay.routes import CDN_PREFIX, Route, parse_route
 from llmsync.replay.stats import Stats, kind_of
+from llmsync.replay.uploads import Uploads
 from llmsync.replay.view import HubView
 
 __all__ = ["ReplayHub", "RequestRecord", "Route", "main", "parse_route", "run_forever"]
@@ -159,6 +160,7 @@ class ReplayHub:
         self._threads: list[threading.Thread] = []
         self._records: collections.deque[RequestRecord] = collections.deque(maxlen=100_000)
         self._records_lock = threading.Lock()
+        self.uploads = Uploads(self.view)
 
     # lifecycle
 
@@ -175,6 +177,7 @@ class ReplayHub:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{main.server_address[1]}"
         self.cdn_url = f"http://{host}:{cdn.server_address[1]}"
+        self.uploads.serve_at(self.url, self.cdn_url)
         for server in self._servers:
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -193,6 +196,7 @@ class ReplayHub:
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers, self._threads = [], []
+        self.uploads.close()
 
     def __enter__(self) -> ReplayHub:
         return self.start()
@@ -241,6 +245,11 @@ class ReplayHub:
         authorization = headers.get("Authorization")
         authorized = authorization is not None
         self.record(RequestRecord(listener, method, raw_path, headers.get("Host", ""), authorized))
+        uploaded = self.uploads.respond(
+            listener, method, raw_path, body=body, authorized=authorized
+        )
+        if uploaded is not None:
+            return uploaded, None
         route = parse_route(raw_path)
         bucket = bucket_of(raw_path) if listener == "hub" else "cdn"
         verdict = None
@@ -432,7 +441,7 @@ class ReplayHub:
             return found
         commit = found
         # A request by sha is answered with that sha, as the Hub does.
-        commit_id = revision if revision != "main" else commit.sha
+        commit_id = revision if revision in (commit.sha, commit.api_sha) else commit.sha
         entry = commit.files.get(path)
         if entry is None and path in commit.not_recorded:
             return not_recorded_reply(

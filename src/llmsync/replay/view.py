@@ -48,14 +48,20 @@ class HubView:
         self._info: dict[tuple[str, str, bool], bytes] = {}
         self._commits: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._dirs: dict[tuple[str, str], dict[str, set[str]]] = {}
-        for key, repo in self.repos.items():
-            for commit in repo.commits:
-                for entry in commit.files.values():
-                    self.blobs[entry.sha256] = entry
-                for blobs in (False, True):
-                    self._info[(key, commit.sha, blobs)] = self._info_body(repo, commit, blobs)
-                self._commits[(key, commit.sha)] = self._commit_list(repo, commit)
-                self._dirs[(key, commit.sha)] = self._directories(commit)
+        for repo in list(self.repos.values()):
+            self.add(repo)
+
+    def add(self, repo: Repo) -> None:
+        """Serve `repo` (again, when it gained commits or tags): its bodies are
+        computed here, before the repo is visible."""
+        for commit in repo.commits:
+            for entry in commit.files.values():
+                self.blobs[entry.sha256] = entry
+            for blobs in (False, True):
+                self._info[(repo.key, commit.sha, blobs)] = self._info_body(repo, commit, blobs)
+            self._commits[(repo.key, commit.sha)] = self._commit_list(repo, commit)
+            self._dirs[(repo.key, commit.sha)] = self._directories(commit)
+        self.repos[repo.key] = repo
 
     def repo(self, repo_type: str, repo_id: str) -> Repo | None:
         return self.repos.get(f"{repo_type}/{repo_id}")
@@ -88,7 +94,7 @@ class HubView:
             "author": author,
             "sha": commit.sha,
             "lastModified": iso(commit.date),
-            "private": False,
+            "private": repo.private,
             "gated": False,
             "disabled": False,
             "tags": [],
