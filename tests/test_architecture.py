@@ -28,6 +28,8 @@ LAYERS: dict[str, int] = {
     "llmsync.replay": 4,
     # The HTML report reads published snapshots: above the store, beside the pipeline.
     "llmsync.report": 4,
+    # Exporters read published snapshots too (Every Eval Ever): beside the report.
+    "llmsync.export": 4,
     "llmsync.endpoints": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.

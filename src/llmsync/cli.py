@@ -378,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     from llmsync.report.command import add_report_command
 
     add_report_command(commands)
+    from llmsync.export.command import add_export_command
+
+    add_export_command(commands)
     return parser
 
 
