@@ -99,7 +99,7 @@ def leaderboard_records(
             skipped["leaderboard values of a name with no Hub repo id"] += 1
             continue
         if not finite(row["value"]) or not 0.0 <= row["value"] <= 100.0:
-            skipped["leaderboard values outside 0-100"] += 1
+            skipped["leaderboard values that are no number in 0-100"] += 1
             continue
         key = tuple(
             row[c] for c in ("leaderboard", "model_name", "precision", "model_sha", "occurrence")
