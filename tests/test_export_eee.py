@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from llmsync.cli import main
-from llmsync.export.eee import ExportSummary, export_eee
+from llmsync.export.eee import ExportSummary, export_eee, export_published
 from llmsync.export.eee_fields import epoch
 from tests.conftest import CleanSync
 
@@ -188,3 +188,17 @@ def test_the_export_command(clean_sync: CleanSync, tmp_path: Path, capsys: Any) 
     assert code == 0
     printed = capsys.readouterr().out
     assert "files: 0, bytes: 0" in printed
+
+
+def test_the_nightly_export_step(clean_sync: CleanSync, tmp_path: Path) -> None:
+    snapshot = clean_sync.report.snapshot
+    assert snapshot is not None
+    # `since` far ahead: the step's wiring, without a third full export.
+    summary, line = export_published(
+        clean_sync.data_dir, snapshot, tmp_path / "nightly", since=dt.date(2099, 1, 1)
+    )
+    assert summary is not None and summary.snapshot_id == snapshot and summary.files == 0
+    assert line == f"- Every Eval Ever export: 0 records in `{tmp_path / 'nightly'}`"
+    missing, line = export_published(clean_sync.data_dir, "20000101T000000Z", tmp_path / "none")
+    assert missing is None
+    assert line.startswith("- Every Eval Ever export not written: no published snapshot 2000")
