@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmsync.export.eee_evals import eval_result_records
+from llmsync.export.eee_fields import moment
 from llmsync.export.eee_identity import Identities
 from llmsync.export.eee_leaderboards import leaderboard_records
-from llmsync.export.eee_record import encode, moment, rows_of
+from llmsync.export.eee_record import encode, rows_of
 from llmsync.export.snapshot import ExportError, load
 
 TABLES = ("scores", "revisions", "eval_results", "models", "benchmarks")

@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from llmsync.export.eee_fields import epoch
+from llmsync.export.eee_fields import epoch, moment
 from llmsync.export.eee_identity import Identities
-from llmsync.export.eee_record import Record, Row, details, finite, make_record, moment, states
+from llmsync.export.eee_record import Record, Row, details, finite, make_record, states
 
 
 def _entry_time(text: str | None) -> str | None:

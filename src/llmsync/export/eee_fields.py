@@ -132,11 +132,14 @@ def stable_uuid(key: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def epoch(moment: dt.date | dt.datetime) -> str:
-    """EEE's timestamp form (`retrieved_timestamp`: Unix epoch seconds, a
-    string). A day is its 00:00 UTC; a naive datetime is UTC."""
-    if isinstance(moment, dt.datetime):
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    else:
-        aware = dt.datetime(moment.year, moment.month, moment.day, tzinfo=dt.UTC)
-    return str(int(aware.timestamp()))
+def moment(value: dt.date | dt.datetime) -> dt.datetime:
+    """A day or an instant as an aware UTC instant: a day is its 00:00 UTC (the
+    tables hold days, or observation times once they do); a naive time is UTC."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+
+
+def epoch(value: dt.date | dt.datetime) -> str:
+    """EEE's timestamp form (`retrieved_timestamp`: Unix epoch seconds, a string)."""
+    return str(int(moment(value).timestamp()))

@@ -18,7 +18,7 @@ from llmsync.export.eee_fields import (
     epoch,
 )
 from llmsync.export.eee_identity import Identities
-from llmsync.export.eee_record import Record, Row, details, finite, make_record, moment, states
+from llmsync.export.eee_record import Record, Row, details, finite, make_record, states
 from llmsync.tables.schemas import BENCHMARKS, LEADERBOARDS
 
 
@@ -60,7 +60,7 @@ def _leaderboard_result(
         "evaluation_result_id": benchmark,
         "evaluation_name": name,
         "source_data": source_data,
-        "evaluation_timestamp": epoch(moment(row["valid_from"])),
+        "evaluation_timestamp": epoch(row["valid_from"]),
         "metric_config": {
             "evaluation_description": f"{name} as the {facts.source_name} reports it",
             "metric_id": f"{collection}.{benchmark}",

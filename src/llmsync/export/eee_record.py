@@ -19,6 +19,7 @@ from llmsync.export.eee_fields import (
     SOURCES,
     UNKNOWN,
     epoch,
+    moment,
     stable_uuid,
 )
 from llmsync.export.eee_identity import ModelPath
@@ -37,14 +38,6 @@ class Record:
     @property
     def relative_path(self) -> str:
         return f"data/{self.collection}/{self.path.developer}/{self.path.model}/{self.uuid}.json"
-
-
-def moment(value: dt.date | dt.datetime) -> dt.datetime:
-    """An interval bound as an aware UTC instant: a day is its 00:00 UTC (the
-    tables hold days, or observation times once they do)."""
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
 
 
 def rows_of(table: pa.Table | None) -> list[Row]:
