@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import Task
 
 from llmsync.endpoints import hub_endpoint
+from llmsync.export.eee import export_published
 from llmsync.hub.errors import HubUnavailable
 from llmsync.hub.retry import exception_chain
 from llmsync.hub.secrets import install_log_redaction
@@ -107,6 +108,7 @@ def sync(
     rate_tier: str | None = None,
     reconcile_days: float = 7.0,
     publish: list[str] | None = None,
+    eee_out: str | None = None,
 ) -> dict[str, Any]:
     """Publish a snapshot, record an unchanged run, or fail with the reason.
 
@@ -122,6 +124,8 @@ def sync(
     sync reads every author's listing again instead of only what changed.
     publish: targets (s3://BUCKET/PREFIX, hf://datasets/OWNER/NAME) that get every
     local snapshot they lack once the run is over (`llmsync.publish`).
+    eee_out: a folder to write each published snapshot to as Every Eval Ever
+    records (docs/eee.md); empty for none.
     """
     install_log_redaction()
     logger = get_run_logger()
@@ -162,6 +166,12 @@ def sync(
     if report.snapshot:
         result["report"], line = _write_report(config.data_dir, report.snapshot)
         markdown += f"\n## Report\n\n{line}\n"
+        if eee_out:
+            summary, line = run_as_task(
+                "export eee", export_published, config.data_dir, report.snapshot, Path(eee_out)
+            )
+            result["eee_records"] = summary.files if summary else None
+            markdown += f"{line}\n"
     create_markdown_artifact(markdown, key=ARTIFACT_KEY, description="llmsync run summary")
     logger.info("%s: snapshot %s", report.status, report.snapshot)
     if publish:

@@ -3,6 +3,7 @@
 #   bash scripts/dev.sh demo   create .venv, install the locked set, sync from the bundled replay hub into ./data
 #   bash scripts/dev.sh test   create .venv, install the locked set, run lint, types and the test suite
 #   bash scripts/dev.sh lock   re-resolve requirements.lock from pyproject.toml (needs the package index)
+#   bash scripts/dev.sh eee    create .venv-eee (Python 3.12+) with Every Eval Ever's validator (also run by test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +64,47 @@ lock() {
   echo "dev.sh: $LOCK refreshed; run 'bash scripts/dev.sh test' before committing it" >&2
 }
 
+# Every Eval Ever's validator checks `llmsync export eee` in the tests. It needs
+# Python 3.12+ while llmsync stays on 3.11, so it gets a venv of its own from the
+# first 3.12+ interpreter found, pinned exactly by requirements-eee.lock
+# (`dev.sh eee lock` re-resolves it from requirements-eee.in). Without one the
+# test skips, except under CI (CI set), where it fails.
+EEE_VENV=${LLMSYNC_EEE_VENV:-.venv-eee}
+setup_eee() {
+  local lock=requirements-eee.lock candidate found="" stamp="$EEE_VENV/.llmsync-install-key" key
+  if [ "${1:-}" = lock ]; then
+    setup
+    quiet_pip install --quiet "uv==$UV_VERSION"
+    "$VENV/bin/uv" pip compile requirements-eee.in --universal --python-version 3.12 --quiet -o "$lock"
+    return
+  fi
+  for candidate in ${EEE_PYTHON:-} python3.14 python3.13 python3.12 "$PYTHON" \
+    $(command -v pyenv >/dev/null 2>&1 && ls -d "$(pyenv root)"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+      found=$candidate
+      break
+    fi
+  done
+  if [ -z "$found" ]; then
+    echo "dev.sh: no Python 3.12+ found (set EEE_PYTHON): Every Eval Ever's validator is not installed: its test will skip (under CI this set-up fails)" >&2
+    # CI must validate the export with EEE itself: there no interpreter fails the run.
+    [ -z "${CI:-}" ] || exit 1
+    return 0
+  fi
+  [ -x "$EEE_VENV/bin/python" ] || "$found" -m venv "$EEE_VENV"
+  key=$("$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$lock")
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
+    return 0
+  fi
+  echo "dev.sh: installing Every Eval Ever ($lock) into $EEE_VENV with $("$found" --version 2>&1) ..." >&2
+  if ! "$EEE_VENV/bin/python" -m pip install --quiet -r "$lock" >"$EEE_VENV/install.log" 2>&1; then
+    cat "$EEE_VENV/install.log" >&2
+    echo "dev.sh: could not install Every Eval Ever into $EEE_VENV" >&2
+    exit 1
+  fi
+  echo "$key" >"$stamp"
+}
+
 # The report's browser test runs Debian's chromium headless: install it where
 # apt-get can (as root); elsewhere that one test skips and says why.
 ensure_chromium() {
@@ -95,6 +137,7 @@ case "${1:-}" in
   test)
     setup
     ensure_chromium
+    setup_eee
     shift
     "$VENV/bin/ruff" check src flows tests scripts bench
     "$VENV/bin/ruff" format --check src flows tests scripts bench
@@ -105,8 +148,12 @@ case "${1:-}" in
   lock)
     lock
     ;;
+  eee)
+    shift
+    setup_eee "$@"
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh demo|test|lock [args]" >&2
+    echo "usage: bash scripts/dev.sh demo|test|lock|eee [args]" >&2
     exit 2
     ;;
 esac

@@ -30,6 +30,8 @@ LAYERS: dict[str, int] = {
     "llmsync.report": 4,
     # Copies published snapshots to remote targets: reads the store, beside the pipeline.
     "llmsync.publish": 4,
+    # Exporters read published snapshots too (Every Eval Ever): beside the report.
+    "llmsync.export": 4,
     "llmsync.endpoints": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.

@@ -393,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_command(commands)
     add_publish_command(commands)
+    from llmsync.export.command import add_export_command
+
+    add_export_command(commands)
     return parser
 
 
