@@ -3,6 +3,7 @@
 #   bash scripts/dev.sh demo   create .venv, install the locked set, sync from the bundled replay hub into ./data
 #   bash scripts/dev.sh test   create .venv, install the locked set, run lint, types and the test suite
 #   bash scripts/dev.sh lock   re-resolve requirements.lock from pyproject.toml (needs the package index)
+#   bash scripts/dev.sh docs   regenerate docs/tables.md from the table schemas
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,8 +106,12 @@ case "${1:-}" in
   lock)
     lock
     ;;
+  docs)
+    setup
+    "$VENV/bin/python" -m llmsync.tables.reference docs/tables.md
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh demo|test|lock [args]" >&2
+    echo "usage: bash scripts/dev.sh demo|test|lock|docs [args]" >&2
     exit 2
     ;;
 esac
