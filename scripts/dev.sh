@@ -4,6 +4,7 @@
 #   bash scripts/dev.sh test   create .venv, install the locked set, run lint, types and the test suite
 #   bash scripts/dev.sh lock   re-resolve requirements.lock from pyproject.toml (needs the package index)
 #   bash scripts/dev.sh eee    create .venv-eee (Python 3.12+) with Every Eval Ever's validator (also run by test)
+#   bash scripts/dev.sh docs   regenerate docs/tables.md from the table schemas
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -152,8 +153,12 @@ case "${1:-}" in
     shift
     setup_eee "$@"
     ;;
+  docs)
+    setup
+    "$VENV/bin/python" -m llmsync.tables.reference docs/tables.md
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh demo|test|lock|eee [args]" >&2
+    echo "usage: bash scripts/dev.sh demo|test|lock|eee|docs [args]" >&2
     exit 2
     ;;
 esac

@@ -1,4 +1,4 @@
-"""The README's recipes and what they print, read from README.md.
+"""The recipes of README.md and of the pages in docs/, and what they print.
 
 A recipe is marked by an HTML comment before its code block:
 
@@ -7,11 +7,12 @@ A recipe is marked by an HTML comment before its code block:
 
 and the next fenced block after the code is a ```text block: what the recipe
 prints on the demo data of that STATE (each state is a set of syncs the README
-names; `STATES` says which test builds it). A test runs every recipe of a state
-against that state's data, in README order, in the folder layout the README
-describes, and compares the printed text with the block exactly, after one
-normalisation: trailing spaces of each line and blank lines at either end are
-dropped (a README editor may trim them).
+or page names; `STATES` says which test builds it). A test runs every recipe
+of a state against that state's data, in document order (README.md, then the
+docs pages by name), in the folder layout the text describes, and compares
+the printed text with the block exactly, after one normalisation: trailing
+spaces of each line and blank lines at either end are dropped (an editor may
+trim them).
 """
 
 from __future__ import annotations
@@ -25,13 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
+
+
+def documents() -> list[Path]:
+    """Every document whose recipes are tested: the README, then each docs page."""
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+
 
 # Each state of the demo data that recipes are shown on: the folder the
 # recipes read it from, and the test (with the fixture that builds it) that
 # runs them.
 STATES = {
-    "two-syncs": ("data", "tests/test_pipeline.py::test_readme_recipes_on_two_syncs"),
+    # What `bash scripts/dev.sh demo` makes on a fresh clone: one sync of the
+    # whole replay hub (the session's clean sync is that sync).
+    "quickstart": ("data", "tests/test_readme.py::test_readme_recipes_on_the_quickstart_data"),
+    "two-syncs": ("two-nights", "tests/test_pipeline.py::test_readme_recipes_on_two_syncs"),
     "eval-nights": ("evals", "tests/test_eval_sync.py::test_readme_recipes_on_three_nights"),
 }
 
@@ -59,11 +70,19 @@ class Recipe:
     language: str
     code: str
     printed: str
+    document: str = "README.md"
 
 
-def readme_recipes(text: str | None = None) -> list[Recipe]:
-    """Every marked recipe of the README, in order."""
-    text = README.read_text(encoding="utf-8") if text is None else text
+def readme_recipes(text: str | None = None, *, document: str = "README.md") -> list[Recipe]:
+    """Every marked recipe of `text` (default: of every document), in order."""
+    if text is None:
+        return [
+            recipe
+            for path in documents()
+            for recipe in readme_recipes(
+                path.read_text(encoding="utf-8"), document=str(path.relative_to(ROOT))
+            )
+        ]
     recipes = []
     for match in _MARKER.finditer(text):
         assert match["output_language"] == "text", f"{match['name']}: no ```text block after it"
@@ -75,6 +94,7 @@ def readme_recipes(text: str | None = None) -> list[Recipe]:
                 language=match["language"],
                 code=match["code"],
                 printed=match["printed"],
+                document=document,
             )
         )
     return recipes
@@ -102,7 +122,7 @@ def _run(recipe: Recipe, scope: dict[str, Any]) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         if recipe.language == "python":
-            exec(compile(recipe.code, f"README.md recipe {recipe.name}", "exec"), scope)
+            exec(compile(recipe.code, f"{recipe.document} recipe {recipe.name}", "exec"), scope)
         else:
             assert recipe.language == "sql", recipe.name
             import duckdb
@@ -113,11 +133,11 @@ def _run(recipe: Recipe, scope: dict[str, Any]) -> str:
 
 
 def run_recipes(state: str, data_dir: Path, tmp_path: Path) -> dict[str, tuple[str, str]]:
-    """Run the state's recipes in README order (each in a fresh namespace, or
+    """Run the state's recipes in document order (each in a fresh namespace, or
     in the one of the recipe it continues); per recipe, what it printed and
-    what the README shows, both normalised."""
+    what the document shows, both normalised."""
     recipes = [r for r in readme_recipes() if r.state == state]
-    assert recipes, f"no README recipe on the {state} data"
+    assert recipes, f"no recipe on the {state} data"
     scopes: dict[str, dict[str, Any]] = {}
     found = {}
     with _demo_folder(tmp_path, state, data_dir):

@@ -1,33 +1,37 @@
-"""Every recipe the README shows is marked, shows what it prints, and is run
-by a test on the data the README names (tests/readme_recipes.py; the runs
-themselves are beside the fixtures that build that data). Reads README.md only."""
+"""Every recipe the README and the docs pages show is marked, shows what it
+prints, and is run by a test on the data the text names (tests/readme_recipes.py;
+the runs themselves are beside the fixtures that build that data). Reads the
+documents only."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from tests.readme_recipes import README, SQL_COMMAND, STATES, Recipe, readme_recipes
-
-ROOT = Path(__file__).parent.parent
+from tests.readme_recipes import ROOT, SQL_COMMAND, STATES, Recipe, documents, readme_recipes
 
 
 def _sections_with_recipes(text: str) -> list[str]:
-    """The README's sections that read the synced data: each recipe is in one."""
+    """A document's sections that read the synced data: each recipe is in one."""
     sections = re.split(r"^(?=## )", text, flags=re.MULTILINE)
-    return [s for s in sections if "data/processed" in s or "evals/processed" in s]
+    return [s for s in sections if "/processed" in s]
 
 
 def test_every_python_and_sql_block_that_reads_the_data_is_a_marked_recipe() -> None:
-    text = README.read_text(encoding="utf-8")
-    recipes = readme_recipes(text)
+    recipes = readme_recipes()
     marked = {recipe.code for recipe in recipes}
-    for section in _sections_with_recipes(text):
-        for code in re.findall(r"```(?:python|sql)\n(.*?)```", section, flags=re.DOTALL):
-            assert code in marked, f"README code block without a recipe marker:\n{code}"
+    for path in documents():
+        for section in _sections_with_recipes(path.read_text(encoding="utf-8")):
+            for code in re.findall(r"```(?:python|sql)\n(.*?)```", section, flags=re.DOTALL):
+                assert code in marked, f"{path.name}: code block without a recipe marker:\n{code}"
     names = [recipe.name for recipe in recipes]
     assert len(names) == len(set(names)), names
-    assert len(recipes) == 7
+    # Three in the README, on the quickstart's data; the others in docs pages.
+    assert [r.name for r in recipes if r.document == "README.md"] == [
+        "leaderboard-as-of",
+        "article-models",
+        "falcon-mmlu",
+    ]
+    assert len(recipes) == 10
 
 
 def test_each_recipe_runs_on_a_state_a_test_builds() -> None:
@@ -46,10 +50,10 @@ def test_each_recipe_runs_on_a_state_a_test_builds() -> None:
             assert f"{folder}/processed" in recipe.code, recipe.name
 
 
-def test_the_readme_says_how_to_run_each_sql_recipe() -> None:
-    text = README.read_text(encoding="utf-8")
-    for recipe in readme_recipes(text):
+def test_each_document_says_how_to_run_its_sql_recipes() -> None:
+    for recipe in readme_recipes():
         if recipe.language == "sql":
+            text = (ROOT / recipe.document).read_text(encoding="utf-8")
             assert SQL_COMMAND.replace("RECIPE", recipe.name) in text, recipe.name
 
 

@@ -172,5 +172,9 @@ def test_the_report_command(clean_sync: CleanSync, tmp_path: Path, capsys: Any) 
     out = tmp_path / "r.html"
     assert main(["report", "--data-dir", str(clean_sync.data_dir), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
-    assert main(["report", "--data-dir", str(tmp_path), "--snapshot", "20990101T000000Z"]) == 2
+    assert (
+        main(["report", "--data-dir", str(clean_sync.data_dir), "--snapshot", "20990101T000000Z"])
+        == 2
+    )
     assert "no snapshot 20990101T000000Z" in capsys.readouterr().err
+    # A folder with no data at all: tests/test_cli_messages.py.

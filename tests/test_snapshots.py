@@ -174,17 +174,15 @@ def test_latest_complete_skips_partial_snapshots(
     assert capsys.readouterr().out == "20250321T030001Z\n"
 
 
-def test_a_missing_data_folder_is_said_so(
+def test_a_folder_with_only_failed_runs_has_no_snapshot_to_verify(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = tmp_path / "no-such-folder"
-    for command in (["verify"], ["snapshots"], ["snapshots", "--latest"]):
-        assert main([*command, "--data-dir", str(missing)]) == 2
-        err = capsys.readouterr().err
-        assert err.startswith(f"llmsync: the data folder {missing} does not exist (")
-    # An existing folder that holds nothing: no runs to list, nothing to verify.
+    # (A missing, empty or non-folder data folder: tests/test_cli_messages.py.)
+    (tmp_path / "runs").mkdir()
+    failed = {"run_id": "20250101T000000Z-000000", "status": "failed", "snapshot": None}
+    (tmp_path / "runs" / "20250101T000000Z-000000.json").write_text(json.dumps(failed))
     assert main(["snapshots", "--data-dir", str(tmp_path)]) == 0
-    assert capsys.readouterr().out == f"no runs recorded in {tmp_path}\n"
+    assert "failed" in capsys.readouterr().out
     assert main(["verify", "--data-dir", str(tmp_path)]) == 2
     assert (
         capsys.readouterr().err == f"llmsync: no published snapshot in {tmp_path / 'processed'}\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -40,56 +41,29 @@ def _fail(message: str, *, code: int = 1) -> int:
     return code
 
 
-def _print_summary(report: dict[str, Any], *, seconds: float) -> None:
-    print(f"status: {report['status']}")
-    print(f"snapshot: {report['snapshot']}")
-    if report.get("partial"):
-        print("partial: yes (some models could not be fetched; see failures)")
-    for line in report.get("suspect_newest") or []:
-        print(f"newest export not applied: {line}")
-    for name, rows in report.get("row_counts", {}).items():
-        print(f"  {name}: {rows:,} rows")
-    if report.get("status") != "unchanged":
-        how = "extending the previous snapshot" if report.get("incremental") else "building anew"
-        print(f"leaderboard revisions parsed: {report.get('parsed_revisions', 0):,} ({how})")
-    changes = report.get("change_counts") or {}
-    if changes:
-        print("changes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(changes.items())))
-        for example in report.get("change_examples", [])[:5]:
-            print(f"  {example}")
-    sections = (
-        ("not_applied", "leaderboard revisions not applied"),
-        ("failures", "models the Hub did not fully give"),
-        ("recording_gaps", "gaps in the replay hub's recordings (not facts about the Hub)"),
-        ("conflicts", "curated vs Hub conflicts"),
-        ("unmatched_aliases", "unmatched aliases"),
-    )
-    for key, title in sections:
-        items = report.get(key) or []
-        if items:
-            print(f"{title}:")
-            for item in items:
-                print(f"  {item}")
-    requests = report.get("requests") or {}
-    if requests:
-        print(
-            "hub requests: "
-            + ", ".join(f"{bucket} {n:,}" for bucket, n in requests.items())
-            + f"; 429s {report.get('throttled', 0)}"
-            + f"; waited for the rate limit {report.get('rate_limit_wait_seconds', 0.0):.1f}s"
-        )
-    fetch = report.get("fetch") or {}
-    if fetch:
-        print("fetch: " + ", ".join(f"{k} {v}" for k, v in fetch.items()))
-    print(f"wall time: {seconds:.1f}s")
+def _print_summary(report: dict[str, Any], *, seconds: float, data_dir: Path | None = None) -> None:
+    from llmsync.cli_summary import print_summary
+
+    print_summary(report, seconds=seconds, data_dir=data_dir)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from llmsync.cli_checks import unreachable_hub
+    from llmsync.cli_interrupt import StopOnInterrupt
+    from llmsync.hub.endpoint import resolve_endpoint
     from llmsync.pipeline import SyncFailed
     from llmsync.publish.base import PublishError
     from llmsync.store.snapshots import StoreError, default_data_dir
 
+    if not args.verbose:
+        # Prefect's INFO lines (server start, task states) drown the summary.
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    data_dir = args.data_dir or default_data_dir()
+    where = "the bundled replay hub" if args.hub == "replay" else resolve_endpoint(args.hub)
+    print(f"llmsync: syncing {where} into {data_dir.absolute()} ...", file=sys.stderr)
     started = time.perf_counter()
+    # Until the process ends (main() puts the previous handler back).
+    StopOnInterrupt(data_dir).install()
     try:
         if args.no_prefect:
             report = _sync_without_prefect(args)
@@ -112,20 +86,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 publish=args.publish,
             )
     except SyncFailed as exc:
-        return _fail(f"sync failed: {exc}")
+        return _fail(unreachable_hub(exc, hub=args.hub) or f"sync failed: {exc}")
     except PublishError as exc:
         return _fail(f"publish failed: {exc}")
     except StoreError as exc:
         return _fail(str(exc), code=2)
     except ValueError as exc:
         return _fail(str(exc), code=2)
-    _print_summary(report, seconds=time.perf_counter() - started)
+    _print_summary(report, seconds=time.perf_counter() - started, data_dir=data_dir)
     if args.no_prefect and args.publish:
         # The flow publishes as its last step; here, after the summary.
         from llmsync.publish.command import publish_to_targets
 
         try:
-            publish_to_targets(args.data_dir or default_data_dir(), args.publish)
+            publish_to_targets(data_dir, args.publish)
         except PublishError as exc:
             return _fail(f"publish failed: {exc}")
     return 0
@@ -164,7 +138,23 @@ def _sync_without_prefect(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             line.close()
-    return report.as_dict()
+    result = report.as_dict()
+    if report.snapshot:
+        result["report"] = _write_report(config.data_dir, report.snapshot)
+    return result
+
+
+def _write_report(data_dir: Path, snapshot_id: str) -> str | None:
+    """The report beside the snapshots, as the flow writes it; one that cannot
+    be written is said and fails nothing (the snapshot is published)."""
+    from llmsync.report.data import ReportError
+    from llmsync.report.page import write_report
+
+    try:
+        return str(write_report(data_dir, snapshot_id=snapshot_id))
+    except (ReportError, OSError, ValueError) as exc:
+        print(f"llmsync: report of snapshot {snapshot_id} not written: {exc}", file=sys.stderr)
+        return None
 
 
 # Manifest entries too long for a summary (every source revision, every raw object).
@@ -172,12 +162,12 @@ _SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
 
 
 def _missing_data_dir(data_dir: Path) -> int | None:
-    """Exit code 2 with a message when the data folder does not exist (a typo
-    in the path must not read as an empty store)."""
-    if data_dir.is_dir():
-        return None
-    where = "choose it with --data-dir or LLMSYNC_DATA_DIR"
-    return _fail(f"the data folder {data_dir} does not exist ({where})", code=2)
+    """Exit code 2 when the data folder holds no llmsync data (a typo in the
+    path must not read as an empty store)."""
+    from llmsync.cli_checks import data_dir_problem
+
+    problem = data_dir_problem(data_dir)
+    return None if problem is None else _fail(problem, code=2)
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
@@ -214,9 +204,28 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
             f"{run['run_id']:<24} {run['status']:<10} {run.get('snapshot') or '-':<18} "
             f"{rows if rows is not None else '-':>9}  {run.get('reason') or ''}"
         )
-        for entry in manifests.get(run.get("snapshot") or "", {}).get("suspect_newest") or []:
+        manifest = manifests.get(run.get("snapshot") or "", {})
+        for entry in manifest.get("suspect_newest") or []:
             print(f"{'':<24} newest export not applied: {describe_suspect_newest(entry)}")
+        if args.detail:
+            _print_detail(run, manifest)
     return 0
+
+
+def _print_detail(run: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """What a run could not read: its failures, and the replay hub's gaps (the
+    sync's summary only counts them). A run that published says what its
+    snapshot's manifest holds; an unchanged one published nothing to say it of."""
+    said = manifest if run.get("status") == "published" else {}
+    for title, key in (
+        ("models the Hub did not fully give", "failures"),
+        ("gaps in the replay hub's recordings (not facts about the Hub)", "recording_gaps"),
+    ):
+        items = run.get(key) or said.get(key) or []
+        if items:
+            print(f"{'':<24} {title}:")
+            for item in items:
+                print(f"{'':<26} {item}")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -285,7 +294,10 @@ DATA_DIR_HELP = "the data folder (default: LLMSYNC_DATA_DIR, else ./data)"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from llmsync import __version__
+
     parser = argparse.ArgumentParser(prog="llmsync", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"llmsync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     sync = commands.add_parser("sync", help="run the sync flow once")
@@ -295,7 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Hub URL, or `replay` for the bundled replay hub (default: HF_ENDPOINT or "
         "https://huggingface.co)",
     )
-    sync.add_argument("--as-of", type=iso_date, help="with --hub replay: the Hub as of this date")
+    sync.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="with --hub replay: the Hub as it stood on this day (not after today)",
+    )
     sync.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     sync.add_argument("--repo", action="append", help="track this repo too (repeatable)")
     sync.add_argument(
@@ -354,11 +371,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-prefect", action="store_true", help="run the stages in-process, without Prefect"
     )
     sync.add_argument("--publish", action="append", metavar="URL", help=PUBLISH_HELP)
+    sync.add_argument(
+        "-v", "--verbose", action="store_true", help="also print Prefect's own log lines"
+    )
     sync.set_defaults(handler=cmd_sync)
 
     snapshots = commands.add_parser("snapshots", help="list every run and its snapshot")
     snapshots.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
-    snapshots.add_argument("--format", choices=("table", "json"), default="table")
+    snapshots.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="a table to read (default), or JSON for scripts",
+    )
+    snapshots.add_argument(
+        "--detail",
+        action="store_true",
+        help="under each run, what it could not read (failures, the replay hub's gaps)",
+    )
     snapshots.add_argument(
         "--latest",
         action="store_true",
@@ -380,7 +410,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_hub_command(commands)
 
-    serve = commands.add_parser("serve", help="register schedules.yaml and execute its runs")
+    serve = commands.add_parser(
+        "serve",
+        help="register schedules.yaml and execute its runs",
+        description="Register schedules.yaml's deployments with a Prefect server and execute "
+        "their runs until stopped (docs/nightly.md).",
+        epilog="environment: PREFECT_API_URL (the Prefect server, e.g. "
+        "http://127.0.0.1:4200/api; without it each run starts a temporary one), "
+        "HF_ENDPOINT (the Hub, default https://huggingface.co), HF_TOKEN (optional; "
+        "raises the Hub's rate limits; never logged), LLMSYNC_DATA_DIR (the data folder, "
+        "default ./data), LLMSYNC_SCHEDULES (default ./schedules.yaml)",
+    )
     serve.add_argument(
         "--schedules",
         type=Path,
@@ -401,8 +441,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _set_env_defaults()
-    args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    from llmsync.cli_checks import parse_with_suggestions
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        args = parse_with_suggestions(build_parser(), argv)
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        # Ctrl-C outside a sync (which handles its own: cli_interrupt.py).
+        print("\nllmsync: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return code
 
 

@@ -37,6 +37,11 @@ def hub_endpoint(hub: str | None, *, as_of: dt.date | None = None) -> Iterator[s
     `replay` starts the bundled replay hub on a free port for the run's
     duration, serving the recordings as they stood on `as_of`.
     """
+    if as_of is not None and as_of > dt.datetime.now(dt.UTC).date():
+        raise ValueError(
+            f"--as-of {as_of} is in the future (today is {dt.datetime.now(dt.UTC).date()}, "
+            "UTC): a replay serves the Hub as it stood on a day that has passed"
+        )
     if hub == REPLAY:
         from llmsync.replay.server import ReplayHub
 
@@ -59,7 +64,9 @@ def cmd_replay_hub(args: argparse.Namespace) -> int:
 def add_replay_hub_command(commands: Any) -> None:
     """`llmsync replay-hub`: its options, none of which loads the replay hub."""
     replay = commands.add_parser("replay-hub", help="serve the recorded Hub over HTTP")
-    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
+    )
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
     replay.add_argument("--as-of", type=iso_date, help="serve every repo as it stood on this date")
     replay.add_argument("--faults", type=Path, help="a fault plan (JSON or YAML) to inject")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -113,8 +114,13 @@ def is_retryable(exc: BaseException) -> bool:
     """Whether another attempt may succeed where this one failed.
 
     An HTTP status decides when there is one (so 401/403/404 never retry, even
-    when wrapped); otherwise transport failures and incomplete bodies retry.
+    when wrapped); otherwise transport failures and incomplete bodies retry,
+    except a host name that does not resolve: with no network, or a mistyped
+    endpoint, the next attempts fail the same way, so the run fails at once
+    and says so instead of waiting through the backoff.
     """
+    if any(isinstance(item, socket.gaierror) for item in exception_chain(exc)):
+        return False
     for item in exception_chain(exc):
         status = _status(item)
         if status is not None:

@@ -113,22 +113,37 @@ def one_line(exc: BaseException) -> str:
 
 
 def summarise_changes(changes: pa.Table) -> tuple[dict[str, int], list[str]]:
-    """Counts per kind, and up to ten examples: model changes first, then scores."""
+    """Counts per kind, and up to ten examples: model changes first, then the
+    largest score moves (by how far the value moved), rounded as displayed."""
     counts = {
         row["change_kind"]: row["count_all"]
         for row in changes.group_by("change_kind").aggregate([([], "count_all")]).to_pylist()
     }
     examples: list[str] = []
-    for kind in ("model_added", "model_removed", "license_changed", "score_changed"):
+    for kind in ("model_added", "model_removed", "license_changed"):
         rows = changes.filter(pc.equal(changes.column("change_kind"), kind))
-        if kind == "score_changed":
-            rows = rows.filter(pc.is_valid(rows.column("repo_id")))
         for row in rows.slice(0, 10 - len(examples)).to_pylist():
-            if kind == "score_changed":
-                examples.append(
-                    f"{row['repo_id']} {row['leaderboard']} {row['benchmark']}: "
-                    f"{row['old_score']} -> {row['new_score']} ({row['date']})"
-                )
-            else:
-                examples.append(f"{kind}: {row['repo_id']} {row['new_value'] or ''}")
+            examples.append(f"{kind}: {row['repo_id']} {row['new_value'] or ''}")
+    scored = changes.filter(
+        pc.and_(
+            pc.equal(changes.column("change_kind"), "score_changed"),
+            pc.is_valid(changes.column("repo_id")),
+        )
+    ).to_pylist()
+    scored.sort(key=_move, reverse=True)
+    for row in scored[: 10 - len(examples)]:
+        examples.append(
+            f"{row['repo_id']} {row['leaderboard']} {row['benchmark']}: "
+            f"{_score(row['old_score'])} -> {_score(row['new_score'])} ({row['date']})"
+        )
     return dict(sorted(counts.items())), examples
+
+
+def _move(row: dict[str, Any]) -> float:
+    old, new = row["old_score"], row["new_score"]
+    return abs(new - old) if old is not None and new is not None else 0.0
+
+
+def _score(value: float | None) -> str:
+    """A score as the leaderboards display it (0-100, two decimals)."""
+    return "none" if value is None else f"{value:.2f}"

@@ -264,6 +264,25 @@ class SnapshotStore:
         self.save_run(record)
         return record
 
+    def interrupt_runs(self, *, reason: str) -> list[str]:
+        """Record this process's unfinished runs as `interrupted` (Ctrl-C);
+        their ids. Only while this process holds the lock: a run recorded
+        `running` by another process is that process's to finish."""
+        try:
+            holder = self.lock_path.read_text(encoding="utf-8")
+        except OSError:
+            return []
+        if not holder.startswith(f"pid {os.getpid()} "):
+            return []
+        stopped = []
+        for entry in self.runs():
+            if entry.get("status") == "running":
+                fields = {k: v for k, v in entry.items() if k in RunRecord.__dataclass_fields__}
+                record = RunRecord(**fields)
+                self.finish_run(record, status="interrupted", snapshot=None, reason=reason)
+                stopped.append(str(entry["run_id"]))
+        return stopped
+
     # -- locking and recovery -------------------------------------------
 
     @contextlib.contextmanager

@@ -58,7 +58,8 @@ MODEL_STATUSES: tuple[str, ...] = (
     "invalid_repo_id",  # the id is not a valid Hub repo id; never requested
 )
 
-RUN_STATUSES: tuple[str, ...] = ("published", "unchanged", "failed")
+# `interrupted`: stopped by Ctrl-C (SIGINT) before it finished; nothing published.
+RUN_STATUSES: tuple[str, ...] = ("published", "unchanged", "failed", "interrupted")
 
 CHANGE_KINDS: tuple[str, ...] = (
     "model_added",
