@@ -293,6 +293,15 @@ def published_tables(data_dir: Path) -> dict[str, pa.Table]:
     return {name: pq.read_table(latest.table_path(name)) for name in TABLE_NAMES}
 
 
+# The columns that hold a run's own time: two runs that saw the same Hub differ there.
+RUN_TIME_COLUMNS = ("observed_from", "observed_to")
+
+
+def without_run_time(table: pa.Table) -> pa.Table:
+    """`table` less the columns that say when a run observed it."""
+    return table.drop_columns([c for c in RUN_TIME_COLUMNS if c in table.column_names])
+
+
 def latest_manifest(data_dir: Path) -> dict[str, Any]:
     latest = SnapshotStore(data_dir).latest()
     assert latest is not None, f"no snapshot in {data_dir}"

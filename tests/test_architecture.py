@@ -67,7 +67,13 @@ def _imports(path: Path) -> set[str]:
 GRAPH: dict[str, set[str]] = {name: _imports(path) for name, path in _modules()}
 
 
+# The CLI's own parts, kept out of cli.py to keep it short: its layer.
+CLI_PARTS = {"llmsync.cli_checks", "llmsync.cli_interrupt", "llmsync.cli_summary"}
+
+
 def _layer(module: str) -> tuple[str, int]:
+    if module in CLI_PARTS:
+        return "llmsync.cli", LAYERS["llmsync.cli"]
     best = max((key for key in LAYERS if module == key or module.startswith(key + ".")), key=len)
     return best, LAYERS[best]
 

@@ -164,7 +164,7 @@ _SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
 def _missing_data_dir(data_dir: Path) -> int | None:
     """Exit code 2 when the data folder holds no llmsync data (a typo in the
     path must not read as an empty store)."""
-    from llmsync.cli_checks import data_dir_problem
+    from llmsync.store.data_dir import data_dir_problem
 
     problem = data_dir_problem(data_dir)
     return None if problem is None else _fail(problem, code=2)
@@ -208,24 +208,10 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         for entry in manifest.get("suspect_newest") or []:
             print(f"{'':<24} newest export not applied: {describe_suspect_newest(entry)}")
         if args.detail:
-            _print_detail(run, manifest)
+            from llmsync.cli_summary import print_run_detail
+
+            print_run_detail(run, manifest)
     return 0
-
-
-def _print_detail(run: dict[str, Any], manifest: dict[str, Any]) -> None:
-    """What a run could not read: its failures, and the replay hub's gaps (the
-    sync's summary only counts them). A run that published says what its
-    snapshot's manifest holds; an unchanged one published nothing to say it of."""
-    said = manifest if run.get("status") == "published" else {}
-    for title, key in (
-        ("models the Hub did not fully give", "failures"),
-        ("gaps in the replay hub's recordings (not facts about the Hub)", "recording_gaps"),
-    ):
-        items = run.get(key) or said.get(key) or []
-        if items:
-            print(f"{'':<24} {title}:")
-            for item in items:
-                print(f"{'':<26} {item}")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -113,3 +113,19 @@ def _print_where(report: dict[str, Any], *, data_dir: Path) -> None:
     where = "" if folder == default_data_dir().resolve() else f" --data-dir {folder}"
     print(f"next:   llmsync verify{where}    # rebuild the snapshot from data/raw, offline")
     print(f"        llmsync snapshots --detail{where}    # every run, and what it could not read")
+
+
+def print_run_detail(run: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """What a run could not read: its failures, and the replay hub's gaps (the
+    sync's summary only counts them). A run that published says what its
+    snapshot's manifest holds; an unchanged one published nothing to say it of."""
+    said = manifest if run.get("status") == "published" else {}
+    for title, key in (
+        ("models the Hub did not fully give", "failures"),
+        ("gaps in the replay hub's recordings (not facts about the Hub)", "recording_gaps"),
+    ):
+        items = run.get(key) or said.get(key) or []
+        if items:
+            print(f"{'':<24} {title}:")
+            for item in items:
+                print(f"{'':<26} {item}")

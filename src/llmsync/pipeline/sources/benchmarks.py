@@ -14,7 +14,6 @@ the run.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from llmsync.hub.pacing import Pacer
 from llmsync.hub.secrets import redact
 from llmsync.pipeline.sources.base import Fetched, SourceRun, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
+from llmsync.pipeline.threads import map_in_threads
 from llmsync.store.raw import RawStore
 from llmsync.tables.benchmarks import leaderboard_entries, listing_ids
 
@@ -86,7 +86,8 @@ def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> L
     except HubError as exc:
         failures.append(redact(f"official benchmarks: {exc}"))
 
-    def one(dataset_id: str, sha: str | None) -> tuple[LandedBenchmark, list[str], int]:
+    def one(found_item: tuple[str, str | None]) -> tuple[LandedBenchmark, list[str], int]:
+        dataset_id, sha = found_item
         failed: list[str] = []
         eval_yaml = _eval_yaml(client, dataset_id, sha, failed)
         board = _leaderboard(client, raw, dataset_id, failed)
@@ -96,8 +97,7 @@ def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> L
     # Each benchmark's requests wait on the Hub alone: `workers` benchmarks go
     # at once (the pacer keeps them within the rate limits); results and
     # failures keep the listing's order.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        done = list(pool.map(one, *zip(*found, strict=True))) if found else []
+    done = map_in_threads(one, found, workers=workers)
     failures += [line for _, failed, _ in done for line in failed]
     odd = [
         f"{landed.dataset_id} leaderboard: {skipped} entries skipped"
