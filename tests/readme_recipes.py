@@ -44,6 +44,8 @@ STATES = {
     "quickstart": ("data", "tests/test_readme.py::test_readme_recipes_on_the_quickstart_data"),
     "two-syncs": ("two-nights", "tests/test_pipeline.py::test_readme_recipes_on_two_syncs"),
     "eval-nights": ("evals", "tests/test_eval_sync.py::test_readme_recipes_on_three_nights"),
+    # A snapshot published to S3 and to a Hub dataset: read remotely, no local folder.
+    "published": ("", "tests/test_publish_recipes.py::test_the_page_s_recipes_print_what_it_shows"),
 }
 
 # How the README says to run a SQL recipe: DuckDB's Python module, which the
