@@ -369,13 +369,15 @@ def _group_codes(items: pa.Table, board: np.ndarray) -> np.ndarray:
     code = board.copy()
     span = int(board.max()) + 1 if len(board) else 1
     for name in _GROUP:
-        encoded = pc.dictionary_encode(items.column(name).combine_chunks(), null_encoding="encode")
-        size = max(len(encoded.dictionary), 1)
+        # One dictionary across the chunks (Arrow unifies it), so no copy of the strings.
+        chunks = pc.dictionary_encode(items.column(name), null_encoding="encode").chunks
+        size = max(len(chunks[0].dictionary), 1) if chunks else 1
+        indices = [np.asarray(chunk.indices.to_numpy(), dtype=np.int64) for chunk in chunks]
         if span * size >= 2**62:
             # Renumber densely before the product could overflow.
             _, code = np.unique(code, return_inverse=True)
             span = int(code.max()) + 1
-        code = code * size + np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
+        code = code * size + (np.concatenate(indices) if indices else 0)
         span *= size
     return code
 
