@@ -32,7 +32,9 @@ from llmsync.tables.revisions import (
 from llmsync.tables.schemas import REVISIONS, SCORES
 
 # Threads that parse exports at once, and how many parsed exports may wait.
-_PARSE_WORKERS = min(4, os.cpu_count() or 1)
+# Two: more buy little on a small machine and cost memory (each thread keeps
+# its own allocator arenas).
+_PARSE_WORKERS = min(2, os.cpu_count() or 1)
 _AHEAD = 2 * _PARSE_WORKERS
 
 
