@@ -71,7 +71,7 @@ class Export:
 
 
 def empty_scores() -> pa.Table:
-    return SCORES.schema.empty_table()
+    return SCORES.empty()
 
 
 def extend(scores: pa.Table, exports: Iterable[Export]) -> pa.Table:
