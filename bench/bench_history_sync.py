@@ -37,7 +37,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,7 @@ GOALS = {
 # Python's start and pyarrow's import (the floor a sync's parse compares with).
 _READ = """
 import sys, time
+import pyarrow.dataset  # read_table's first call imports it: an import, not a read
 import pyarrow.parquet as pq
 paths = sys.argv[1:]
 started = time.perf_counter()
@@ -127,17 +131,59 @@ class _Hub:
         self.process.wait(timeout=30)
 
 
-def _measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak resident MiB, stdout) of a command in its own process."""
+def _measured(
+    command: list[str], env: dict[str, str] | None = None
+) -> tuple[float, float, str, dict[str, float]]:
+    """(seconds, peak resident MiB, stdout, seconds per stage) of a command in
+    its own process; a stage is timed from its progress line (`<stage> ...` on
+    stderr) to the next one, the last to the process's end."""
     started = time.perf_counter()
-    result = subprocess.run(
-        ["/usr/bin/time", "-f", "peak-kib %M", *command], capture_output=True, text=True, env=env
+    process = subprocess.Popen(
+        ["/usr/bin/time", "-f", "peak-kib %M", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(process.stdout or []))
+    reader.start()
+    marks: list[tuple[str, float]] = [("start and imports", 0.0)]
+    errors: list[str] = []
+    for line in process.stderr or []:
+        errors.append(line)
+        if line.rstrip().endswith(" ..."):
+            marks.append((line.strip()[:-4], time.perf_counter() - started))
+    process.wait()
+    reader.join()
     seconds = time.perf_counter() - started
-    found = re.search(r"peak-kib (\d+)", result.stderr)
-    if result.returncode != 0 or found is None:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return seconds, int(found.group(1)) / 1024, result.stdout
+    stages = {
+        name: round((marks[i + 1][1] if i + 1 < len(marks) else seconds) - at, 3)
+        for i, (name, at) in enumerate(marks)
+    }
+    found = re.search(r"peak-kib (\d+)", "".join(errors))
+    if process.returncode != 0 or found is None:
+        raise SystemExit(f"{' '.join(command)} failed:\n{''.join(out)}\n{''.join(errors)}")
+    return seconds, int(found.group(1)) / 1024, "".join(out), stages
+
+
+def _hub_serve(data_dir: Path, snapshot: Snapshot, *, as_of: str, workers: int) -> float:
+    """Seconds a fresh replay hub takes to serve every export `snapshot`
+    lists, fetched `workers` at a time with plain GETs: what the hub costs (on
+    this machine its CPU is shared with the sync), whoever asks."""
+    hub = _Hub(as_of=as_of, latency_ms=0.0)
+    urls = [
+        f"{hub.url}/datasets/{entry['repo_id']}/resolve/{item['revision']}/{LEADERBOARD_FILE}"
+        for entry in snapshot.manifest["sources"]["leaderboards"].values()
+        for item in entry["revisions"]
+    ]
+    try:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda url: urllib.request.urlopen(url, timeout=120).read(), urls))
+        return round(time.perf_counter() - started, 3)
+    finally:
+        hub.stop()
 
 
 def _sync(data_dir: Path, *, as_of: str | None, latency_ms: float) -> dict[str, Any]:
@@ -145,7 +191,9 @@ def _sync(data_dir: Path, *, as_of: str | None, latency_ms: float) -> dict[str, 
     hub = _Hub(as_of=as_of, latency_ms=latency_ms)
     try:
         command = [sys.executable, "-m", "llmsync.cli", "sync", "--no-prefect"]
-        seconds, peak, out = _measured([*command, "--hub", hub.url, "--data-dir", str(data_dir)])
+        seconds, peak, out, stages = _measured(
+            [*command, "--hub", hub.url, "--data-dir", str(data_dir)]
+        )
     finally:
         hub.stop()
     parsed = re.search(r"leaderboard revisions parsed: ([\d,]+)", out)
@@ -160,6 +208,7 @@ def _sync(data_dir: Path, *, as_of: str | None, latency_ms: float) -> dict[str, 
         "parsed": int(parsed.group(1).replace(",", "")) if parsed else 0,
         "requests": sum(int(n) for n in requests.groups()) if requests else 0,
         "latency_ms": latency_ms,
+        "stages_seconds": stages,
     }
 
 
@@ -195,10 +244,17 @@ def _floor(paths: list[str]) -> dict[str, Any]:
 
 
 def _prefect_start(root: Path) -> dict[str, Any]:
-    """Prefect's import and an empty flow run on its temporary server, apart."""
+    """Prefect's import and an empty flow run on its temporary server, apart,
+    with the settings `dev.sh` runs it with. A start that fails (it times out
+    on a loaded machine) is reported, not fatal: the syncs' figures stand."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(root / "prefect-home")
-    seconds, peak, out = _measured([sys.executable, "-c", _PREFECT], env=env)
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+    try:
+        seconds, peak, out, _ = _measured([sys.executable, "-c", _PREFECT], env=env)
+    except SystemExit as exc:
+        return {"error": str(exc).strip().splitlines()[-1][:200]}
     imported, flow = (float(n) for n in out.split()[-2:])
     return {
         "process_seconds": round(seconds, 3),
@@ -210,7 +266,7 @@ def _prefect_start(root: Path) -> dict[str, Any]:
 
 def _per_export_layout(data_dir: Path, root: Path, intervals: dict[str, Any]) -> dict[str, Any]:
     out_file = root / "every_export.parquet"
-    seconds, peak, out = _measured(
+    seconds, peak, out, _ = _measured(
         [sys.executable, "-c", _PER_EXPORT, str(data_dir), str(out_file)]
     )
     rows = int(out.split()[-1])
@@ -235,6 +291,7 @@ def run(latency_ms: float, *, per_export: bool) -> dict[str, Any]:
         cold = SnapshotStore(quiet_dir).latest()
         assert cold is not None
         syncs["cold_no_latency"]["floor"] = _floor(_export_paths(quiet_dir, cold, None))
+        hub_serve = _hub_serve(quiet_dir, cold, as_of="2025-03-20", workers=workers)
         for name, as_of in (
             ("cold", "2025-03-20"),
             ("one_new_export", None),
@@ -282,6 +339,7 @@ def run(latency_ms: float, *, per_export: bool) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "syncs": syncs,
         "fetch_latency_floor_seconds": round(fetch_floor, 3),
+        "replay_hub_serve_seconds": hub_serve,
         "cold_with_latency_allowed_seconds": round(allowed_cold, 3),
         "every_export_plain_read": every,
         "peak_rss_mib": peak,
@@ -311,6 +369,14 @@ def _print(result: dict[str, Any]) -> None:
             f"read_table of its {floor['files']} exports {floor['seconds']:5.2f}s"
             + (f"  ratio {ratio:.1f}x" if ratio is not None else "")
         )
+    for name, sync in result["syncs"].items():
+        stages = ", ".join(f"{stage} {sec:.2f}" for stage, sec in sync["stages_seconds"].items())
+        print(f"  {name} by stage (s): {stages}")
+    print(
+        f"a fresh replay hub serving the {result['syncs']['cold_no_latency']['parsed']} "
+        f"exports to {result['download_workers']} plain GETs at a time: "
+        f"{result['replay_hub_serve_seconds']:.2f}s"
+    )
     print(
         f"fetch's latency floor: {result['syncs']['cold']['requests']} requests / "
         f"{result['download_workers']} workers x {result['latency_ms']:g} ms = "
@@ -326,11 +392,14 @@ def _print(result: dict[str, Any]) -> None:
     for goal, met in result["goals"].items():
         print(f"  goal {goal}: {'met' if met else 'NOT met'}")
     prefect = result["prefect"]
-    print(
-        f"Prefect, apart: import {prefect['import_seconds']:.2f}s, an empty flow on its "
-        f"temporary server {prefect['empty_flow_with_temporary_server_seconds']:.2f}s, "
-        f"process {prefect['process_seconds']:.2f}s"
-    )
+    if "error" in prefect:
+        print(f"Prefect, apart: its temporary server did not start: {prefect['error']}")
+    else:
+        print(
+            f"Prefect, apart: import {prefect['import_seconds']:.2f}s, an empty flow on its "
+            f"temporary server {prefect['empty_flow_with_temporary_server_seconds']:.2f}s, "
+            f"process {prefect['process_seconds']:.2f}s"
+        )
     for name, entry in result["tables"].items():
         print(f"  {name:<12} {entry['rows']:>9,} rows  {entry['bytes'] / 1e6:6.2f} MB")
     layout = result["per_export_layout"]

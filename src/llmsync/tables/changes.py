@@ -69,7 +69,7 @@ def diff_snapshot(
 ) -> pa.Table:
     """The CHANGES table against `previous`; empty when there is none."""
     if previous is None:
-        return CHANGES.schema.empty_table()
+        return CHANGES.empty()
     seen = pa.array(
         sorted({r for items in previous.revisions.values() for r in items}), pa.string()
     )
@@ -176,7 +176,7 @@ def _score_changes(scores: pa.Table, revisions: pa.Table, *, seen: pa.Array) -> 
     unseen = pc.invert(pc.is_in(revisions.column("revision"), seen))
     new_revisions = revisions.filter(pc.and_(applied, unseen)).column("revision")
     if len(new_revisions) == 0:
-        return CHANGES.schema.empty_table()
+        return CHANGES.empty()
     new_revisions = new_revisions.combine_chunks()
     closed = _events(scores, side="old", new_revisions=new_revisions)
     opened = _events(scores, side="new", new_revisions=new_revisions)
