@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from llmsync.cli import main
+from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.replay.faults import FaultPlan
 from llmsync.replay.odd_evals import DATASET, odd_items
 from llmsync.replay.server import ReplayHub
@@ -152,3 +153,30 @@ def test_leaderboard_entries_of_wrong_types_are_skipped() -> None:
     entries, skipped = leaderboard_entries(body)
     assert [e["modelId"] for e in entries] == ["a/b", "a/c"] and skipped == 4
     assert leaderboard_entries(b"not json") == ([], 0)
+
+
+def test_a_token_gated_leaderboard_keeps_its_previous_entries(
+    replay_hub: ReplayHub,
+    replay_hub_factory: Callable[..., ReplayHub],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With HF_TOKEN set the leaderboard request carries it; a 401 there is a
+    named failure and that benchmark's previous entries stay in force."""
+    aime = "MathArena/aime_2026"
+    config = SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url, max_revisions=1)
+    assert run_sync(config).status == "published"
+    monkeypatch.setenv("HF_TOKEN", "hf_LeaderboardTokenCanary0123456789abcd")
+    rule = {"path": f"^/api/datasets/{aime}/leaderboard", "action": "gated", "status": 401}
+    hub = replay_hub_factory(faults=FaultPlan.from_data([{**rule, "times": None}]))
+    report = run_sync(SyncConfig(data_dir=tmp_path, endpoint=hub.url, max_revisions=1))
+    asked = [
+        r for r in hub.requests if r.path.startswith("/api/datasets/") and "/leaderboard" in r.path
+    ]
+    assert asked and all(r.authorized for r in asked)
+    (named,) = [f for f in report.failures if f.startswith(f"{aime} leaderboard:")]
+    assert "refused, it needs a token or access (401/403); the previous entries stay" in named
+    assert "hf_LeaderboardTokenCanary" not in named
+    benchmarks = published_tables(tmp_path)["benchmarks"].to_pylist()
+    (row,) = [r for r in benchmarks if r["dataset_id"] == aime]
+    assert row["leaderboard_entries"] == 2  # as read the night before

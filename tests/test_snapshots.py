@@ -57,7 +57,7 @@ def test_publish_writes_every_table_and_a_manifest(tmp_path: Path) -> None:
         "scores": 2,
         "revisions": 1,
         "changes": 2,
-        "leaderboards": 1,
+        "leaderboards": 2,
         "eval_results": 2,
         "benchmarks": 1,
     }

@@ -63,8 +63,11 @@ def parse_leaderboard_facts(source: bytes) -> LeaderboardFacts:
             raise LeaderboardFactsError(f"{name}: needs exactly {sorted(_KEYS)}")
         if entry["status"] not in LEADERBOARD_STATUSES:
             raise LeaderboardFactsError(f"{name}: status {entry['status']!r} is unknown")
-        if not _SINCE.match(str(entry["status_since"])):
-            raise LeaderboardFactsError(f"{name}: status_since must be YYYY-MM-DD or YYYY-MM")
+        since = entry["status_since"]
+        if since is not None and not _SINCE.match(str(since)):
+            raise LeaderboardFactsError(
+                f"{name}: status_since must be YYYY-MM-DD, YYYY-MM or null (no source says)"
+            )
         if not entry["sources"]:
             raise LeaderboardFactsError(f"{name}: a status needs its sources")
     return LeaderboardFacts(source, entries)
@@ -90,7 +93,9 @@ def leaderboards_table(facts: LeaderboardFacts, *, revisions: pa.Table) -> pa.Ta
                 "newest_export_date": newest[0].get("date"),
                 "newest_export_status": newest[0].get("status"),
                 "status": entry["status"],
-                "status_since": str(entry["status_since"]),
+                "status_since": None
+                if entry["status_since"] is None
+                else str(entry["status_since"]),
                 "status_sources": [" ".join(str(s).split()) for s in entry["sources"]],
             }
         )

@@ -386,12 +386,15 @@ LEADERBOARDS_TABLE = TableSpec(
             pa.field("newest_export_date", pa.date32()),
             pa.field("newest_export_status", pa.string()),
             pa.field("status", pa.string(), nullable=False),
-            # YYYY-MM-DD where a source gives the day, else YYYY-MM.
-            pa.field("status_since", pa.string(), nullable=False),
+            # YYYY-MM-DD where a source gives the day, YYYY-MM where it gives the
+            # month only, null where no source says when the status began.
+            pa.field("status_since", pa.string()),
             pa.field("status_sources", pa.list_(pa.string()), nullable=False),
         ]
     ),
     key=("leaderboard",),
+    # 2: status_since may be null (no source gives when).
+    version=2,
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -14,19 +14,20 @@ the run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from llmsync.hub.client import HubClient
-from llmsync.hub.errors import FileNotFound, HubError
+from llmsync.hub.errors import FileNotFound, Gated, HubError
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.hub.secrets import redact
 from llmsync.pipeline.sources.base import Fetched, SourceRun, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.pipeline.threads import map_in_threads
-from llmsync.store.raw import RawStore
+from llmsync.store.raw import RawObjectError, RawStore
 from llmsync.tables.benchmarks import leaderboard_entries, listing_ids
 
 EVAL_YAML = "eval.yaml"
@@ -58,7 +59,10 @@ class Benchmarks:
 
     def fetch(self, run: SourceRun) -> Fetched[LandedBenchmarks]:
         before = sum(run.pacer.requests().values())
-        landed = run.stage("fetch benchmarks", fetch_official, run.config, pacer=run.pacer)
+        kept = previous_leaderboards(run.previous.manifest if run.previous else None)
+        landed = run.stage(
+            "fetch benchmarks", fetch_official, run.config, pacer=run.pacer, previous=kept
+        )
         return Fetched(
             landed,
             description=describe_benchmarks(landed),
@@ -73,7 +77,20 @@ class Benchmarks:
 BENCHMARKS = Benchmarks()
 
 
-def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> LandedBenchmarks:
+def previous_leaderboards(manifest: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The leaderboard bodies a previous snapshot was built from, by dataset id
+    (their manifest entries): what stays in force when a board is refused."""
+    entries = (manifest or {}).get("raw_objects", [])
+    return {str(e["repo_id"]): dict(e) for e in entries if e.get("kind") == "benchmark_leaderboard"}
+
+
+def fetch_benchmarks(
+    client: HubClient,
+    raw: RawStore,
+    *,
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+    workers: int = 1,
+) -> LandedBenchmarks:
     failures: list[str] = []
     pages: list[StoredObject] = []
     found: list[tuple[str, str | None]] = []
@@ -90,7 +107,7 @@ def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> L
         dataset_id, sha = found_item
         failed: list[str] = []
         eval_yaml = _eval_yaml(client, dataset_id, sha, failed)
-        board = _leaderboard(client, raw, dataset_id, failed)
+        board = _leaderboard(client, raw, dataset_id, failed, previous=(previous or {}))
         skipped = leaderboard_entries(board.path.read_bytes())[1] if board is not None else 0
         return LandedBenchmark(dataset_id, sha, eval_yaml, board), failed, skipped
 
@@ -125,15 +142,41 @@ def _eval_yaml(
 
 
 def _leaderboard(
-    client: HubClient, raw: RawStore, dataset_id: str, failures: list[str]
+    client: HubClient,
+    raw: RawStore,
+    dataset_id: str,
+    failures: list[str],
+    *,
+    previous: Mapping[str, Mapping[str, Any]],
 ) -> StoredObject | None:
     url = f"{client.endpoint}/api/datasets/{quote(dataset_id)}/leaderboard?base_model=false"
     try:
         body, _ = client.list_page(url, what=f"leaderboard of {dataset_id}")
+    except Gated as exc:
+        # A leaderboard can require a token (or a better one): named as such,
+        # and the entries the previous snapshot read stay in force.
+        kept = _kept(raw, previous.get(dataset_id))
+        failures.append(
+            redact(
+                f"{dataset_id} leaderboard: refused, it needs a token or access (401/403); "
+                + ("the previous entries stay in force" if kept else "no previous entries")
+                + f": {exc}"
+            )
+        )
+        return kept
     except HubError as exc:
         failures.append(redact(f"{dataset_id} leaderboard: {exc}"))
         return None
     return raw.put_listing(body)
+
+
+def _kept(raw: RawStore, entry: Mapping[str, Any] | None) -> StoredObject | None:
+    if entry is None:
+        return None
+    try:
+        return raw.check_object(str(entry["path"]), sha256=str(entry["sha256"]))
+    except (RawObjectError, OSError, ValueError):
+        return None  # set aside or gone from the landing: nothing to keep
 
 
 def leaderboard_models(landed: LandedBenchmarks) -> list[str]:
@@ -177,10 +220,12 @@ def benchmark_raw_objects(raw: RawStore, landed: LandedBenchmarks) -> list[dict[
     return entries
 
 
-def fetch_official(config: SyncConfig, *, pacer: Pacer | None = None) -> LandedBenchmarks:
+def fetch_official(
+    config: SyncConfig,
+    *,
+    pacer: Pacer | None = None,
+    previous: Mapping[str, Mapping[str, Any]] | None = None,
+) -> LandedBenchmarks:
     """The benchmarks stage: a client of the run's pacer, the run's raw landing."""
-    return fetch_benchmarks(
-        make_client(config, pacer=pacer),
-        RawStore(config.data_dir / "raw"),
-        workers=config.download_workers,
-    )
+    client, raw = make_client(config, pacer=pacer), RawStore(config.data_dir / "raw")
+    return fetch_benchmarks(client, raw, previous=previous, workers=config.download_workers)
