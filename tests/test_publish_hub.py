@@ -22,6 +22,7 @@ from llmsync.publish.command import publish_to_targets
 from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import MANIFEST_NAME, TABLE_NAMES, Snapshot, SnapshotStore
 from tests.conftest import CleanSync
+from tests.publish_kills import add_nights
 from tests.s3_server import copy_snapshots
 
 CANARY_TOKEN = "hf_llmsyncCanaryToken0123456789abcdef"
@@ -117,11 +118,8 @@ def test_a_new_night_adds_one_commit_and_the_card_points_at_it(
 ) -> None:
     url = f"hf://datasets/{repo_id}"
     publish_to_targets(data_dir, [url], say=lambda line: None)
-    store = SnapshotStore(data_dir)
     old = _latest(data_dir)
-    tables = {name: pq.read_table(old.table_path(name)) for name in TABLE_NAMES}
-    manifest = {k: v for k, v in old.manifest.items() if k not in ("tables", "snapshot_id")}
-    new = store.publish(tables, manifest=manifest)
+    [new] = add_nights(data_dir, 1)
 
     [summary] = publish_to_targets(data_dir, [url], say=lambda line: None)
     assert (summary.published, summary.already_present) == ([new.snapshot_id], [old.snapshot_id])

@@ -132,21 +132,28 @@ class S3Publisher:
                 self._put(file, file.remote_path(snapshot.snapshot_id))
         except OSError as exc:
             raise self._error(f"uploading snapshot {snapshot.snapshot_id}", exc) from exc
+        self.finish([snapshot.snapshot_id])
         return Uploaded(files=len(ordered), bytes=sum(file.size for file in ordered))
 
     def finish(self, present: Sequence[str]) -> None:
-        """Point `latest.json` at the newest present snapshot, unless it does already."""
+        """Point `latest.json` at the newest present snapshot, only ever forward
+        (a backfill of older snapshots leaves it); also after a run killed
+        between a manifest and the pointer."""
         if not present:
             return
         newest = max(present)
+        try:
+            current = self._read(LATEST_NAME)
+            if current is not None and str(json.loads(current).get("snapshot_id")) >= newest:
+                return
+        except (OSError, ValueError, AttributeError):
+            pass  # no pointer, or not ours to read: write it
         pointer = {
             "snapshot_id": newest,
             "manifest": f"{snapshot_folder(newest)}/{MANIFEST_NAME}",
         }
         body = (json.dumps(pointer, indent=2, sort_keys=True) + "\n").encode()
         try:
-            if self._read(LATEST_NAME) == body:
-                return
             with self.fs.open_output_stream(self._key(LATEST_NAME)) as out:
                 out.write(body)
         except OSError as exc:
