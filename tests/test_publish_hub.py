@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -208,8 +209,21 @@ def test_cli_publish_then_the_issue_s_pandas_line_reads_it_without_the_token_any
         pd.read_parquet(data_dir / "read.parquet"),
         pq.read_table(snapshot.table_path("scores")).to_pandas(),
     )
+    # A Hub that does not answer: exit 1 naming the target, the token nowhere.
+    down = subprocess.run(
+        [*_LLMSYNC, "publish", "hf://datasets/llmsync/demo", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    assert down.returncode == 1
+    assert down.stderr.startswith(
+        "llmsync: publish failed: publish to hf://datasets/llmsync/demo failed while creating"
+    )
     stored = [path.read_bytes() for path in (hub.uploads.folder / "objects").iterdir()]
-    for text in (published.stdout, published.stderr, read.stdout, read.stderr):
+    for text in (published.stdout, published.stderr, read.stdout, read.stderr, down.stderr):
         assert CANARY_TOKEN not in text
     assert not any(CANARY_TOKEN.encode() in blob for blob in stored)
 
