@@ -17,7 +17,7 @@ from tests.s3_server import copy_snapshots, running_s3_server
 
 # Moments of the kills, as shares of an uncut publish's time (process start
 # included): late enough to be past the imports, in the middle of the uploads.
-SHARES = (0.7, 0.85)
+SHARES = (0.7,)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_a_killed_publish_leaves_the_target_readable_and_the_next_run_completes_
     window = publish_seconds(targets[0], data_dir, env=env)
     delays = [share * window for share in SHARES]
     rounds = kill_rounds(targets[1:], data_dir, delays=delays, env=env)
-    assert not all(done.finished_before_kill for done in rounds)
+    assert not any(done.finished_before_kill for done in rounds)
     for done in rounds:
         assert done.newest_after_kill is None or done.newest_after_kill in local
         assert done.newest_after_rerun == local[-1]
