@@ -3,6 +3,7 @@ real, against the replay hub's upload room (`llmsync.replay.uploads`)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -278,3 +279,15 @@ def test_the_upload_room_refuses_anonymous_writes_and_bad_objects(
     )
     assert commit.status_code == 400
     assert "was not uploaded" in commit.json()["error"]
+
+
+def test_a_remote_manifest_is_told_from_the_local_one_by_the_ids_the_hub_lists() -> None:
+    from llmsync.hub.hashing import git_blob_oid
+    from llmsync.publish.base import RemoteManifest
+
+    local = b'{"snapshot_id": "20260101T000000Z"}\n'
+    assert RemoteManifest(git_oid=git_blob_oid(local)).same_as(local)
+    assert not RemoteManifest(git_oid=git_blob_oid(local + b" ")).same_as(local)
+    assert RemoteManifest(sha256=hashlib.sha256(local).hexdigest()).same_as(local)
+    assert not RemoteManifest(sha256="0" * 64, git_oid=git_blob_oid(local)).same_as(local)
+    assert not RemoteManifest().same_as(local)

@@ -33,7 +33,13 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 
 from llmsync.hub.secrets import register_secret
-from llmsync.publish.base import PublishError, SnapshotFile, Uploaded, snapshot_folder
+from llmsync.publish.base import (
+    PublishError,
+    RemoteManifest,
+    SnapshotFile,
+    Uploaded,
+    snapshot_folder,
+)
 from llmsync.store.snapshots import MANIFEST_NAME, SNAPSHOT_PREFIX, Snapshot
 
 LATEST_NAME = "latest.json"
@@ -91,10 +97,10 @@ class S3Publisher:
         except FileNotFoundError:
             return None
 
-    def snapshots_present(self) -> dict[str, bytes]:
+    def snapshots_present(self) -> dict[str, RemoteManifest]:
         try:
             listing = self.fs.get_file_info(pafs.FileSelector(self._key(""), allow_not_found=True))
-            present: dict[str, bytes] = {}
+            present: dict[str, RemoteManifest] = {}
             for info in listing:
                 if info.type != pafs.FileType.Directory:
                     continue
@@ -104,7 +110,7 @@ class S3Publisher:
                 manifest = self._read(f"{info.base_name}/{MANIFEST_NAME}")
                 # No manifest: a publish killed before it finished; not present.
                 if manifest is not None:
-                    present[snapshot_id] = manifest
+                    present[snapshot_id] = RemoteManifest(data=manifest)
             return present
         except OSError as exc:
             raise self._error("listing its snapshots", exc) from exc
