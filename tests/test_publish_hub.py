@@ -59,12 +59,15 @@ def _latest(data_dir: Path) -> Snapshot:
     return snapshot
 
 
-def _card_metadata(hub: ReplayHub, repo_id: str, revision: str = "main") -> dict[str, object]:
+def _card(hub: ReplayHub, repo_id: str, revision: str = "main") -> str:
     path = hf_hub_download(
         repo_id, "README.md", repo_type="dataset", revision=revision, endpoint=hub.url
     )
-    text = Path(path).read_text(encoding="utf-8")
-    front: dict[str, object] = yaml.safe_load(text.split("---", 2)[1])
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _card_metadata(hub: ReplayHub, repo_id: str, revision: str = "main") -> dict[str, object]:
+    front: dict[str, object] = yaml.safe_load(_card(hub, repo_id, revision).split("---", 2)[1])
     return front
 
 
@@ -135,6 +138,23 @@ def test_a_new_night_adds_one_commit_and_the_card_points_at_it(
     old_card = _card_metadata(hub, repo_id, revision=old.snapshot_id)["configs"]
     assert isinstance(old_card, list)
     assert old_card[2]["data_files"][0]["path"] == f"snapshot={old.snapshot_id}/scores.parquet"
+
+    body = _card(hub, repo_id).split("---", 2)[2]
+    rows = new.manifest["tables"]["scores"]["rows"]
+    assert f"### `scores` ({rows:,} rows in snapshot `{new.snapshot_id}`)" in body
+    assert "| `valid_to_revision` | `string` |" in body  # the columns, from the schema
+    assert "## Sources and licences" in body
+    listed = f"| `{new.snapshot_id}` | `{new.snapshot_id}` |\n| `{old.snapshot_id}` |"
+    assert listed in body
+
+    # A backfill of the older snapshot keeps the configs on the newest.
+    backfilled = f"hf://datasets/{repo_id}-backfill"
+    publish_to_targets(data_dir, [backfilled], snapshot_id=new.snapshot_id, say=lambda line: None)
+    [summary] = publish_to_targets(data_dir, [backfilled], say=lambda line: None)
+    assert summary.published == [old.snapshot_id]
+    configs = _card_metadata(hub, f"{repo_id}-backfill")["configs"]
+    assert isinstance(configs, list)
+    assert configs[2]["data_files"][0]["path"] == f"snapshot={new.snapshot_id}/scores.parquet"
 
 
 def test_a_differing_copy_on_the_hub_is_reported_and_left_alone(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx2 as httpx
 from huggingface_hub import CommitOperationAdd, HfApi
@@ -36,7 +35,6 @@ from llmsync.publish.base import (
     RemoteManifest,
     SnapshotFile,
     Uploaded,
-    snapshot_folder,
 )
 from llmsync.publish.card import CARD_NAME, dataset_card
 from llmsync.store.snapshots import MANIFEST_NAME, SNAPSHOT_PREFIX, Snapshot
@@ -96,7 +94,7 @@ class HubDatasetPublisher:
     def publish(self, snapshot: Snapshot, files: Sequence[SnapshotFile]) -> Uploaded:
         snapshot_id = snapshot.snapshot_id
         listed = sorted({*self._manifests, snapshot_id})
-        card = dataset_card(self.repo_id, snapshot_ids=listed, newest=_newest(snapshot, listed))
+        card = dataset_card(self.repo_id, snapshot_ids=listed, manifest=snapshot.manifest)
         with contextlib.ExitStack() as stack:
             operations = [
                 CommitOperationAdd(
@@ -142,9 +140,3 @@ class HubDatasetPublisher:
                 self.api.create_tag(
                     self.repo_id, tag=snapshot_id, revision="main", repo_type=_REPO_TYPE
                 )
-
-
-def _newest(snapshot: Snapshot, listed: Sequence[str]) -> dict[str, Any]:
-    """What the card says of the newest snapshot: its id and table files."""
-    newest = listed[-1]
-    return {"snapshot_id": newest, "folder": snapshot_folder(newest), "manifest": snapshot.manifest}
