@@ -3,8 +3,10 @@ real, against the replay hub's upload room (`llmsync.replay.uploads`)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from llmsync.publish.command import publish_to_targets
 from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import MANIFEST_NAME, TABLE_NAMES, Snapshot, SnapshotStore
 from tests.conftest import CleanSync
+from tests.publish_kills import add_nights
 from tests.s3_server import copy_snapshots
 
 CANARY_TOKEN = "hf_llmsyncCanaryToken0123456789abcdef"
@@ -56,12 +59,15 @@ def _latest(data_dir: Path) -> Snapshot:
     return snapshot
 
 
-def _card_metadata(hub: ReplayHub, repo_id: str, revision: str = "main") -> dict[str, object]:
+def _card(hub: ReplayHub, repo_id: str, revision: str = "main") -> str:
     path = hf_hub_download(
         repo_id, "README.md", repo_type="dataset", revision=revision, endpoint=hub.url
     )
-    text = Path(path).read_text(encoding="utf-8")
-    front: dict[str, object] = yaml.safe_load(text.split("---", 2)[1])
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _card_metadata(hub: ReplayHub, repo_id: str, revision: str = "main") -> dict[str, object]:
+    front: dict[str, object] = yaml.safe_load(_card(hub, repo_id, revision).split("---", 2)[1])
     return front
 
 
@@ -117,11 +123,8 @@ def test_a_new_night_adds_one_commit_and_the_card_points_at_it(
 ) -> None:
     url = f"hf://datasets/{repo_id}"
     publish_to_targets(data_dir, [url], say=lambda line: None)
-    store = SnapshotStore(data_dir)
     old = _latest(data_dir)
-    tables = {name: pq.read_table(old.table_path(name)) for name in TABLE_NAMES}
-    manifest = {k: v for k, v in old.manifest.items() if k not in ("tables", "snapshot_id")}
-    new = store.publish(tables, manifest=manifest)
+    [new] = add_nights(data_dir, 1)
 
     [summary] = publish_to_targets(data_dir, [url], say=lambda line: None)
     assert (summary.published, summary.already_present) == ([new.snapshot_id], [old.snapshot_id])
@@ -135,6 +138,23 @@ def test_a_new_night_adds_one_commit_and_the_card_points_at_it(
     old_card = _card_metadata(hub, repo_id, revision=old.snapshot_id)["configs"]
     assert isinstance(old_card, list)
     assert old_card[2]["data_files"][0]["path"] == f"snapshot={old.snapshot_id}/scores.parquet"
+
+    body = _card(hub, repo_id).split("---", 2)[2]
+    rows = new.manifest["tables"]["scores"]["rows"]
+    assert f"### `scores` ({rows:,} rows in snapshot `{new.snapshot_id}`)" in body
+    assert "| `valid_to_revision` | `string` |" in body  # the columns, from the schema
+    assert "## Sources and licences" in body
+    listed = f"| `{new.snapshot_id}` | `{new.snapshot_id}` |\n| `{old.snapshot_id}` |"
+    assert listed in body
+
+    # A backfill of the older snapshot keeps the configs on the newest.
+    backfilled = f"hf://datasets/{repo_id}-backfill"
+    publish_to_targets(data_dir, [backfilled], snapshot_id=new.snapshot_id, say=lambda line: None)
+    [summary] = publish_to_targets(data_dir, [backfilled], say=lambda line: None)
+    assert summary.published == [old.snapshot_id]
+    configs = _card_metadata(hub, f"{repo_id}-backfill")["configs"]
+    assert isinstance(configs, list)
+    assert configs[2]["data_files"][0]["path"] == f"snapshot={new.snapshot_id}/scores.parquet"
 
 
 def test_a_differing_copy_on_the_hub_is_reported_and_left_alone(
@@ -210,8 +230,21 @@ def test_cli_publish_then_the_issue_s_pandas_line_reads_it_without_the_token_any
         pd.read_parquet(data_dir / "read.parquet"),
         pq.read_table(snapshot.table_path("scores")).to_pandas(),
     )
+    # A Hub that does not answer: exit 1 naming the target, the token nowhere.
+    down = subprocess.run(
+        [*_LLMSYNC, "publish", "hf://datasets/llmsync/demo", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    assert down.returncode == 1
+    assert down.stderr.startswith(
+        "llmsync: publish failed: publish to hf://datasets/llmsync/demo failed while creating"
+    )
     stored = [path.read_bytes() for path in (hub.uploads.folder / "objects").iterdir()]
-    for text in (published.stdout, published.stderr, read.stdout, read.stderr):
+    for text in (published.stdout, published.stderr, read.stdout, read.stderr, down.stderr):
         assert CANARY_TOKEN not in text
     assert not any(CANARY_TOKEN.encode() in blob for blob in stored)
 
@@ -266,3 +299,15 @@ def test_the_upload_room_refuses_anonymous_writes_and_bad_objects(
     )
     assert commit.status_code == 400
     assert "was not uploaded" in commit.json()["error"]
+
+
+def test_a_remote_manifest_is_told_from_the_local_one_by_the_ids_the_hub_lists() -> None:
+    from llmsync.hub.hashing import git_blob_oid
+    from llmsync.publish.base import RemoteManifest
+
+    local = b'{"snapshot_id": "20260101T000000Z"}\n'
+    assert RemoteManifest(git_oid=git_blob_oid(local)).same_as(local)
+    assert not RemoteManifest(git_oid=git_blob_oid(local + b" ")).same_as(local)
+    assert RemoteManifest(sha256=hashlib.sha256(local).hexdigest()).same_as(local)
+    assert not RemoteManifest(sha256="0" * 64, git_oid=git_blob_oid(local)).same_as(local)
+    assert not RemoteManifest().same_as(local)

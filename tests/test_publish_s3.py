@@ -23,6 +23,7 @@ from llmsync.publish.targets import publisher_for
 from llmsync.replay.server import ReplayHub
 from llmsync.store.snapshots import MANIFEST_NAME, SnapshotStore
 from tests.conftest import CleanSync, cli_sync
+from tests.publish_kills import add_nights
 from tests.s3_server import (
     CANARY_KEY_ID,
     CANARY_SECRET,
@@ -109,14 +110,19 @@ def test_a_new_night_uploads_only_its_snapshot_and_moves_the_pointer(
     store = SnapshotStore(data_dir)
     old = store.latest()
     assert old is not None
-    tables = {name: pq.read_table(old.table_path(name)) for name in old.manifest["tables"]}
-    manifest = {k: v for k, v in old.manifest.items() if k not in ("tables", "snapshot_id")}
-    new = store.publish(tables, manifest=manifest)
+    [new] = add_nights(data_dir, 1)
 
     [summary] = publish_to_targets(data_dir, [url], say=lambda line: None)
     assert (summary.published, summary.already_present) == ([new.snapshot_id], [old.snapshot_id])
     assert summary.bytes_uploaded == sum(path.stat().st_size for path in new.path.iterdir())
     assert json.loads(_read(f"{bucket}/p/{LATEST_NAME}"))["snapshot_id"] == new.snapshot_id
+
+    # A backfill of an older snapshot leaves the pointer on the newest.
+    other = f"s3://{bucket}/q"
+    publish_to_targets(data_dir, [other], snapshot_id=new.snapshot_id, say=lambda line: None)
+    [backfill] = publish_to_targets(data_dir, [other], say=lambda line: None)
+    assert (backfill.published, backfill.already_present) == ([old.snapshot_id], [new.snapshot_id])
+    assert json.loads(_read(f"{bucket}/q/{LATEST_NAME}"))["snapshot_id"] == new.snapshot_id
 
 
 def test_a_differing_remote_copy_is_reported_and_never_overwritten(
@@ -236,7 +242,7 @@ def test_cli_publish_and_its_failures_never_show_the_aws_keys(
 
 
 def test_a_deployment_publish_list_becomes_the_flow_parameter(tmp_path: Path) -> None:
-    from llmsync_flows.serve import ScheduleFileError, load_schedules
+    from llmsync_flows.serve import ScheduleFileError, load_schedules, to_deployment
 
     path = tmp_path / "schedules.yaml"
     path.write_text(
@@ -249,6 +255,8 @@ def test_a_deployment_publish_list_becomes_the_flow_parameter(tmp_path: Path) ->
         "population": "curated",
         "publish": ["s3://llmsync-demo/nightly", "hf://datasets/llmsync/demo"],
     }
+    # The flow takes it (Prefect checks parameters against the flow's signature).
+    assert to_deployment(spec).parameters["publish"] == spec.parameters["publish"]
     path.write_text("deployments:\n  - name: nightly\n    publish: s3://llmsync-demo/nightly\n")
     with pytest.raises(ScheduleFileError, match="'nightly' publish must be a list of URLs"):
         load_schedules(path)

@@ -9,12 +9,13 @@ else, so a failed publish leaves every local snapshot as it was.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from llmsync.hub.hashing import sha256_of
+from llmsync.hub.hashing import git_blob_oid, sha256_of
 from llmsync.store.snapshots import MANIFEST_NAME, SNAPSHOT_PREFIX, Snapshot
 
 
@@ -77,6 +78,24 @@ def checked_files(snapshot: Snapshot) -> list[SnapshotFile]:
 
 
 @dataclass(frozen=True)
+class RemoteManifest:
+    """A snapshot's manifest as the target identifies it: its bytes (S3 reads
+    them), or the ids the Hub lists in a tree (git blob id; sha256 if in LFS),
+    so that telling present from differing needs no download there."""
+
+    data: bytes | None = None
+    git_oid: str | None = None
+    sha256: str | None = None
+
+    def same_as(self, local: bytes) -> bool:
+        if self.data is not None:
+            return self.data == local
+        if self.sha256 is not None:
+            return self.sha256 == hashlib.sha256(local).hexdigest()
+        return self.git_oid == git_blob_oid(local)
+
+
+@dataclass(frozen=True)
 class Uploaded:
     """What one snapshot's publish sent: files and bytes."""
 
@@ -90,8 +109,8 @@ class Publisher(Protocol):
     #: The target's URL as the user gave it (no credentials are ever part of it).
     target: str
 
-    def snapshots_present(self) -> dict[str, bytes]:
-        """The snapshots the target holds completely: id -> its manifest's bytes."""
+    def snapshots_present(self) -> dict[str, RemoteManifest]:
+        """The snapshots the target holds completely, by id."""
         ...
 
     def publish(self, snapshot: Snapshot, files: Sequence[SnapshotFile]) -> Uploaded:

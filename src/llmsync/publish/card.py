@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from llmsync.publish.base import snapshot_folder
 from llmsync.store.snapshots import TABLE_NAMES
 from llmsync.tables.schemas import TABLES
 
@@ -31,10 +32,14 @@ _SOURCES = (
 )
 
 
-def dataset_card(repo_id: str, *, snapshot_ids: Sequence[str], newest: Mapping[str, Any]) -> bytes:
-    """The card's bytes: YAML front matter (`configs:`) and the markdown body."""
-    folder = str(newest["folder"])
-    manifest: Mapping[str, Any] = newest["manifest"]
+def dataset_card(
+    repo_id: str, *, snapshot_ids: Sequence[str], manifest: Mapping[str, Any]
+) -> bytes:
+    """The card's bytes: YAML front matter (`configs:`, at the newest of
+    `snapshot_ids`) and the markdown body; the tables' row counts are those of
+    `manifest`, the snapshot being committed (an older one in a backfill)."""
+    folder = snapshot_folder(max(snapshot_ids))
+    described = str(manifest.get("snapshot_id"))
     tables = [name for name in TABLE_NAMES if name in manifest.get("tables", {})]
     front = {
         "pretty_name": f"llmsync snapshots ({repo_id})",
@@ -77,7 +82,8 @@ def dataset_card(repo_id: str, *, snapshot_ids: Sequence[str], newest: Mapping[s
     ]
     for name in tables:
         entry = manifest["tables"][name]
-        lines.append(f"### `{name}` ({int(entry.get('rows', 0)):,} rows in the newest snapshot)")
+        rows = int(entry.get("rows", 0))
+        lines.append(f"### `{name}` ({rows:,} rows in snapshot `{described}`)")
         lines.append("")
         lines.append(f"Key: {', '.join(f'`{column}`' for column in TABLES[name].key)}")
         lines.append("")

@@ -20,19 +20,22 @@ installed; the Hub accepts both, and the replay hub speaks only the first.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
-from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.hf_api import RepoFile
 
 from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.ids import require_repo_id
-from llmsync.publish.base import PublishError, SnapshotFile, Uploaded, snapshot_folder
+from llmsync.publish.base import (
+    PublishError,
+    RemoteManifest,
+    SnapshotFile,
+    Uploaded,
+)
 from llmsync.publish.card import CARD_NAME, dataset_card
 from llmsync.store.snapshots import MANIFEST_NAME, SNAPSHOT_PREFIX, Snapshot
 
@@ -49,7 +52,7 @@ class HubDatasetPublisher:
     public: bool
     api: HfApi
     # The manifests on `main` (read by `snapshots_present`), for the card and tags.
-    _manifests: dict[str, bytes] = field(default_factory=dict)
+    _manifests: dict[str, RemoteManifest] = field(default_factory=dict)
 
     @classmethod
     def from_url(cls, url: str, *, public: bool = False) -> HubDatasetPublisher:
@@ -69,34 +72,29 @@ class HubDatasetPublisher:
         except (HfHubHTTPError, httpx.HTTPError, ValueError, OSError) as exc:
             raise PublishError(f"publish to {self.target} failed while {action}: {exc}") from exc
 
-    def snapshots_present(self) -> dict[str, bytes]:
+    def snapshots_present(self) -> dict[str, RemoteManifest]:
+        """Every snapshot folder on `main` with a manifest, identified by the
+        ids the tree lists: one listing, no download, however many nights."""
         with self._failing("creating or reading the repo"):
             self.api.create_repo(
                 self.repo_id, repo_type=_REPO_TYPE, private=not self.public, exist_ok=True
             )
-            paths = self.api.list_repo_files(self.repo_id, repo_type=_REPO_TYPE)
-            wanted = [
-                path
-                for path in paths
-                if path.startswith(SNAPSHOT_PREFIX) and path.endswith(f"/{MANIFEST_NAME}")
-            ]
-            with tempfile.TemporaryDirectory(prefix="llmsync-publish-") as cache:
-                for path in wanted:
-                    snapshot_id = path.split("/", 1)[0][len(SNAPSHOT_PREFIX) :]
-                    local = hf_hub_download(
-                        self.repo_id,
-                        path,
-                        repo_type=_REPO_TYPE,
-                        cache_dir=cache,
-                        endpoint=self.api.endpoint,
-                    )
-                    self._manifests[snapshot_id] = Path(local).read_bytes()
+            tree = self.api.list_repo_tree(self.repo_id, recursive=True, repo_type=_REPO_TYPE)
+            for item in tree:
+                folder, _, name = item.path.partition("/")
+                if not folder.startswith(SNAPSHOT_PREFIX) or name != MANIFEST_NAME:
+                    continue
+                if not isinstance(item, RepoFile):
+                    continue
+                sha256 = item.lfs.sha256 if item.lfs is not None else None
+                found = RemoteManifest(git_oid=item.blob_id, sha256=sha256)
+                self._manifests[folder[len(SNAPSHOT_PREFIX) :]] = found
         return dict(self._manifests)
 
     def publish(self, snapshot: Snapshot, files: Sequence[SnapshotFile]) -> Uploaded:
         snapshot_id = snapshot.snapshot_id
         listed = sorted({*self._manifests, snapshot_id})
-        card = dataset_card(self.repo_id, snapshot_ids=listed, newest=_newest(snapshot, listed))
+        card = dataset_card(self.repo_id, snapshot_ids=listed, manifest=snapshot.manifest)
         with contextlib.ExitStack() as stack:
             operations = [
                 CommitOperationAdd(
@@ -114,7 +112,9 @@ class HubDatasetPublisher:
                     commit_description=f"llmsync snapshot {snapshot_id}: {len(files)} files",
                     repo_type=_REPO_TYPE,
                 )
-        self._manifests[snapshot_id] = (snapshot.path / MANIFEST_NAME).read_bytes()
+        self._manifests[snapshot_id] = RemoteManifest(
+            data=(snapshot.path / MANIFEST_NAME).read_bytes()
+        )
         with self._failing(f"tagging snapshot {snapshot_id}"):
             self.api.create_tag(
                 self.repo_id,
@@ -140,9 +140,3 @@ class HubDatasetPublisher:
                 self.api.create_tag(
                     self.repo_id, tag=snapshot_id, revision="main", repo_type=_REPO_TYPE
                 )
-
-
-def _newest(snapshot: Snapshot, listed: Sequence[str]) -> dict[str, Any]:
-    """What the card says of the newest snapshot: its id and table files."""
-    newest = listed[-1]
-    return {"snapshot_id": newest, "folder": snapshot_folder(newest), "manifest": snapshot.manifest}

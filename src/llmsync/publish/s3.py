@@ -33,7 +33,13 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 
 from llmsync.hub.secrets import register_secret
-from llmsync.publish.base import PublishError, SnapshotFile, Uploaded, snapshot_folder
+from llmsync.publish.base import (
+    PublishError,
+    RemoteManifest,
+    SnapshotFile,
+    Uploaded,
+    snapshot_folder,
+)
 from llmsync.store.snapshots import MANIFEST_NAME, SNAPSHOT_PREFIX, Snapshot
 
 LATEST_NAME = "latest.json"
@@ -91,10 +97,10 @@ class S3Publisher:
         except FileNotFoundError:
             return None
 
-    def snapshots_present(self) -> dict[str, bytes]:
+    def snapshots_present(self) -> dict[str, RemoteManifest]:
         try:
             listing = self.fs.get_file_info(pafs.FileSelector(self._key(""), allow_not_found=True))
-            present: dict[str, bytes] = {}
+            present: dict[str, RemoteManifest] = {}
             for info in listing:
                 if info.type != pafs.FileType.Directory:
                     continue
@@ -104,7 +110,7 @@ class S3Publisher:
                 manifest = self._read(f"{info.base_name}/{MANIFEST_NAME}")
                 # No manifest: a publish killed before it finished; not present.
                 if manifest is not None:
-                    present[snapshot_id] = manifest
+                    present[snapshot_id] = RemoteManifest(data=manifest)
             return present
         except OSError as exc:
             raise self._error("listing its snapshots", exc) from exc
@@ -132,21 +138,28 @@ class S3Publisher:
                 self._put(file, file.remote_path(snapshot.snapshot_id))
         except OSError as exc:
             raise self._error(f"uploading snapshot {snapshot.snapshot_id}", exc) from exc
+        self.finish([snapshot.snapshot_id])
         return Uploaded(files=len(ordered), bytes=sum(file.size for file in ordered))
 
     def finish(self, present: Sequence[str]) -> None:
-        """Point `latest.json` at the newest present snapshot, unless it does already."""
+        """Point `latest.json` at the newest present snapshot, only ever forward
+        (a backfill of older snapshots leaves it); also after a run killed
+        between a manifest and the pointer."""
         if not present:
             return
         newest = max(present)
+        try:
+            current = self._read(LATEST_NAME)
+            if current is not None and str(json.loads(current).get("snapshot_id")) >= newest:
+                return
+        except (OSError, ValueError, AttributeError):
+            pass  # no pointer, or not ours to read: write it
         pointer = {
             "snapshot_id": newest,
             "manifest": f"{snapshot_folder(newest)}/{MANIFEST_NAME}",
         }
         body = (json.dumps(pointer, indent=2, sort_keys=True) + "\n").encode()
         try:
-            if self._read(LATEST_NAME) == body:
-                return
             with self.fs.open_output_stream(self._key(LATEST_NAME)) as out:
                 out.write(body)
         except OSError as exc:

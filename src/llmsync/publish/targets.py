@@ -10,6 +10,7 @@ from llmsync.publish.base import (
     PublishError,
     PublishFailed,
     PublishSummary,
+    RemoteManifest,
     checked_files,
 )
 from llmsync.publish.hub import HubDatasetPublisher
@@ -49,7 +50,7 @@ def publish_snapshots(publisher: Publisher, snapshots: Sequence[Snapshot]) -> Pu
             local_manifest = (snapshot.path / MANIFEST_NAME).read_bytes()
             remote = present.get(snapshot.snapshot_id)
             if remote is not None:
-                if remote == local_manifest:
+                if remote.same_as(local_manifest):
                     summary.already_present.append(snapshot.snapshot_id)
                 else:
                     summary.differing.append(snapshot.snapshot_id)
@@ -58,7 +59,7 @@ def publish_snapshots(publisher: Publisher, snapshots: Sequence[Snapshot]) -> Pu
             summary.published.append(snapshot.snapshot_id)
             summary.files_uploaded += uploaded.files
             summary.bytes_uploaded += uploaded.bytes
-            present[snapshot.snapshot_id] = local_manifest
+            present[snapshot.snapshot_id] = RemoteManifest(data=local_manifest)
         publisher.finish(sorted(present))
     except PublishError as exc:
         raise _failed(summary, str(exc)) from exc

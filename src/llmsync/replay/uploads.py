@@ -23,8 +23,9 @@ reads; the preupload rule (LFS for the suffixes the recordings store in LFS, a
 NUL byte in the sample, or 10 MB and more); the new repo's first commit and its
 `.gitattributes`; commit ids (sha1 of the parent, the message and the files,
 not git's); the error bodies (the shape of the replay's other errors). A
-private repo is recorded as such but its reads are not refused. Uploads live
-in this process's temporary folder and are gone when it ends.
+private repo is recorded as such but its reads are not refused; upload
+requests are neither rate-limited nor faulted nor counted in the stats. Uploads
+live in this process's temporary folder and are gone when the hub stops.
 """
 
 from __future__ import annotations
