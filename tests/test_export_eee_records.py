@@ -270,3 +270,12 @@ def test_eval_results_without_an_error_column_and_with_observation_times() -> No
     assert [len(r.body["evaluation_results"]) for r in records] == [1, 2]
     source = records[0].body["source_metadata"]["additional_details"]
     assert source["hf_model_branch"] == "refs/pr/6"
+
+
+def test_the_commit_named_is_the_export_in_force_that_day_whatever_the_table_order() -> None:
+    rows = [_score("ifeval", 50.0, D(2024, 8, 15))]
+    skipped: Counter[str] = Counter()
+    for revisions in (REVISIONS, REVISIONS[::-1]):
+        (record,) = leaderboard_records(rows, revisions, Identities(None, ["Org/Model"]), skipped)
+        source = record.body["source_metadata"]["additional_details"]
+        assert source["hf_dataset_revision"] == "rev-2024-08-01"
