@@ -211,6 +211,7 @@ def _eval(value: Any, start: D | dt.datetime, **over: Any) -> dict[str, Any]:
         "notes": "No tools",
         "date": "2026-05-23",
         "occurrence": 0,
+        "raw_object": "api-info/models/google/gemma-4-12B-it/14d83a24/5a21587c.json",
         "valid_from": start,
         "valid_to": None,
     }
@@ -249,6 +250,9 @@ def test_eval_results_rejected_or_valueless_are_counted_not_exported() -> None:
     )
     assert results[1]["evaluation_timestamp"] == epoch(D(2026, 5, 23))
     assert results[1]["score_details"]["details"]["notes"] == "No tools"
+    assert results[1]["score_details"]["details"]["first_observed_at_model_commit"] == "14d83a24"
+    files = record.body["source_metadata"]["additional_details"]["hf_model_files"]
+    assert files == ".eval_results/aime_2026.yaml"
 
 
 def test_eval_results_without_an_error_column_and_with_observation_times() -> None:
@@ -266,3 +270,12 @@ def test_eval_results_without_an_error_column_and_with_observation_times() -> No
     assert [len(r.body["evaluation_results"]) for r in records] == [1, 2]
     source = records[0].body["source_metadata"]["additional_details"]
     assert source["hf_model_branch"] == "refs/pr/6"
+
+
+def test_the_commit_named_is_the_export_in_force_that_day_whatever_the_table_order() -> None:
+    rows = [_score("ifeval", 50.0, D(2024, 8, 15))]
+    skipped: Counter[str] = Counter()
+    for revisions in (REVISIONS, REVISIONS[::-1]):
+        (record,) = leaderboard_records(rows, revisions, Identities(None, ["Org/Model"]), skipped)
+        source = record.body["source_metadata"]["additional_details"]
+        assert source["hf_dataset_revision"] == "rev-2024-08-01"

@@ -24,6 +24,13 @@ def _entry_time(text: str | None) -> str | None:
     return epoch(parsed)
 
 
+def _model_commit(raw_object: str | None) -> str | None:
+    """The model repo's commit llmsync read the result at: the landing path is
+    `api-info/models/<owner>/<name>/<commit>/<sha256>.json` (store.raw)."""
+    parts = (raw_object or "").split("/")
+    return parts[-2] if len(parts) == 6 and parts[:2] == ["api-info", "models"] else None
+
+
 def _eval_result(row: Row, names: Mapping[tuple[str, str], str]) -> dict[str, Any]:
     dataset, task = str(row["dataset_id"]), str(row["task_id"])
     # A task named after its dataset (a single-task benchmark) is named once.
@@ -69,6 +76,7 @@ def _eval_result(row: Row, names: Mapping[tuple[str, str], str]) -> dict[str, An
                 ("source_user", row.get("source_user")),
                 ("source_org", row.get("source_org")),
                 ("first_observed", moment(row["valid_from"]).isoformat()),
+                ("first_observed_at_model_commit", _model_commit(row.get("raw_object"))),
             ]
         ),
     }
@@ -130,6 +138,7 @@ def eval_result_records(
                     ("hf_model_repo", repo_id),
                     ("hf_model_branch", branch),
                     ("pull_request", pull_request),
+                    ("hf_model_files", ", ".join(sorted({r["filename"] for r in held}))),
                     ("observed_at", at.isoformat()),
                 ],
                 model_details=[("listed_as", repo_id if repo_id != path.model_id else None)],

@@ -27,13 +27,17 @@ class _RevisionsInForce:
 
     def __init__(self, revisions: Sequence[Row]) -> None:
         self._by: dict[str, tuple[list[dt.date], list[str]]] = {}
-        for row in revisions:
-            if row["status"] != "ok":
-                continue
-            days, shas = self._by.setdefault(row["leaderboard"], ([], []))
-            # The table lists each leaderboard's revisions oldest first.
-            days.append(row["date"])
-            shas.append(row["revision"])
+        # By day, then in the table's order (oldest first): of two exports of
+        # one day, the later is in force.
+        ok = sorted(
+            (row["date"], position, row["leaderboard"], row["revision"])
+            for position, row in enumerate(revisions)
+            if row["status"] == "ok"
+        )
+        for day, _, leaderboard, revision in ok:
+            days, shas = self._by.setdefault(leaderboard, ([], []))
+            days.append(day)
+            shas.append(revision)
 
     def at(self, leaderboard: str, day: dt.date) -> str | None:
         days, shas = self._by.get(leaderboard, ([], []))
