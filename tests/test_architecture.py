@@ -29,6 +29,10 @@ LAYERS: dict[str, int] = {
     # The HTML report reads published snapshots: above the store, beside the pipeline.
     "llmsync.report": 4,
     "llmsync.endpoints": 5,
+    # The command line's helpers (its messages, its summary, its Ctrl-C): below it.
+    "llmsync.cli_checks": 5,
+    "llmsync.cli_interrupt": 5,
+    "llmsync.cli_summary": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.
     "llmsync.cli": 7,

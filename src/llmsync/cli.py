@@ -151,7 +151,7 @@ _SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
 def _missing_data_dir(data_dir: Path) -> int | None:
     """Exit code 2 when the data folder holds no llmsync data (a typo in the
     path must not read as an empty store)."""
-    from llmsync.cli_checks import data_dir_problem
+    from llmsync.store.presence import data_dir_problem
 
     problem = data_dir_problem(data_dir)
     return None if problem is None else _fail(problem, code=2)

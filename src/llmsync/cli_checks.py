@@ -1,6 +1,6 @@
 """The command line's checks of what it was given, each saying what is wrong
-and what to do: a data folder with nothing in it, an unknown flag, a Hub
-that cannot be reached."""
+and what to do: an unknown flag, a Hub that cannot be reached (a data folder
+with nothing in it: store/presence.py)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,11 @@ import argparse
 import difflib
 import socket
 from collections.abc import Sequence
-from pathlib import Path
 
 import httpx2
 
 from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.retry import exception_chain
-
-DATA_DIR_HINT = (
-    "run `llmsync sync --hub replay` to make a first snapshot (offline), "
-    "or choose the folder with --data-dir or LLMSYNC_DATA_DIR"
-)
-
-
-def data_dir_problem(data_dir: Path) -> str | None:
-    """Why `data_dir` holds no llmsync data (None when it holds some): one
-    wording for every command that reads it, with the absolute path."""
-    folder = data_dir.expanduser().absolute()
-    if not folder.exists():
-        why = "no such folder"
-    elif not folder.is_dir():
-        why = "not a folder"
-    elif not any((folder / "runs").glob("*.json")) and not any(
-        (folder / "processed").glob("snapshot=*")
-    ):
-        why = "no sync has run there"
-    else:
-        return None
-    return f"no llmsync data in {folder} ({why}): {DATA_DIR_HINT}"
 
 
 def unreachable_hub(exc: BaseException, *, hub: str | None) -> str | None:

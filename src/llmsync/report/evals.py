@@ -43,10 +43,6 @@ def _benchmark(
         heading=f"{dataset}: top {TOP} and the article's models",
         dated=f"snapshot {data.created}",
         xlabel="value (as the result reports it)",
-        legend=[
-            svg.LegendItem("verified", VERIFIED, shape="bar"),
-            svg.LegendItem("community", COMMUNITY, shape="bar"),
-        ],
         width=1200,
     )
     table = html_table(
@@ -83,4 +79,12 @@ def evals_view(data: ReportData) -> View:
     for row in current:
         by_dataset[str(row["dataset_id"])].append(row)
     parts = [_benchmark(d, rows, article, data) for d, rows in sorted(by_dataset.items())]
-    return View(key, heading, body="".join(parts))
+    legend = svg.legend_figure(
+        [
+            svg.LegendItem("verified", VERIFIED, shape="bar"),
+            svg.LegendItem("community", COMMUNITY, shape="bar"),
+        ],
+        width=1200,
+        label="legend of the eval results",
+    )
+    return View(key, heading, body=legend + "".join(parts))
