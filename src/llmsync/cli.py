@@ -53,7 +53,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from llmsync.pipeline import SyncFailed
     from llmsync.store.snapshots import StoreError, default_data_dir
 
-    if not args.verbose:
+    if not args.verbose and not args.no_prefect:
         # Prefect's INFO lines (server start, task states) drown the summary.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     data_dir = args.data_dir or default_data_dir()
