@@ -5,6 +5,7 @@
 #   bash scripts/dev.sh lock   re-resolve requirements.lock from pyproject.toml (needs the package index)
 #   bash scripts/dev.sh eee    create .venv-eee (Python 3.12+) with Every Eval Ever's validator (also run by test)
 #   bash scripts/dev.sh docs   regenerate docs/tables.md from the table schemas
+#   bash scripts/dev.sh screenshot  remake docs/report.png from the demo data (syncs it if absent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -157,8 +158,19 @@ case "${1:-}" in
     setup
     "$VENV/bin/python" -m llmsync.tables.reference docs/tables.md
     ;;
+  screenshot)
+    setup
+    ensure_chromium
+    # The demo's data (./data): one sync of the whole replay hub, made if missing.
+    if ! "$VENV/bin/llmsync" snapshots --latest >/dev/null 2>&1; then
+      "$VENV/bin/llmsync" sync --hub replay
+    fi
+    page=$("$VENV/bin/llmsync" report)
+    "$VENV/bin/python" scripts/headless.py "$page" --screenshot docs/report.png --height 1240
+    echo "dev.sh: docs/report.png made from $page" >&2
+    ;;
   *)
-    echo "usage: bash scripts/dev.sh demo|test|lock|eee|docs [args]" >&2
+    echo "usage: bash scripts/dev.sh demo|test|lock|eee|docs|screenshot [args]" >&2
     exit 2
     ;;
 esac

@@ -33,6 +33,10 @@ LAYERS: dict[str, int] = {
     # Exporters read published snapshots too (Every Eval Ever): beside the report.
     "llmsync.export": 4,
     "llmsync.endpoints": 5,
+    # The command line's helpers (its messages, its summary, its Ctrl-C): below it.
+    "llmsync.cli_checks": 5,
+    "llmsync.cli_interrupt": 5,
+    "llmsync.cli_summary": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.
     "llmsync.cli": 7,
@@ -67,13 +71,7 @@ def _imports(path: Path) -> set[str]:
 GRAPH: dict[str, set[str]] = {name: _imports(path) for name, path in _modules()}
 
 
-# The CLI's own parts, kept out of cli.py to keep it short: its layer.
-CLI_PARTS = {"llmsync.cli_checks", "llmsync.cli_interrupt", "llmsync.cli_summary"}
-
-
 def _layer(module: str) -> tuple[str, int]:
-    if module in CLI_PARTS:
-        return "llmsync.cli", LAYERS["llmsync.cli"]
     best = max((key for key in LAYERS if module == key or module.startswith(key + ".")), key=len)
     return best, LAYERS[best]
 

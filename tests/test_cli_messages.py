@@ -188,3 +188,18 @@ def test_the_sample_changes_are_the_largest_moves_rounded() -> None:
         "org/m0 open_llm_v2 bbh: 8.81 -> 8.91 (2024-12-11)",
         "org/m3 open_llm_v2 bbh: 1.00 -> 1.00 (2024-12-11)",
     ]
+
+
+def test_only_a_failure_to_connect_is_called_unreachable() -> None:
+    from llmsync.cli_checks import unreachable_hub
+    from llmsync.pipeline import SyncFailed
+
+    def failed(cause: BaseException) -> SyncFailed:
+        try:
+            raise SyncFailed("leaderboard open_llm_v2 unavailable") from cause
+        except SyncFailed as exc:
+            return exc
+
+    refused = unreachable_hub(failed(ConnectionRefusedError(111, "refused")), hub="http://h:1")
+    assert refused is not None and refused.startswith("cannot reach the Hub at http://h:1: ")
+    assert unreachable_hub(failed(ConnectionResetError(104, "reset")), hub=None) is None

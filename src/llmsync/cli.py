@@ -55,7 +55,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from llmsync.publish.base import PublishError
     from llmsync.store.snapshots import StoreError, default_data_dir
 
-    if not args.verbose:
+    if not args.verbose and not args.no_prefect:
         # Prefect's INFO lines (server start, task states) drown the summary.
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     data_dir = args.data_dir or default_data_dir()
@@ -164,7 +164,7 @@ _SUMMARY_OMITS = frozenset({"sources", "raw_objects", "model_details"})
 def _missing_data_dir(data_dir: Path) -> int | None:
     """Exit code 2 when the data folder holds no llmsync data (a typo in the
     path must not read as an empty store)."""
-    from llmsync.store.data_dir import data_dir_problem
+    from llmsync.store.presence import data_dir_problem
 
     problem = data_dir_problem(data_dir)
     return None if problem is None else _fail(problem, code=2)

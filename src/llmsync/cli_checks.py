@@ -1,6 +1,6 @@
 """The command line's checks of what it was given, each saying what is wrong
-and what to do: a data folder with nothing in it, an unknown flag, a Hub
-that cannot be reached."""
+and what to do: an unknown flag, a Hub that cannot be reached (a data folder
+with nothing in it: store/presence.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from llmsync.hub.retry import exception_chain
 def unreachable_hub(exc: BaseException, *, hub: str | None) -> str | None:
     """A message naming the Hub and the offline alternative when `exc` is a
     network failure (no route, no name resolution, refused), else None."""
-    network = (socket.gaierror, ConnectionError, httpx2.ConnectError)
+    # Failures to connect at all, not a connection that broke mid-answer (a
+    # reset is the Hub's trouble, said as the sync's failure).
+    network = (socket.gaierror, ConnectionRefusedError, httpx2.ConnectError)
     causes = list(exception_chain(exc))
     # Through Prefect the cause may arrive as text only: its name is in the reason.
     if not any(isinstance(item, network) for item in causes) and not any(

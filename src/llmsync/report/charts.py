@@ -22,10 +22,11 @@ def hbars(
     heading: str,
     dated: str,
     xlabel: str,
-    legend: Sequence[svg.LegendItem],
+    legend: Sequence[svg.LegendItem] = (),
     width: float = 596,
 ) -> str:
-    """One bar per row, its value written at its end; zero bars keep their row."""
+    """One bar per row, its value written at its end; zero bars keep their row.
+    No `legend`: the view draws one for all its charts."""
     label_width = 8 + 7 * max((len(b.label) for b in bars), default=4)
     frame = svg.Frame(
         width=width, height=96 + 22 * max(len(bars), 1) + 48, top=80, left=label_width, right=56
@@ -45,8 +46,9 @@ def hbars(
             xlabel=xlabel,
             ylabel="",
         ),
-        svg.legend(legend, x=frame.x0, y=58, width=frame.x1 - frame.x0),
     ]
+    if legend:
+        body.append(svg.legend(legend, x=frame.x0, y=58, width=frame.x1 - frame.x0))
     for i, bar in enumerate(bars):
         top_y = y0 + 4 + 22 * i
         body.append(

@@ -12,7 +12,7 @@ from typing import Any
 def cmd_report(args: argparse.Namespace) -> int:
     from llmsync.report.data import ReportError
     from llmsync.report.page import write_report
-    from llmsync.store.data_dir import data_dir_problem
+    from llmsync.store.presence import data_dir_problem
     from llmsync.store.snapshots import default_data_dir
 
     data_dir = args.data_dir or default_data_dir()

@@ -4,17 +4,22 @@ dates, the known change of format, and the shape of a rendered view."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow.compute as pc
 
 from llmsync.report.data import ReportData
-from llmsync.report.svg import OKABE_ITO
+from llmsync.report.svg import ARTICLE_COLOURS
 
 # v2 exports from this date carry unrounded normalized scores and averages
 # (tables/schemas.py): a step there can be the format, not the model.
 FORMAT_CHANGE = dt.date(2024, 12, 11)
 LEADERBOARD_NAMES = {"open_llm_v1": "v1", "open_llm_v2": "v2"}
+# A line is never drawn across more days than this without an export of its
+# leaderboard: nothing was observed there (v1 has none from October 2023 to
+# June 2024), and a line would read as a value that held steady.
+MAX_GAP_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,11 @@ def article_models(data: ReportData) -> list[ArticleModel]:
     rows = catalog.filter(pc.equal(catalog.column("role"), "primary")).to_pylist()
     rows.sort(key=lambda row: str(row["article_model"]))
     return [
-        ArticleModel(str(row["article_model"]), str(row["repo_id"]), OKABE_ITO[i % len(OKABE_ITO)])
+        ArticleModel(
+            str(row["article_model"]),
+            str(row["repo_id"]),
+            ARTICLE_COLOURS[i % len(ARTICLE_COLOURS)],
+        )
         for i, row in enumerate(rows)
     ]
 
@@ -78,8 +87,26 @@ def last_ok_dates(found: list[Export]) -> dict[str, dt.date]:
     return last
 
 
+def of_boards(found: list[Export], boards: Iterable[str]) -> list[Export]:
+    """The exports of some leaderboards only: a chart's axis spans what it draws."""
+    wanted = set(boards)
+    return [e for e in found if e.leaderboard in wanted]
+
+
+def unbroken_runs(days: list[dt.date]) -> list[list[dt.date]]:
+    """`days` (sorted) cut wherever two neighbours are more than MAX_GAP_DAYS
+    apart: each run can be drawn as one line."""
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and (day - runs[-1][-1]).days <= MAX_GAP_DAYS:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
+
+
 def date_range(data: ReportData, found: list[Export]) -> tuple[dt.date, dt.date]:
-    """The span of the exports: every time axis of the report covers it."""
+    """The span of the exports given: a time axis covers it and no more."""
     if found:
         return found[0].date, found[-1].date
     scores = data.table("scores")

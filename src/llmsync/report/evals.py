@@ -56,10 +56,6 @@ def _benchmark(
         heading=f"{dataset}: top {TOP} and the article's models",
         dated=f"snapshot {data.created}",
         xlabel="value (as the result reports it)",
-        legend=[
-            svg.LegendItem("verified", VERIFIED, shape="bar"),
-            svg.LegendItem("community", COMMUNITY, shape="bar"),
-        ],
         width=1200,
     )
     table = html_table(
@@ -113,4 +109,12 @@ def evals_view(data: ReportData) -> View:
             )
             + "<p>Listed with their reasons under Data health.</p>"
         )
-    return View(key, heading, body="".join(parts))
+    legend = svg.legend_figure(
+        [
+            svg.LegendItem("verified", VERIFIED, shape="bar"),
+            svg.LegendItem("community", COMMUNITY, shape="bar"),
+        ],
+        width=1200,
+        label="legend of the eval results",
+    )
+    return View(key, heading, body=legend + "".join(parts))

@@ -27,6 +27,8 @@ from llmsync.report.context import (
     dated,
     exports,
     last_ok_dates,
+    of_boards,
+    unbroken_runs,
 )
 from llmsync.report.data import ReportData
 
@@ -45,7 +47,7 @@ FAMILIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("GPQA (v2)", {"open_llm_v2": "gpqa"}),
     ("MuSR (v2)", {"open_llm_v2": "musr"}),
 )
-PANEL = svg.Frame(width=596, height=340, top=92, left=58)
+PANEL = svg.Frame(width=596, height=300, top=52, left=58)
 _SERIES = (
     "repo_id",
     "leaderboard",
@@ -89,26 +91,40 @@ def _step_marks(
     *,
     model: ArticleModel,
     last: dict[str, dt.date],
+    applied: dict[str, list[dt.date]],
     x: svg.Linear,
     y: svg.Linear,
 ) -> list[str]:
+    """One value's line from the export that first held it to the last that
+    did, cut where its leaderboard has no export for MAX_GAP_DAYS."""
     marks = []
-    dash = ' stroke-dasharray="6 3"' if chain[0]["leaderboard"] == "open_llm_v2" else ""
+    board = chain[0]["leaderboard"]
+    dash = ' stroke-dasharray="6 3"' if board == "open_llm_v2" else ""
     style = f'stroke="{model.colour}" stroke-width="2.5"{dash}'
     for i, row in enumerate(chain):
         held = row["valid_to"] is None
-        end = last.get(row["leaderboard"], row["valid_from"]) if held else row["valid_to"]
-        x0, x1, py = x(svg.day(row["valid_from"])), x(svg.day(end)), y(row["value"])
+        start = row["valid_from"]
+        end = last.get(board, start) if held else row["valid_to"]
+        py = y(row["value"])
         tip = _tip(model, row, end, held)
-        marks.append(svg.line(x0, py, max(x1, x0 + 1), py, style=f'class="mark" {style}', tip=tip))
-        marks.append(svg.circle(x0, py, r=3, style=f'fill="{model.colour}"', tip=tip))
+        days = sorted({start, end, *(d for d in applied.get(board, []) if start <= d <= end)})
+        for run in unbroken_runs(days):
+            x0, x1 = x(svg.day(run[0])), x(svg.day(run[-1]))
+            span = f'data-board="{board}" data-from="{run[0]}" data-to="{run[-1]}"'
+            marks.append(
+                svg.line(x0, py, max(x1, x0 + 1), py, style=f'class="mark" {span} {style}', tip=tip)
+            )
+        marks.append(
+            svg.circle(x(svg.day(start)), py, r=3, style=f'fill="{model.colour}"', tip=tip)
+        )
         following = chain[i + 1] if i + 1 < len(chain) else None
         if following is not None and following["valid_from"] == row["valid_to"]:
+            px = x(svg.day(end))
             marks.append(
                 svg.line(
-                    x1,
+                    px,
                     py,
-                    x1,
+                    px,
                     y(following["value"]),
                     style=f'stroke="{model.colour}" stroke-width="1.5"',
                 )
@@ -136,55 +152,65 @@ def _event_marks(found: list[Export], *, x: svg.Linear) -> list[str]:
         for e in found
         if e.status != "ok"
     ]
-    if found and found[0].date <= FORMAT_CHANGE <= found[-1].date:
+    if _shows_format_change(found):
         tip = f"{FORMAT_CHANGE}: v2 exports carry unrounded normalized scores from here on"
         marks.append(_rule(FORMAT_CHANGE, colour="#333", dash="1.5 3", tip=tip, x=x))
     return marks
 
 
+def _shows_format_change(found: list[Export]) -> bool:
+    v2 = [e.date for e in found if e.leaderboard == "open_llm_v2"]
+    return bool(v2) and v2[0] <= FORMAT_CHANGE <= v2[-1]
+
+
 def _legend(models: list[ArticleModel], found: list[Export]) -> str:
+    """The view's one legend: every panel draws the same models the same way."""
     items = [svg.LegendItem(m.name, m.colour) for m in models]
+    # Grey: the line's style, not a model (Vicuna's black is one).
     items += [
-        svg.LegendItem("v1 (solid)", "#333"),
-        svg.LegendItem("v2 (dashed)", "#333", shape="dashed"),
+        svg.LegendItem("v1 (solid)", "#999"),
+        svg.LegendItem("v2 (dashed)", "#999", shape="dashed"),
     ]
     if any(e.status != "ok" for e in found):
         items.append(svg.LegendItem("export set aside", svg.SUSPECT_COLOUR, shape="dashed"))
-    if found and found[0].date <= FORMAT_CHANGE <= found[-1].date:
+    if _shows_format_change(found):
         items.append(svg.LegendItem(f"v2 format change {FORMAT_CHANGE}", "#333", shape="dotted"))
-    return svg.legend(items, x=PANEL.x0, y=54, width=PANEL.x1 - PANEL.x0)
+    return svg.legend_figure(items, width=1200, label="legend of the article models' panels")
 
 
 def _panel(
     heading: str,
     chains: list[tuple[ArticleModel, list[dict[str, Any]]]],
     *,
-    models: list[ArticleModel],
+    boards: list[str],
     data: ReportData,
     found: list[Export],
 ) -> str:
-    low, high = date_range(data, found)
+    # The axis spans the exports of the leaderboards this panel draws, no more.
+    mine = of_boards(found, boards)
+    low, high = date_range(data, mine)
     x = svg.Linear(svg.day(low), svg.day(high), PANEL.x0, PANEL.x1)
     top = svg.nice_max(max((r["value"] for _, chain in chains for r in chain), default=1.0))
     y = svg.Linear(0.0, top, PANEL.y0, PANEL.y1)
-    last = last_ok_dates(found)
+    last = last_ok_dates(mine)
+    applied = {b: [e.date for e in mine if e.leaderboard == b and e.status == "ok"] for b in boards}
+    every = 4 if (high - low).days > 500 else 2
     body = [
         svg.axes(
             PANEL,
             x=x,
             y=y,
-            xticks=[svg.day(d) for d in svg.month_ticks(low, high, every=4)],
+            xticks=[svg.day(d) for d in svg.month_ticks(low, high, every=every)],
             yticks=svg.nice_ticks(0.0, top),
             xfmt=svg.date_label,
             yfmt=lambda v: f"{v:g}",
             xlabel="export date (UTC day)",
             ylabel="score (points of 100)",
         ),
-        _legend(models, found),
-        *_event_marks(found, x=x),
+        *_event_marks(mine, x=x),
     ]
     for model, chain in chains:
-        body += _step_marks(chain, model=model, last=last, x=x, y=y)
+        body += _step_marks(chain, model=model, last=last, applied=applied, x=x, y=y)
     if not chains:
         body.append(
             svg.text(
@@ -197,9 +223,10 @@ def _panel(
     return svg.figure(
         PANEL,
         heading=heading,
-        dated=dated(data, found),
+        dated=dated(data, mine or found),
         body="".join(body),
         label=f"article models over time: {heading}",
+        extra=f'data-x-max="{high}"',
     )
 
 
@@ -228,12 +255,17 @@ def history_view(data: ReportData) -> View:
             for k, chain in sorted(series.items(), key=lambda item: str(item[0]))
             if members.get(k[1]) == k[2]
         ]
-        panels.append(_panel(title, chains, models=models, data=data, found=found))
+        panels.append(_panel(title, chains, boards=list(members), data=data, found=found))
     intro = (
         "<p>Each article model's values on both leaderboards, as step lines over the exports "
         "that held them (v1 solid, v2 dashed). Hover a line or a dot for the value and the dates. "
+        "A line stops where its leaderboard published no export for more than 60 days "
+        "(v1 from October 2023 to June 2024): nothing was observed there. "
         "A model listed more than once (several precisions or commits) has one line per "
         "listing. Rows whose name is no Hub repo id (some 2023 exports list a bare "
         "<code>llama-7b</code>) are not drawn.</p>"
     )
-    return View(key, heading, body=intro + '<div class="grid">' + "".join(panels) + "</div>")
+    legend = _legend(models, of_boards(found, LEADERBOARD_NAMES))
+    return View(
+        key, heading, body=intro + legend + '<div class="grid">' + "".join(panels) + "</div>"
+    )

@@ -18,11 +18,14 @@ from llmsync.report.context import (
     date_range,
     dated,
     exports,
+    last_ok_dates,
+    of_boards,
+    unbroken_runs,
 )
 from llmsync.report.data import ReportData
 
 WIDE = svg.Frame(width=1200, height=380, top=72, left=70)
-HALF = svg.Frame(width=596, height=360, top=96, left=58)
+HALF = svg.Frame(width=596, height=366, top=106, left=58)
 
 
 def _count(value: float) -> str:
@@ -39,8 +42,10 @@ def population_view(data: ReportData) -> View:
             skipped="the snapshot has no revisions table (written before "
             "llmsync recorded every export read)",
         )
-    low, high = date_range(data, found)
-    top = svg.nice_max(max((e.rows or 0 for e in found), default=1))
+    # The leaderboards drawn here (v1 and v2): the axis spans their exports.
+    drawn = of_boards(found, svg.LEADERBOARD_COLOURS)
+    low, high = date_range(data, drawn)
+    top = svg.nice_max(max((e.rows or 0 for e in drawn), default=1))
     x = svg.Linear(svg.day(low), svg.day(high), WIDE.x0, WIDE.x1)
     y = svg.Linear(0.0, top, WIDE.y0, WIDE.y1)
     body = [
@@ -73,15 +78,20 @@ def population_view(data: ReportData) -> View:
         ),
     ]
     for board, colour in svg.LEADERBOARD_COLOURS.items():
-        applied = [e for e in found if e.leaderboard == board and e.status == "ok"]
-        points = [(x(svg.day(e.date)), y(e.rows or 0)) for e in applied]
-        if points:
-            body.append(svg.polyline(points, style=f'stroke="{colour}" stroke-width="2"'))
-        for e, (px, py) in zip(applied, points, strict=True):
+        applied = [e for e in drawn if e.leaderboard == board and e.status == "ok"]
+        rows = {e.date: e.rows or 0 for e in applied}
+        # No line across a stretch without exports: nothing was counted there.
+        for run in unbroken_runs([e.date for e in applied]):
+            points = [(x(svg.day(d)), y(rows[d])) for d in run]
+            dates = " ".join(str(d) for d in run)
+            style = f'data-board="{board}" data-dates="{dates}" stroke="{colour}" stroke-width="2"'
+            body.append(svg.polyline(points, style=style))
+        for e in applied:
             tip = f"{LEADERBOARD_NAMES[board]} export of {e.date}: {e.rows or 0:,} rows"
+            px, py = x(svg.day(e.date)), y(e.rows or 0)
             body.append(svg.circle(px, py, r=2.5, style=f'fill="{colour}"', tip=tip))
     aside = [e for e in found if e.status != "ok"]
-    for e in aside:
+    for e in (e for e in aside if e in drawn):
         board = LEADERBOARD_NAMES.get(e.leaderboard, e.leaderboard)
         tip = f"set aside: {board} export of {e.date} ({e.status}): {e.reason}"
         body.append(
@@ -92,9 +102,10 @@ def population_view(data: ReportData) -> View:
     figure = svg.figure(
         WIDE,
         heading="Rows per leaderboard export",
-        dated=dated(data, found),
+        dated=dated(data, drawn or found),
         body="".join(body),
         label="rows per export over time",
+        extra=f'data-x-max="{high}"',
     )
     note = _aside_note(aside)
     return View(key, heading, body=figure + note)
@@ -123,6 +134,38 @@ def _latest_averages(scores: pa.Table, board: str) -> pa.Table:
     return scores.filter(mask).select(["repo_id", "model_name", "value"])
 
 
+# Where the article models' names go above a histogram: rows, top down, so
+# that two models with (nearly) the same average are both named, not hidden.
+_LABEL_ROWS = (54, 69, 84, 99)
+
+
+def _label_places(
+    marks: list[tuple[ArticleModel, float]], *, x: svg.Linear
+) -> list[tuple[float, float]]:
+    """Where each mark's name goes (left x, baseline y), by value, lowest
+    first: the first row where it clears the names already placed; when none
+    does, the row that frees up first, the name moved right of the last one
+    there (its line still marks the value)."""
+    ends: list[float] = [-math.inf] * len(_LABEL_ROWS)
+    places: list[tuple[float, float]] = []
+    for model, value in marks:
+        left, right = _label_span(model, x(value))
+        free = [r for r, end in enumerate(ends) if end + 4 < left]
+        row = free[0] if free else min(range(len(ends)), key=lambda r: ends[r])
+        if not free:
+            left, right = ends[row] + 6, ends[row] + 6 + (right - left)
+        ends[row] = right
+        places.append((left, _LABEL_ROWS[row]))
+    return places
+
+
+def _label_span(model: ArticleModel, px: float) -> tuple[float, float]:
+    """The pixels a model's name takes (12 px text: about 6.6 px a character),
+    to the right of its mark, or to the left near the figure's right edge."""
+    width = 6.6 * len(model.name) + 4
+    return (px - width, px) if px + width > HALF.x1 else (px, px + width)
+
+
 def _histogram(
     board: str,
     latest: pa.Table,
@@ -141,7 +184,7 @@ def _histogram(
     x = svg.Linear(0.0, len(bins) * width, HALF.x0, HALF.x1)
     y = svg.Linear(0.0, top, HALF.y0, HALF.y1)
     name = LEADERBOARD_NAMES[board]
-    marked = _marked(latest, models)
+    marked = sorted(_marked(latest, models), key=lambda item: item[1])
     body = [
         svg.axes(
             HALF,
@@ -153,15 +196,6 @@ def _histogram(
             yfmt=_count,
             xlabel=f"{name} average (points of 100; bins of {width:g})",
             ylabel="models in the newest export",
-        ),
-        svg.legend(
-            [
-                svg.LegendItem("all models", "#9a9a9a", shape="bar"),
-                *[svg.LegendItem(m.name, m.colour) for m, _ in marked],
-            ],
-            x=HALF.x0,
-            y=54,
-            width=HALF.x1 - HALF.x0,
         ),
     ]
     for i, count in enumerate(bins):
@@ -177,7 +211,7 @@ def _histogram(
                     tip=tip,
                 )
             )
-    for model, value in marked:
+    for (model, value), (left, label_y) in zip(marked, _label_places(marked, x=x), strict=True):
         share = sum(v < value for v in values) / len(values) if values else 0.0
         tip = (
             f"{model.name} ({model.repo_id}): {name} average {value:.2f}, "
@@ -187,11 +221,19 @@ def _histogram(
         body.append(
             svg.line(
                 px,
-                HALF.y1,
+                label_y + 3,
                 px,
                 HALF.y0,
                 style=f'class="mark" stroke="{model.colour}" stroke-width="2.5"',
                 tip=tip,
+            )
+        )
+        body.append(
+            svg.text(
+                left + 2,
+                label_y,
+                model.name,
+                extra=f'class="model-label" fill="{model.colour}"',
             )
         )
     return svg.figure(
@@ -201,6 +243,29 @@ def _histogram(
         body="".join(body),
         label=f"{name} averages histogram",
     )
+
+
+def _absent(
+    board: str, scores: pa.Table, models: list[ArticleModel], listed: set[str], newest: str
+) -> list[str]:
+    """Why each article model missing from a leaderboard's newest export is
+    missing: never listed, or left with a given export."""
+    name = LEADERBOARD_NAMES[board]
+    on_board = scores.filter(pc.equal(scores.column("leaderboard"), board))
+    lines = []
+    for model in models:
+        if model.repo_id in listed:
+            continue
+        rows = on_board.filter(pc.equal(on_board.column("repo_id"), model.repo_id))
+        if not rows.num_rows:
+            lines.append(f"{model.name} is not drawn on {name}: {name} never listed it.")
+            continue
+        left = pc.max(rows.column("valid_to")).as_py()
+        lines.append(
+            f"{model.name} is not drawn on {name}: it is not in the newest export "
+            f"({newest}); upstream dropped it from {name} with the export of {left}."
+        )
+    return lines
 
 
 def _marked(latest: pa.Table, models: list[ArticleModel]) -> list[tuple[ArticleModel, float]]:
@@ -222,11 +287,14 @@ def distributions_view(data: ReportData) -> View:
             skipped="the snapshot has no scores as validity intervals (schema version 2)",
         )
     models, found = article_models(data), exports(data)
-    figures, rows = [], []
+    figures, rows, absent = [], [], []
     for board in svg.LEADERBOARD_COLOURS:
         latest = _latest_averages(scores, board)
         if latest.num_rows:
             figures.append(_histogram(board, latest, models, data=data, found=found))
+            listed = {m.repo_id for m, _ in _marked(latest, models)}
+            newest = str(last_ok_dates(found).get(board, "none"))
+            absent += _absent(board, scores, models, listed, newest)
             values = latest.column("value").to_pylist()
             for model, value in _marked(latest, models):
                 share = sum(v < value for v in values) / len(values)
@@ -243,8 +311,19 @@ def distributions_view(data: ReportData) -> View:
     )
     intro = (
         "<p>Each leaderboard's averages as its newest export holds them, with the "
-        "article's models marked (hover a line for its value).</p>"
+        "article's models marked and named (hover a line for its value).</p>"
     )
+    legend = svg.legend_figure(
+        [
+            svg.LegendItem("all models", "#9a9a9a", shape="bar"),
+            *[svg.LegendItem(m.name, m.colour) for m in models],
+        ],
+        width=1200,
+        label="legend of the distributions",
+    )
+    missing = "".join(f"<p class=absent>{svg.esc(line)}</p>" for line in absent)
     return View(
-        key, heading, body=intro + '<div class="grid">' + "".join(figures) + "</div>" + table
+        key,
+        heading,
+        body=intro + legend + '<div class="grid">' + "".join(figures) + "</div>" + missing + table,
     )

@@ -24,6 +24,18 @@ OKABE_ITO: tuple[str, ...] = (
     "#CC79A7",  # reddish purple
     "#000000",  # black
 )
+# The article's six models, one hue each: Paul Tol's "bright" scheme (made to be
+# told apart under the common colour-vision deficiencies) without its cyan, which
+# reads as a second blue beside its blue, and with black. Okabe-Ito above has two
+# blues and two oranges, which side by side read as one colour each.
+ARTICLE_COLOURS: tuple[str, ...] = (
+    "#4477AA",  # blue
+    "#EE6677",  # red
+    "#228833",  # green
+    "#CCBB44",  # yellow
+    "#AA3377",  # purple
+    "#000000",  # black
+)
 LEADERBOARD_COLOURS = {"open_llm_v1": "#0072B2", "open_llm_v2": "#E69F00"}
 SUSPECT_COLOUR = "#D55E00"
 GRID_COLOUR = "#e3e3e3"
@@ -236,6 +248,24 @@ def _swatch(x: float, y: float, item: LegendItem) -> str:
     return f'<line {ends} stroke="{c}" stroke-width="2.5"{dash}/>'
 
 
+def legend_figure(items: Sequence[LegendItem], *, width: float, label: str) -> str:
+    """A view's one legend, as a figure of its own above the view's charts."""
+    rows = 1
+    cx = 0.0
+    for item in items:
+        size = 34 + 7.2 * len(item.label)
+        if cx + size > width - 16 and cx > 0:
+            rows, cx = rows + 1, 0.0
+        cx += size
+    height = 12 + 16 * rows
+    return (
+        f'<svg class="chart legend-figure" role="img" aria-label="{esc(label)}" '
+        f'width="{num(width)}" height="{num(height)}" viewBox="0 0 {num(width)} {num(height)}" '
+        f'xmlns="http://www.w3.org/2000/svg">{legend(items, x=LEFT_EDGE, y=14, width=width - 16)}'
+        "</svg>"
+    )
+
+
 def legend(items: Sequence[LegendItem], *, x: float, y: float, width: float) -> str:
     """A legend laid out left to right, wrapping at `width`."""
     parts = ['<g class="legend">']
@@ -251,14 +281,21 @@ def legend(items: Sequence[LegendItem], *, x: float, y: float, width: float) -> 
     return "".join(parts)
 
 
-def figure(frame: Frame, *, heading: str, dated: str, body: str, label: str) -> str:
+LEFT_EDGE = 8
+
+
+def figure(
+    frame: Frame, *, heading: str, dated: str, body: str, label: str, extra: str = ""
+) -> str:
     """One SVG figure: its title, its date line (every figure says when), its marks."""
     size = f'width="{num(frame.width)}" height="{num(frame.height)}"'
     box = f'viewBox="0 0 {num(frame.width)} {num(frame.height)}"'
-    heading_text = text(frame.x0, 18, heading, extra='class="fig-title"')
-    date_text = text(frame.x0, 36, dated, extra='class="fig-date"')
+    # From the figure's left edge, not the plot's: a wide label column (the bar
+    # charts') would push a long date line past the right edge.
+    heading_text = text(LEFT_EDGE, 18, heading, extra='class="fig-title"')
+    date_text = text(LEFT_EDGE, 36, dated, extra='class="fig-date"')
     return (
-        f'<svg class="chart" role="img" aria-label="{esc(label)}" {size} {box} '
+        f'<svg class="chart" role="img" aria-label="{esc(label)}" {size} {box} {extra} '
         f'xmlns="http://www.w3.org/2000/svg"><rect width="100%" height="100%" fill="#fff"/>'
         f"{heading_text}{date_text}{body}</svg>"
     )

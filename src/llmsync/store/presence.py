@@ -1,5 +1,5 @@
-"""Whether a data folder holds llmsync data: one wording for every command
-that reads one (sync's summary, snapshots, verify, report)."""
+"""Whether a data folder holds llmsync data, said one way for every command
+that reads one (`snapshots`, `verify`, `report`)."""
 
 from __future__ import annotations
 
