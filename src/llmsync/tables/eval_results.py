@@ -68,8 +68,11 @@ def hub_id(observed: Observed) -> str:
     if observed.item is not None:
         return observed.repo_id
     answered = _model(observed.body, item=None).get("id")
-    valid = isinstance(answered, str) and is_valid_repo_id(answered)
-    return answered if valid and isinstance(answered, str) else observed.repo_id
+    if not (isinstance(answered, str) and is_valid_repo_id(answered)):
+        return observed.repo_id
+    # Ids are case-insensitive on the Hub: another spelling is the same repo,
+    # kept under the id llmsync tracks it by (as its listing items are).
+    return observed.repo_id if answered.lower() == observed.repo_id.lower() else answered
 
 
 def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
