@@ -366,6 +366,10 @@ def eval_night(
         "changes_published": len(published),
         "repos_published": len({r["repo_id"] for r in published}),
         "same_repos": {r["repo_id"] for r in published} == {c["id"] for c in changed},
+        # Repos read again for an open PR at the previous sync (each one model-info
+        # request, or a share of its author's listing): llmsync's cost of not
+        # relying on a PR moving lastModified.
+        "open_pr_rereads": extra["fetch"].get("open_pr_rereads", 0),
     }
     return result, extra
 

@@ -258,3 +258,10 @@ def test_the_catalog_takes_the_newest_main_result_per_task_and_notes() -> None:
         ("MathArena/aime_2026", "With tools", 93.3),
         ("cais/hle", None, None),
     ]
+
+
+def test_another_spelling_of_the_id_is_no_rename() -> None:
+    items = _items(FILES["6787a16"], pr=None)
+    body = json.dumps({"id": BONSAI.upper(), "evalResults": items}).encode()
+    rows = extend(None, [Observed(BONSAI, "api-info/x.json", body)], at=midnight(DAY[0]))
+    assert set(rows.column("repo_id").to_pylist()) == {BONSAI}

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from llmsync.cli import main
 from llmsync.pipeline import SyncConfig, run_sync
@@ -180,3 +182,16 @@ def test_a_token_gated_leaderboard_keeps_its_previous_entries(
     benchmarks = published_tables(tmp_path)["benchmarks"].to_pylist()
     (row,) = [r for r in benchmarks if r["dataset_id"] == aime]
     assert row["leaderboard_entries"] == 2  # as read the night before
+
+
+def test_the_docs_pages_fault_plans_are_valid() -> None:
+    """docs/eval-results.md's YAML blocks are fault plans the replay hub takes."""
+    text = (Path(__file__).parents[1] / "docs" / "eval-results.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    plans = [FaultPlan.from_data(yaml.safe_load(block)) for block in blocks]
+    assert [(sorted(p.odd_eval_items), len(p)) for p in plans] == [
+        ([], 1),
+        ([GEMMA], 0),
+    ]
+    (rule,) = plans[0].rules
+    assert (rule.action, rule.status, rule.times) == ("gated", 401, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmsync.hub.pacing import Pacer, bucket_of, default_tier
+from llmsync.hub.pacing import Pacer, bucket_of, default_tier, held
 from llmsync.hub.quotas import TIERS
 from llmsync.hub.ratelimit_headers import RateLimitNews, read_ratelimit
 
@@ -128,7 +128,7 @@ def test_the_quota_is_learned_and_used_after_the_window_rolls_over() -> None:
     state = pacer._buckets["api"]
     assert (state.quota, state.window, state.remaining) == (3, 300.0, 2)
     _spend(pacer, API, 2)  # the window's last two slots
-    clock.now += 300  # the window resets
+    clock.now += 300 + 1  # the window resets (and the safety second for `t`'s rounding)
     pacer.acquire(API)
     # A new window starts from the learned quota, not the tier's 10**9.
     assert state.remaining == 3 and state.in_flight == 1
@@ -136,7 +136,6 @@ def test_the_quota_is_learned_and_used_after_the_window_rolls_over() -> None:
 
 def test_a_spent_window_waits_for_the_reset_the_server_announced() -> None:
     clock = FakeClock()
-    waits: list[float] = []
     pacer = Pacer("none", margin=0, clock=clock)
     _spend(
         pacer,
@@ -144,23 +143,16 @@ def test_a_spent_window_waits_for_the_reset_the_server_announced() -> None:
         1,
         {"RateLimit": '"api";r=0;t=42', "RateLimit-Policy": '"fixed window";"api";q=1;w=300'},
     )
-
-    original_wait = pacer._cond.wait
-
-    def wait(timeout: float | None = None) -> bool:
-        waits.append(timeout or 0.0)
-        clock.now += timeout or 0.0
-        return original_wait(timeout=0)
-
-    pacer._cond.wait = wait  # type: ignore[method-assign]
+    waits = _waiting(pacer, clock)
     pacer.acquire(API)
-    assert round(sum(waits)) == 42
-    assert round(pacer.waited()) == 42
+    # `t` is whole seconds, rounded no one says how: a safety second after it.
+    assert round(sum(waits)) == 43
+    assert round(pacer.waited()) == 43
     # The timeline: both requests' send times, and the one wait between them.
     seen = pacer.timeline()
     first = seen.sent["api"][0]
-    assert [round(t - first) for t in seen.sent["api"]] == [0, 42]
-    assert [(round(a - first), round(b - first)) for a, b in seen.waits["api"]] == [(0, 42)]
+    assert [round(t - first) for t in seen.sent["api"]] == [0, 43]
+    assert [(round(a - first), round(b - first)) for a, b in seen.waits["api"]] == [(0, 43)]
     assert seen.sent["resolvers"] == [] and seen.last_answer == first
 
 
@@ -176,3 +168,59 @@ def test_the_tier_is_the_guess_before_the_first_answer() -> None:
     # The server says this caller is on a bigger quota (a token): it wins.
     assert pacer._buckets["api"].quota == 1000
     assert pacer._buckets["resolvers"].quota == 3000  # no word on resolvers yet
+
+
+def _waiting(pacer: Pacer, clock: FakeClock) -> list[float]:
+    """The pacer's waits, each advancing the fake clock (no real time passes)."""
+    waits: list[float] = []
+    original_wait = pacer._cond.wait
+
+    def wait(timeout: float | None = None) -> bool:
+        waits.append(timeout or 0.0)
+        clock.now += timeout or 0.0
+        return original_wait(timeout=0)
+
+    pacer._cond.wait = wait  # type: ignore[method-assign]
+    return waits
+
+
+@pytest.mark.parametrize("quota", [1, 2])
+def test_a_quota_no_bigger_than_the_margin_still_gets_its_slots(quota: int) -> None:
+    """With q <= 2 a margin of 2 left no slot to take: the pacer waited forever.
+    Clamped below the quota, it takes q - 1 slots a window (one when q is 1)."""
+    clock = FakeClock()
+    pacer = Pacer("none", margin=2, clock=clock)
+    policy = f'"fixed window";"api";q={quota};w=300'
+    _spend(pacer, API, 1, {"RateLimit": f'"api";r={quota - 1};t=300', "RateLimit-Policy": policy})
+    waits = _waiting(pacer, clock)
+    for _ in range(3):
+        pacer.release(pacer.acquire(API), None, status=200)
+    assert pacer.requests()["api"] == 4
+    # Each further window: max(1, q - 1) requests; the windows' waits sum to whole windows.
+    assert 0 < sum(waits) <= 3 * 301
+
+
+def test_a_reset_rounded_down_is_not_trusted_to_the_second() -> None:
+    """A server that rounds `t` down says 0 while up to a second remains: the
+    pacer keeps a safety second rather than sending into the old window."""
+    clock = FakeClock()
+    pacer = Pacer("none", margin=0, clock=clock)
+    policy = '"fixed window";"api";q=1;w=300'
+    _spend(pacer, API, 1, {"RateLimit": '"api";r=0;t=0', "RateLimit-Policy": policy})
+    waits = _waiting(pacer, clock)
+    pacer.acquire(API)
+    assert round(sum(waits), 3) == 1.0
+
+
+def test_a_request_huggingface_hub_makes_is_in_flight_until_its_answer() -> None:
+    """Its slot is held from before the request to after the answer: a window
+    that rolls meanwhile cannot hand the slot out again."""
+    pacer = Pacer("none", margin=0)
+    seen: list[int] = []
+    with held(pacer, CARD, requests=2):
+        seen.append(pacer._buckets["resolvers"].in_flight)  # the requests go out here
+    seen.append(pacer._buckets["resolvers"].in_flight)
+    assert seen == [2, 0] and pacer.requests()["resolvers"] == 2
+    with pytest.raises(OSError), held(pacer, CARD):
+        raise OSError("the connection dropped")
+    assert pacer._buckets["resolvers"].in_flight == 0

@@ -24,6 +24,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
@@ -73,7 +74,7 @@ from llmsync.hub.ids import (
 )
 from llmsync.hub.landing import Landing, StoredObject
 from llmsync.hub.listing import INFO_QUERY
-from llmsync.hub.pacing import Pacer
+from llmsync.hub.pacing import Pacer, held
 from llmsync.hub.quotas import download_resolver_requests
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
@@ -245,10 +246,9 @@ class HubClient:
                 headers_seen = response.headers if response is not None else None
                 self.pacer.release(bucket, headers_seen, status=status)
 
-    def _paced(self, url: str, *, requests: int = 1) -> None:
-        if self.pacer is not None:  # requests huggingface_hub makes itself, counted
-            for _ in range(requests):
-                self.pacer.release(self.pacer.acquire(url), None, status=None)
+    def _paced(self, url: str, *, requests: int = 1) -> AbstractContextManager[None]:
+        """Requests huggingface_hub makes itself: in flight until it has its answers."""
+        return held(self.pacer, url, requests=requests)
 
     # listings
 
@@ -352,14 +352,14 @@ class HubClient:
         )
 
         def head() -> HfFileMetadata:
-            self._paced(url)
-            return get_hf_file_metadata(
-                url,
-                token=self._token_for(url),
-                timeout=TIMEOUT_SECONDS,
-                endpoint=self.endpoint,
-                retry_on_errors=False,
-            )
+            with self._paced(url):
+                return get_hf_file_metadata(
+                    url,
+                    token=self._token_for(url),
+                    timeout=TIMEOUT_SECONDS,
+                    endpoint=self.endpoint,
+                    retry_on_errors=False,
+                )
 
         metadata = self._call(head, what=what)
         commit, etag, size = metadata.commit_hash, metadata.etag, metadata.size
@@ -375,20 +375,20 @@ class HubClient:
             scratch = self.raw_store.scratch_dir()
             try:
                 hits = download_resolver_requests(url, metadata.location, metadata.xet_file_data)
-                self._paced(url, requests=hits)
-                local = Path(
-                    hf_hub_download(
-                        repo_id,
-                        filename,
-                        repo_type=repo_type,
-                        revision=commit,
-                        endpoint=self.endpoint,
-                        token=self._token_for(url),
-                        cache_dir=self._cache_dir,
-                        local_dir=scratch,
-                        etag_timeout=TIMEOUT_SECONDS,
+                with self._paced(url, requests=hits):
+                    local = Path(
+                        hf_hub_download(
+                            repo_id,
+                            filename,
+                            repo_type=repo_type,
+                            revision=commit,
+                            endpoint=self.endpoint,
+                            token=self._token_for(url),
+                            cache_dir=self._cache_dir,
+                            local_dir=scratch,
+                            etag_timeout=TIMEOUT_SECONDS,
+                        )
                     )
-                )
                 digest = verify_file(local, size=size, etag=etag)
                 if max_bytes is not None and local.stat().st_size > max_bytes:
                     raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))

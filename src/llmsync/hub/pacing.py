@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -132,7 +133,7 @@ class Pacer:
                     # A new window: the whole quota again, as the server last
                     # announced it (the tier's guess if it never did).
                     bucket.remaining, bucket.reset_at, bucket.opened = bucket.quota, None, now
-                if bucket.remaining - bucket.in_flight > self.margin:
+                if bucket.remaining - bucket.in_flight > self._margin(bucket):
                     break
                 if bucket.reset_at is None:
                     if bucket.in_flight:
@@ -158,6 +159,11 @@ class Pacer:
             if wait_started is not None:
                 self._waits[name].append((wait_started, sent))
         return name
+
+    def _margin(self, bucket: _Bucket) -> int:
+        """The slots left unused, clamped below the quota: with an announced
+        quota of 2 or less a margin of 2 would leave none to take, ever."""
+        return max(0, min(self.margin, bucket.quota - 1))
 
     def release(self, name: str, headers: Mapping[str, str] | None, *, status: int | None) -> None:
         """Account for the answer to a request made with `acquire`'s slot."""
@@ -209,15 +215,35 @@ class Pacer:
             return sum(bucket.throttled for bucket in self._buckets.values())
 
 
+# `t` is whole seconds, and no document says how the server rounds it (up,
+# down or to the nearest): the true reset is within a second either side of
+# `now + t`. A window is taken to reset a second after that, and news within a
+# second of a window we opened is the previous window's.
+SAFETY_SECONDS = 1.0
+
+
+@contextmanager
+def held(pacer: Pacer | None, url: str, *, requests: int = 1) -> Iterator[None]:
+    """Slots for `requests` requests to `url` made by code that does not report
+    its answers (huggingface_hub's own): taken before, in flight throughout (a
+    window that rolls meanwhile still counts them), released after."""
+    names = [pacer.acquire(url) for _ in range(requests)] if pacer is not None else []
+    try:
+        yield
+    finally:
+        for name in names:
+            assert pacer is not None
+            pacer.release(name, None, status=None)
+
+
 def _update_window(bucket: _Bucket, news: RateLimitNews, *, now: float) -> None:
     """Where the current window stands, from one answer's `r` and `t`."""
     if news.reset_seconds is not None:
-        reset_at = now + news.reset_seconds
-        if bucket.opened is not None and reset_at <= bucket.opened + 1.0:
-            # An answer from the window before the one we opened (`t` is
-            # rounded up to whole seconds): stale news.
-            return
-        if bucket.reset_at is None or reset_at > bucket.reset_at + 1.0:
+        said = now + news.reset_seconds
+        if bucket.opened is not None and said <= bucket.opened + SAFETY_SECONDS:
+            return  # an answer from the window before the one we opened: stale news
+        reset_at = said + SAFETY_SECONDS
+        if bucket.reset_at is None or said > bucket.reset_at:
             # First news of this window, or the server opened a new one.
             bucket.reset_at = reset_at
             if news.remaining is not None:

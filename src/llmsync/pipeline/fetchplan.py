@@ -36,6 +36,9 @@ class FetchPlan:
     model_info_checks: int = 0
     card_requests: int = 0
     reused: int = 0
+    # Repos read again only because the previous sync saw an open PR on them
+    # (whether a PR's opening or closing moves lastModified is not known).
+    open_pr_rereads: int = 0
     # The fetch's pool threads count listing pages and card requests at once.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

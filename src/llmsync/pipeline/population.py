@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
@@ -132,6 +132,7 @@ def fetch_population(
     concurrency: int = 8,
     on_progress: ProgressFn | None = None,
     now: dt.datetime | None = None,
+    reread: Collection[str] = (),
 ) -> tuple[list[ModelFetch], FetchPlan]:
     """Land info and card of every repo in `repo_ids`; one ModelFetch each
     (in `repo_ids`' order), and what was done.
@@ -139,6 +140,8 @@ def fetch_population(
     `previous`: the previous snapshot's `population` manifest entry (None: no
     previous population sync, so a full fetch). `previous_fetches()` gives the
     previous snapshot's ModelFetch per repo, read from the raw landing.
+    `reread`: repos an incremental fetch reads again though unlisted (an open
+    PR at the previous sync: its results may move without lastModified).
     """
     now = now or dt.datetime.now(dt.UTC)
     raw = client.raw_store
@@ -170,16 +173,18 @@ def fetch_population(
         tracker.start("changed models", 0)
         recent = _list_recent(client, raw, since=since, plan=plan)
         earlier = previous_fetches()
+        again = set(reread)
         to_fetch = []
         for repo_id in valid:
             old = earlier.get(repo_id)
             item = recent.get(repo_id.lower())
             if item is not None:
                 listed[repo_id.lower()] = item
-            elif old is not None and old.status not in _RETRY_STATUSES:
+            elif old is not None and old.status not in _RETRY_STATUSES and repo_id not in again:
                 results[repo_id] = old
                 plan.count("reused")
             else:
+                plan.count("open_pr_rereads", int(repo_id in again and old is not None))
                 to_fetch.append(repo_id)
     else:
         plan.watermark = _newest_modified(client, raw, plan=plan)
@@ -342,6 +347,7 @@ def fetch_models_at_scale(
     previous_state: dict[str, Any] | None = None,
     pacer: Pacer | None = None,
     on_progress: ProgressFn | None = None,
+    reread: Collection[str] = (),
 ) -> tuple[list[ModelFetch], FetchPlan]:
     """The `fetch models` stage of a leaderboards sync (see the module's doc).
     `previous_state`: the newest fetch state (watermark, reconciled_at), which
@@ -367,4 +373,5 @@ def fetch_models_at_scale(
         card_max_bytes=config.card_max_bytes,
         concurrency=config.concurrency,
         on_progress=on_progress,
+        reread=reread,
     )

@@ -82,8 +82,10 @@ class Population:
         eval_results: Callable[[Repo], list[Any]] | None = None,
         eval_benchmarks: Mapping[str, Sequence[str]] | None = None,
         eval_share: float = DEFAULT_SHARE,
+        pr_moves_last_modified: bool = True,
     ) -> None:
         self.view = view
+        self.pr_moves_last_modified = pr_moves_last_modified  # population_evalops.py
         # A recorded repo's `evalResults` (replay.evals), for `expand[]=evalResults`.
         self.eval_results = eval_results
         # The official benchmarks' task ids, and the share of generated repos with results.
@@ -305,8 +307,9 @@ class Population:
         if name in EVAL_OPS:
             self._touched.update(targets)
             bench, at = self.eval_benchmarks, self._time(op.get("at"))
+            moves = {"pr_moves_last_modified": self.pr_moves_last_modified}
             return [
-                apply(self.generated[i], name, rng, benchmarks=bench, seed=seed, at=at)
+                apply(self.generated[i], name, rng, benchmarks=bench, seed=seed, at=at, **moves)
                 for i in targets
             ]
         return [gate(self.generated[i], gated=name == "gate") for i in targets]

@@ -11,9 +11,11 @@
 
 A change of main is a commit, as on the Hub: a new sha, `lastModified` the
 mutation's time, the card unchanged. Opening or closing a pull request leaves
-main's sha alone and moves `lastModified` (the replay's assumption: no
-recording shows what the Hub does there). Each op applies to generated repos
-whose results allow it, and `count` draws among those not changed by an
+main's sha alone and, by default, moves `lastModified` (the replay's
+assumption: no recording shows what the Hub does there);
+`ReplayHub(pr_moves_last_modified=False)` switches that off, as llmsync must
+not rely on it (it re-reads every repo with an open PR each night). Each op
+applies to generated repos whose results allow it, and `count` draws among those not changed by an
 earlier eval op of the same call, so that each repo's change is one op's.
 """
 
@@ -79,6 +81,7 @@ def apply(
     benchmarks: Benchmarks,
     seed: int,
     at: dt.datetime,
+    pr_moves_last_modified: bool = True,
 ) -> dict[str, Any]:
     """Apply eval op `name` to `repo`; what changed (its results as
     `[dataset_id, task_id]` pairs, before the change for removals)."""
@@ -90,7 +93,9 @@ def apply(
         if name == "open_pr":
             number = max((pr.number for pr in repo.pull_requests), default=0) + 1
             repo.pull_requests = [*repo.pull_requests, PullRequest(number, {filename: added})]
-            return _touched(repo, name, at, filename, added, pull_request=number)
+            return _touched(
+                repo, name, at, filename, added, pull_request=number, moves=pr_moves_last_modified
+            )
         files[filename] = added
         return _commit(repo, name, files, seed=seed, at=at, filename=filename, changed=added)
     if name in ("merge_pr", "close_pr"):
@@ -104,7 +109,15 @@ def apply(
         ]
         ((filename, pr_file),) = sorted(pr.files.items())[:1]
         if name == "close_pr":
-            return _touched(repo, name, at, filename, pr_file, pull_request=pr.number)
+            return _touched(
+                repo,
+                name,
+                at,
+                filename,
+                pr_file,
+                pull_request=pr.number,
+                moves=pr_moves_last_modified,
+            )
         files.update(pr.files)
         change = _commit(repo, name, files, seed=seed, at=at, filename=filename, changed=pr_file)
         return {**change, "pull_request": pr.number}
@@ -150,10 +163,16 @@ def _touched(
     changed: EvalFile,
     *,
     pull_request: int,
+    moves: bool,
 ) -> dict[str, Any]:
-    repo.updated = max(at, repo.head.last_modified, repo.updated or at)
+    if moves:  # the replay's assumption (see the module's doc)
+        repo.updated = max(at, repo.head.last_modified, repo.updated or at)
     change = _change(repo, name, filename, changed, pull_request=pull_request)
-    return {**change, "sha": repo.head.sha, "lastModified": iso(repo.updated)}
+    return {
+        **change,
+        "sha": repo.head.sha,
+        "lastModified": iso(repo.updated or repo.head.last_modified),
+    }
 
 
 def _change(

@@ -95,6 +95,7 @@ class ReplayHub:
         serve_partial_captures: bool = False,
         listing_sizes: ListingSizes | None = None,
         eval_results_share: float = DEFAULT_EVAL_SHARE,
+        pr_moves_last_modified: bool = True,
     ) -> None:
         """`population`: serve every repo of the leaderboards (`population.py`),
         and list with them the authors' other repos and the Hub-wide churn at
@@ -134,6 +135,7 @@ class ReplayHub:
                 eval_results=self.evals.results,
                 eval_benchmarks=self.evals.official_tasks(),
                 eval_share=eval_results_share,
+                pr_moves_last_modified=pr_moves_last_modified,
             )
             if population
             else None

@@ -62,10 +62,17 @@ def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
 
 def hub_id(observed: Observed) -> str:
     """The id the Hub answered under: another than the one asked when the repo
-    was renamed (the Hub redirects the old name, 307): its results move there."""
-    answered = _model(observed.body, item=observed.item).get("id")
-    valid = isinstance(answered, str) and is_valid_repo_id(answered)
-    return answered if valid and isinstance(answered, str) else observed.repo_id
+    was renamed (the Hub redirects the old name, 307): its results move there.
+    A listing page's item is found by its id: no rename to read there (and no
+    page to parse again)."""
+    if observed.item is not None:
+        return observed.repo_id
+    answered = _model(observed.body, item=None).get("id")
+    if not (isinstance(answered, str) and is_valid_repo_id(answered)):
+        return observed.repo_id
+    # Ids are case-insensitive on the Hub: another spelling is the same repo,
+    # kept under the id llmsync tracks it by (as its listing items are).
+    return observed.repo_id if answered.lower() == observed.repo_id.lower() else answered
 
 
 def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
@@ -82,7 +89,7 @@ def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
 
 def renames(observed: Sequence[Observed]) -> dict[str, str]:
     """{id asked: id the Hub answered under} of the renamed repos observed."""
-    found = {item.repo_id: hub_id(item) for item in observed if item.item is None}
+    found = {item.repo_id: hub_id(item) for item in observed}
     return {old: new for old, new in found.items() if old != new}
 
 

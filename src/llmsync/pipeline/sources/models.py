@@ -50,12 +50,21 @@ class Models:
         return _fetched(run, fetches, counts=counts, state=None)
 
 
-def repos_with_open_results(previous: Snapshot | None) -> list[str]:
-    """The repos holding an open `eval_results` row in `previous`, sorted."""
+def repos_with_open_results(
+    previous: Snapshot | None, *, pull_requests_only: bool = False
+) -> list[str]:
+    """The repos holding an open `eval_results` row in `previous` (only those
+    from an open PR: `pull_requests_only`), sorted."""
     if previous is None or "eval_results" not in previous.manifest.get("tables", {}):
         return []
-    table = previous.read_table("eval_results").select(["repo_id", "valid_to"])
-    return sorted({r["repo_id"] for r in table.to_pylist() if r["valid_to"] is None})
+    table = previous.read_table("eval_results").select(["repo_id", "pull_request", "valid_to"])
+    return sorted(
+        {
+            r["repo_id"]
+            for r in table.to_pylist()
+            if r["valid_to"] is None and (r["pull_request"] is not None or not pull_requests_only)
+        }
+    )
 
 
 def _fetched(
@@ -98,6 +107,7 @@ def _plan_counts(plan: FetchPlan, *, models: int) -> dict[str, Any]:
         "model_info_checks": plan.model_info_checks,
         "card_requests": plan.card_requests,
         "reused": plan.reused,
+        "open_pr_rereads": plan.open_pr_rereads,
     }
 
 
@@ -122,6 +132,7 @@ def _fetch_population(
         previous_state=earlier,
         pacer=run.pacer,
         on_progress=run.on_fetch_progress,
+        reread=repos_with_open_results(run.previous, pull_requests_only=True),
     )
     started_at = run.started_at.isoformat()
     state = {
