@@ -14,7 +14,8 @@ huggingface_hub's own (`HF_TOKEN`, else its login), and the endpoint too
 The Parquet files go to huggingface_hub as open files, so that it sends them
 with the LFS basic transfer (preupload, LFS batch, one PUT each, commit). Given
 paths, huggingface_hub 2.x would use the Xet protocol when `hf_xet` is
-installed; the Hub accepts both, and the replay hub speaks only the first.
+installed; huggingface_hub falls back to LFS itself for file objects (assumed
+accepted by the Hub, not checked from here), and the replay hub speaks only LFS.
 """
 
 from __future__ import annotations
