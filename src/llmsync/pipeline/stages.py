@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from llmsync.hub.ids import InvalidIdError, require_repo_id
 from llmsync.hub.pacing import RATE_TIERS, Pacer, default_tier
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.pipeline.model_fetch import ModelFetch, fetch_info, with_card
+from llmsync.pipeline.threads import map_in_threads
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.catalog import build_catalog
@@ -151,8 +151,7 @@ def fetch_models(
 
     # Each model's requests wait on the Hub alone: `download_workers` go at
     # once (the pacer keeps them within the rate limits), results in order.
-    with ThreadPoolExecutor(max_workers=max(1, config.download_workers)) as pool:
-        return list(pool.map(one, repo_ids))
+    return map_in_threads(one, repo_ids, workers=config.download_workers)
 
 
 def build_models(fetches: Sequence[ModelFetch]) -> pa.Table:

@@ -15,7 +15,6 @@ the run.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +26,7 @@ from llmsync.hub.pacing import Pacer
 from llmsync.hub.secrets import redact
 from llmsync.pipeline.sources.base import Fetched, SourceRun, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
+from llmsync.pipeline.threads import map_in_threads
 from llmsync.store.raw import RawStore
 from llmsync.tables.benchmarks import listing_ids
 
@@ -84,7 +84,8 @@ def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> L
     except HubError as exc:
         failures.append(redact(f"official benchmarks: {exc}"))
 
-    def one(dataset_id: str, sha: str | None) -> tuple[LandedBenchmark, list[str]]:
+    def one(found_item: tuple[str, str | None]) -> tuple[LandedBenchmark, list[str]]:
+        dataset_id, sha = found_item
         failed: list[str] = []
         eval_yaml = _eval_yaml(client, dataset_id, sha, failed)
         board = _leaderboard(client, raw, dataset_id, failed)
@@ -93,8 +94,7 @@ def fetch_benchmarks(client: HubClient, raw: RawStore, *, workers: int = 1) -> L
     # Each benchmark's requests wait on the Hub alone: `workers` benchmarks go
     # at once (the pacer keeps them within the rate limits); results and
     # failures keep the listing's order.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        done = list(pool.map(one, *zip(*found, strict=True))) if found else []
+    done = map_in_threads(one, found, workers=workers)
     failures += [line for _, failed in done for line in failed]
     benchmarks = tuple(landed for landed, _ in done)
     return LandedBenchmarks(tuple(pages), benchmarks, tuple(failures))
