@@ -1,14 +1,9 @@
-"""Work spread over a few threads, each item run in a copy of the caller's context.
-
-A thread pool's workers start with an empty `contextvars` context, so whatever the
-caller's context carries (an orchestrator's run id, which routes log lines to the
-run's logs) would be lost for the work done in them: each item runs in a copy.
-"""
+"""Requests that wait on the Hub alone, made a few at a time."""
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -16,11 +11,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def map_in_threads(work: Callable[[T], R], items: Iterable[T], *, workers: int) -> list[R]:
-    """`[work(item) for item in items]`, `workers` at once, results in order."""
-    items = list(items)
-    # One copy per item, taken here in the caller's thread: a context can be
-    # entered by one thread at a time.
+def map_in_threads(fn: Callable[[T], R], items: Sequence[T], *, workers: int) -> list[R]:
+    """`fn` of each item, `workers` at a time, the results in the items' order.
+
+    Each call runs in a copy of the caller's context (contextvars): what it
+    logs (a retry, say) reaches the caller's run log, which Prefect finds
+    through the context, as it would had the call run in the caller's thread.
+    """
     contexts = [contextvars.copy_context() for _ in items]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda ctx, item: ctx.run(work, item), contexts, items))
+        return list(pool.map(lambda context, item: context.run(fn, item), contexts, items))
