@@ -357,7 +357,5 @@ def test_the_first_sync_after_the_upgrade_rebuilds_old_shaped_scores(
     assert old_rows.get_column("open_llm_v1_first_seen").null_count() == 18
     assert main(["verify", "--data-dir", str(data_dir), "--snapshot", old_id]) == 1
     err = capsys.readouterr().err
-    assert (
-        "was written in older table shapes (catalog v1, changes v1, eval_results v1, scores v1)"
-        in err
-    )
+    old_shapes = "(catalog v1, changes v1, eval_results v1, leaderboards v1, scores v1)"
+    assert f"was written in older table shapes {old_shapes}" in err
