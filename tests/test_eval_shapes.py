@@ -60,9 +60,9 @@ def test_an_odd_night_publishes_every_real_result_and_one_error_row_per_odd_item
         ("cais/hle", "hle"): (5.2, 7),
     }
     errors = sorted((r["raw_item"], r["filename"], r["error"]) for r in gemma if r["error"])
-    # The 15 odd items follow gemma's 5 real ones: all but the last (unknown
+    # The 16 odd items follow gemma's 5 real ones: all but the last (unknown
     # keys, read as a result) is one row with `error`.
-    assert [item for item, _, _ in errors] == list(range(5, 19))
+    assert [item for item, _, _ in errors] == list(range(5, 20))
     by_name = {name.removeprefix(".eval_results/generated-"): e for _, name, e in errors}
     assert by_name["rejected.yaml"] == "rejected by the Hub: invalid YAML"
     assert by_name["source-string.yaml"] == "source is not a mapping (str)"
@@ -76,6 +76,7 @@ def test_an_odd_night_publishes_every_real_result_and_one_error_row_per_odd_item
     assert by_name["data-string.yaml"] == "data is not a mapping (str)"
     assert by_name["verified-string.yaml"] == "verified is not a boolean (str)"
     assert by_name["notes-megabyte.yaml"] == "notes is over 4,096 characters (1,000,000)"
+    assert by_name["pr-huge.yaml"] == f"pullRequest is not a PR number ({2**70})"
     # No filename to name them by: the non-text filename and the non-object item.
     assert by_name[""] in ("filename is not text (int)", "the item is not an object (str)")
     assert all(r["value"] is None and r["raw_object"] for r in gemma if r["error"])
@@ -134,6 +135,16 @@ def test_text_fields_of_wrong_types_or_sizes_are_errors() -> None:
     assert read(dataset={"id": "", "task_id": "t"}) == "dataset.id is missing"
     pr = read_item({"filename": "f.yaml", "pullRequest": "3", "data": {}})
     assert pr["error"] == "pullRequest is not an integer (str)"
+    for odd, said in (
+        (True, "an integer (bool)"),
+        (0, "a PR number (0)"),
+        (-3, "a PR number (-3)"),
+    ):
+        assert read_item({"filename": "f.yaml", "pullRequest": odd})["error"] == (
+            f"pullRequest is not {said}"
+        )
+    huge = read_item({"filename": "f.yaml", "pullRequest": 2**70, "data": {}})
+    assert huge["error"] == f"pullRequest is not a PR number ({2**70})"
 
 
 def test_the_odd_items_are_labelled_generated() -> None:

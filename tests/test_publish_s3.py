@@ -200,6 +200,13 @@ def test_a_malformed_target_is_refused_naming_it(url: str, message: str) -> None
     assert repr(url) in str(refused.value)
 
 
+@pytest.mark.parametrize("url", ["s3://AKIDCANARY:secretcanary@bucket/p", "s3://secretcanary@b"])
+def test_a_target_with_credentials_in_it_is_refused_without_showing_them(url: str) -> None:
+    with pytest.raises(PublishError, match="with credentials in it") as refused:
+        publisher_for(url)
+    assert "secretcanary" not in str(refused.value)
+
+
 def test_cli_publish_and_its_failures_never_show_the_aws_keys(
     data_dir: Path, bucket: str, s3: S3Server
 ) -> None:

@@ -108,11 +108,12 @@ def add_publish_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
 def run(args: argparse.Namespace) -> int:
     from llmsync.hub.secrets import redact
     from llmsync.publish.base import PublishError
+    from llmsync.store.presence import data_dir_problem
     from llmsync.store.snapshots import default_data_dir
 
     data_dir: Path = args.data_dir or default_data_dir()
-    if not data_dir.is_dir():
-        print(f"llmsync: the data folder {data_dir} does not exist", file=sys.stderr)
+    if (problem := data_dir_problem(data_dir)) is not None:
+        print(f"llmsync: {problem}", file=sys.stderr)
         return 2
     try:
         publish_to_targets(

@@ -56,6 +56,9 @@ def s3_filesystem() -> pafs.S3FileSystem:
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         parts = urlsplit(endpoint)
+        if "@" in parts.netloc:
+            # Keys belong in their own variables: this URL is not shown, it holds one.
+            raise PublishError("AWS_ENDPOINT_URL must not hold credentials (user:key@)")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise PublishError(f"AWS_ENDPOINT_URL must be an http(s) URL, not {endpoint!r}")
         options["endpoint_override"] = parts.netloc
@@ -79,6 +82,9 @@ class S3Publisher:
     def from_url(cls, url: str, *, public: bool = False) -> S3Publisher:
         del public  # an S3 target's visibility is the bucket's policy, not ours to set
         parts = urlsplit(url)
+        if "@" in parts.netloc:
+            # Not echoed: the URL holds what looks like a key. Keys come from the AWS chain.
+            raise PublishError("cannot publish to an s3:// URL with credentials in it (user:key@)")
         if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
             raise PublishError(f"cannot publish to {url!r}: expected s3://BUCKET/PREFIX")
         return cls(url, parts.netloc, parts.path.strip("/"), s3_filesystem())

@@ -56,6 +56,7 @@ def odd_items() -> list[Any]:
         _item("verified-string", _entry(), verified="yes"),
         {**_item("filename-number", _entry()), "filename": 42},
         _item("notes-megabyte", _entry(notes="x" * 1_000_000)),
+        _item("pr-huge", _entry(), pullRequest=2**70),
         "an item that is not an object",
         _item("unknown-keys", _entry(extra_field=1), another_key={"nested": True}),
     ]

@@ -96,11 +96,17 @@ def _value(value: Any) -> float:
     return number
 
 
+MAX_PULL_REQUEST = 2**63 - 1
+
+
 def _pull_request(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise Unreadable(f"pullRequest is not an integer ({type(value).__name__})")
+    # The Hub numbers a repo's discussions from 1; the column is int64.
+    if not 1 <= value <= MAX_PULL_REQUEST:
+        raise Unreadable(f"pullRequest is not a PR number ({_clip(value, 40)})")
     return value
 
 
