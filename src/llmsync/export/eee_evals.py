@@ -119,15 +119,7 @@ def eval_result_records(
             continue
         branch = "main" if pull_request is None else f"refs/pr/{pull_request}"
         for at, held in states(rows):
-            held.sort(
-                key=lambda r: (
-                    r["filename"],
-                    r["dataset_id"],
-                    r["task_id"],
-                    r["notes"] or "",
-                    r["occurrence"],
-                )
-            )
+            held.sort(key=_result_order)
             yield make_record(
                 "eval_results",
                 path,

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 SCHEMA_VERSION = "0.3.0"
 
-# The record's top-level keys, in the order EEE's own records write them.
 UNKNOWN = "unknown"
 
 # EEE names a collection after its source (its v2 adapter writes `hfopenllm_v2`);
@@ -41,8 +40,6 @@ class SourceFacts:
     relationship: str
     # The harness, where the source documents one (its version is never stated).
     eval_library: str
-    # Whether every value of the source is a percentage (0-100): the leaderboards.
-    percent: bool
     # model_info's deployment_type and model_availability, where the source fixes
     # them: the Open LLM Leaderboards ran open-weight Hub repos on their own
     # cluster; the other sources do not say.
@@ -56,7 +53,6 @@ SOURCES: Mapping[str, SourceFacts] = {
         "open-llm-leaderboard-old/contents",
         "third_party",
         "lm-evaluation-harness",
-        percent=True,
         deployment="self_deployed",
         availability="open_weights",
     ),
@@ -65,20 +61,13 @@ SOURCES: Mapping[str, SourceFacts] = {
         "open-llm-leaderboard/contents",
         "third_party",
         "lm-evaluation-harness",
-        percent=True,
         deployment="self_deployed",
         availability="open_weights",
     ),
     "openevals": SourceFacts(
-        "OpenEvals leaderboard data",
-        "OpenEvals/leaderboard-data",
-        "other",
-        UNKNOWN,
-        percent=True,
+        "OpenEvals leaderboard data", "OpenEvals/leaderboard-data", "other", UNKNOWN
     ),
-    "eval_results": SourceFacts(
-        "Hugging Face model eval results", None, "other", UNKNOWN, percent=False
-    ),
+    "eval_results": SourceFacts("Hugging Face model eval results", None, "other", UNKNOWN),
 }
 
 # Display names of the leaderboards' benchmarks (the v2 ones as EEE's v2 adapter

@@ -45,9 +45,7 @@ class _RevisionsInForce:
         return shas[index] if index >= 0 else None
 
 
-def _leaderboard_result(
-    leaderboard: str, collection: str, row: Row, facts: SourceFacts
-) -> dict[str, Any]:
+def _leaderboard_result(collection: str, row: Row, facts: SourceFacts) -> dict[str, Any]:
     benchmark = str(row["benchmark"])
     name = BENCHMARK_NAMES.get(benchmark, benchmark)
     if "/" in benchmark:
@@ -138,5 +136,5 @@ def leaderboard_records(
                     ("leaderboard_row_occurrence", occurrence),
                     ("listed_as", listed_as if listed_as != path.model_id else None),
                 ],
-                results=[_leaderboard_result(leaderboard, collection, r, facts) for r in held],
+                results=[_leaderboard_result(collection, r, facts) for r in held],
             )

@@ -75,9 +75,7 @@ class EvalTables:
 
 def prior_eval_results(previous: Snapshot | None) -> pa.Table | None:
     """The previous snapshot's eval results, if it has them in this shape."""
-    if previous is None or "eval_results" not in previous.manifest.get("tables", {}):
-        return None
-    return previous.read_table("eval_results")
+    return previous.listed_table("eval_results") if previous is not None else None
 
 
 def build_eval_tables(

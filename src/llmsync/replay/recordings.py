@@ -46,6 +46,12 @@ _LFS_MIN_SIZE = 10 * 1024 * 1024
 FORMATS = (1, 2)
 
 
+def stored_in_lfs(path: str, size: int) -> bool:
+    """Whether the replay keeps a file of this name and size in LFS (as the Hub
+    would by a repo's usual `.gitattributes`), not in git."""
+    return Path(path).suffix.lower() in _LFS_SUFFIXES or size >= _LFS_MIN_SIZE
+
+
 class RecordingError(ValueError):
     """The recordings folder is malformed."""
 
@@ -294,8 +300,7 @@ class RecordingStore:
             blob, size = None, built.size
         else:
             blob, size = self._blob(sha256)
-        suffix = Path(path).suffix.lower()
-        is_lfs = suffix in _LFS_SUFFIXES or size >= _LFS_MIN_SIZE
+        is_lfs = stored_in_lfs(path, size)
         stored = lfs_pointer(sha256, size) if is_lfs else self.blob_bytes(sha256)
         return FileEntry(
             path=path, sha256=sha256, size=size, is_lfs=is_lfs, oid=git_blob_oid(stored), blob=blob

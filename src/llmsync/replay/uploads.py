@@ -47,12 +47,11 @@ import yaml
 
 from llmsync.hub.hashing import git_blob_oid
 from llmsync.replay.recordings import (
-    _LFS_MIN_SIZE,
-    _LFS_SUFFIXES,
     Commit,
     FileEntry,
     Repo,
     lfs_pointer,
+    stored_in_lfs,
 )
 from llmsync.replay.replies import JSON_TYPE, Reply, dump_json, error_reply
 from llmsync.replay.view import HubView
@@ -216,7 +215,7 @@ class Uploads:
         for item in json.loads(body or b"{}").get("files", []):
             path, size = str(item["path"]), int(item["size"])
             sample = base64.b64decode(item.get("sample") or "")
-            lfs = Path(path).suffix in _LFS_SUFFIXES or size >= _LFS_MIN_SIZE or b"\0" in sample
+            lfs = stored_in_lfs(path, size) or b"\0" in sample
             existing = head.files.get(path)
             # huggingface_hub compares this with its own: sha256 for LFS, git sha1 else.
             oid = None if existing is None else existing.sha256 if lfs else existing.oid

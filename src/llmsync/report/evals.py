@@ -86,12 +86,9 @@ def evals_view(data: ReportData) -> View:
         return View(key, heading, skipped=f"{EVAL_RESULTS} lacks columns: {', '.join(missing)}")
     names = [*COLUMNS, *(c for c in OPTIONAL if c in table.column_names)]
     current = table.filter(pc.is_null(table.column("valid_to"))).select(names).to_pylist()
+    # Error rows are counted here and listed under Data health (`unreadable`), never drawn.
     values = [r for r in current if r.get("error") is None and r["value"] is not None]
-    errors = Counter(
-        str(r["dataset_id"] or "(no dataset)")
-        for r in current
-        if r.get("error") is not None or r["value"] is None
-    )
+    errors = Counter(str(r["dataset_id"] or "(no dataset)") for r in unreadable(table))
     if not values:
         return View(key, heading, skipped=f"{EVAL_RESULTS} holds no current result")
     article = {m.repo_id: m.name for m in article_models(data)}

@@ -91,7 +91,8 @@ def population_view(data: ReportData) -> View:
             px, py = x(svg.day(e.date)), y(e.rows or 0)
             body.append(svg.circle(px, py, r=2.5, style=f'fill="{colour}"', tip=tip))
     aside = [e for e in found if e.status != "ok"]
-    for e in (e for e in aside if e in drawn):
+    shown = set(drawn)
+    for e in (e for e in aside if e in shown):
         board = LEADERBOARD_NAMES.get(e.leaderboard, e.leaderboard)
         tip = f"set aside: {board} export of {e.date} ({e.status}): {e.reason}"
         body.append(
@@ -288,15 +289,16 @@ def distributions_view(data: ReportData) -> View:
         )
     models, found = article_models(data), exports(data)
     figures, rows, absent = [], [], []
+    last_ok = last_ok_dates(found)
     for board in svg.LEADERBOARD_COLOURS:
         latest = _latest_averages(scores, board)
         if latest.num_rows:
             figures.append(_histogram(board, latest, models, data=data, found=found))
-            listed = {m.repo_id for m, _ in _marked(latest, models)}
-            newest = str(last_ok_dates(found).get(board, "none"))
-            absent += _absent(board, scores, models, listed, newest)
+            marked = _marked(latest, models)
+            listed = {m.repo_id for m, _ in marked}
+            absent += _absent(board, scores, models, listed, str(last_ok.get(board, "none")))
             values = latest.column("value").to_pylist()
-            for model, value in _marked(latest, models):
+            for model, value in marked:
                 share = sum(v < value for v in values) / len(values)
                 rows.append(
                     f"<tr><td>{svg.esc(model.name)}</td><td>{svg.esc(model.repo_id)}</td>"

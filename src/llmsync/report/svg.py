@@ -13,21 +13,10 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
-# Yellow (#F0E442) is left out: too faint on a white page.
-OKABE_ITO: tuple[str, ...] = (
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#009E73",  # bluish green
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#CC79A7",  # reddish purple
-    "#000000",  # black
-)
 # The article's six models, one hue each: Paul Tol's "bright" scheme (made to be
 # told apart under the common colour-vision deficiencies) without its cyan, which
-# reads as a second blue beside its blue, and with black. Okabe-Ito above has two
-# blues and two oranges, which side by side read as one colour each.
+# reads as a second blue beside its blue, and with black. (Okabe-Ito, used before,
+# has two blues and two oranges, which side by side read as one colour each.)
 ARTICLE_COLOURS: tuple[str, ...] = (
     "#4477AA",  # blue
     "#EE6677",  # red

@@ -121,6 +121,11 @@ class Snapshot:
             return file.read().cast(schema)
         return pq.read_table(path, schema=schema)
 
+    def listed_table(self, name: str) -> pa.Table | None:
+        """Table `name`, or None where this snapshot's manifest does not list it
+        (written by an llmsync before that table)."""
+        return self.read_table(name) if name in self.manifest.get("tables", {}) else None
+
     @property
     def sources_fingerprint(self) -> str | None:
         value = self.manifest.get("sources_fingerprint")
@@ -274,14 +279,17 @@ class SnapshotStore:
             return []
         if not holder.startswith(f"pid {os.getpid()} "):
             return []
-        stopped = []
+        return self._finish_running(status="interrupted", reason=reason)
+
+    def _finish_running(self, *, status: str, reason: str) -> list[str]:
+        """Record every run still `running` as ended with `status`; their ids."""
+        ended = []
         for entry in self.runs():
             if entry.get("status") == "running":
                 fields = {k: v for k, v in entry.items() if k in RunRecord.__dataclass_fields__}
-                record = RunRecord(**fields)
-                self.finish_run(record, status="interrupted", snapshot=None, reason=reason)
-                stopped.append(str(entry["run_id"]))
-        return stopped
+                self.finish_run(RunRecord(**fields), status=status, snapshot=None, reason=reason)
+                ended.append(str(entry["run_id"]))
+        return ended
 
     # -- locking and recovery -------------------------------------------
 
@@ -325,17 +333,7 @@ class SnapshotStore:
             for entry in self.staging.iterdir():
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
-        for record in self.runs():
-            if record.get("status") == "running":
-                stale = RunRecord(
-                    **{k: v for k, v in record.items() if k in RunRecord.__dataclass_fields__}
-                )
-                self.finish_run(
-                    stale,
-                    status="failed",
-                    snapshot=None,
-                    reason="the run was interrupted before it finished",
-                )
+        self._finish_running(status="failed", reason="the run was interrupted before it finished")
         return removed
 
     # -- publishing ------------------------------------------------------
@@ -351,20 +349,20 @@ class SnapshotStore:
         missing = [name for name in TABLE_NAMES if name not in tables]
         if missing:
             raise StoreError(f"cannot publish without tables: {', '.join(missing)}")
-        snapshot_id = self._free_snapshot_id(now)
+        previous = self.latest()
+        snapshot_id = self._free_snapshot_id(now, latest=previous)
         aside = self.staging / snapshot_id
         if aside.exists():
             shutil.rmtree(aside)
         aside.mkdir(parents=True)
 
-        previous = self.latest()
         table_entries: dict[str, dict[str, Any]] = {}
         for name in TABLE_NAMES:
             table = tables[name].cast(TABLES[name].schema)
             path = aside / f"{name}.parquet"
             buffer = pa.BufferOutputStream()
             pq.write_table(table, buffer, compression="zstd")
-            data = buffer.getvalue().to_pybytes()
+            data = buffer.getvalue()
             digest = hashlib.sha256(data).hexdigest()
             if not _link_unchanged(previous, name, digest, path):
                 with path.open("wb") as handle:
@@ -391,10 +389,9 @@ class SnapshotStore:
         _fsync_dir(self.processed)
         return Snapshot(snapshot_id, final, full_manifest)
 
-    def _free_snapshot_id(self, now: dt.datetime | None) -> str:
-        """A new id later than every published one, even within one second."""
+    def _free_snapshot_id(self, now: dt.datetime | None, *, latest: Snapshot | None) -> str:
+        """A new id later than every published one (`latest`), even within one second."""
         moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-        latest = self.latest()
         candidate = new_snapshot_id(moment)
         while (latest is not None and candidate <= latest.snapshot_id) or (
             self.processed / f"{SNAPSHOT_PREFIX}{candidate}"

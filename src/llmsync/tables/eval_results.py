@@ -10,6 +10,7 @@ never costs its siblings, the model or the run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ class Observed:
     body: bytes
     item: str | None = None  # the model's id in a listing page; None: a model-info body
 
+    @functools.cached_property
+    def model(self) -> dict[str, Any]:
+        """The body parsed once (the results and the id the Hub answered under
+        are both read from it)."""
+        return _model(self.body, item=self.item)
+
 
 def _model(body: bytes, *, item: str | None) -> dict[str, Any]:
     """The model body (or one listing page's item) as a mapping ({}: not one)."""
@@ -53,10 +60,10 @@ def _model(body: bytes, *, item: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def results_of(body: bytes, *, item: str | None = None) -> list[Any] | None:
+def results_of(observed: Observed) -> list[Any] | None:
     """The `evalResults` list of a model body (or of one listing page's item);
     None when the body does not carry the property."""
-    found = _model(body, item=item).get("evalResults")
+    found = observed.model.get("evalResults")
     return list(found) if isinstance(found, list) else None
 
 
@@ -67,7 +74,7 @@ def hub_id(observed: Observed) -> str:
     page to parse again)."""
     if observed.item is not None:
         return observed.repo_id
-    answered = _model(observed.body, item=None).get("id")
+    answered = observed.model.get("id")
     if not (isinstance(answered, str) and is_valid_repo_id(answered)):
         return observed.repo_id
     # Ids are case-insensitive on the Hub: another spelling is the same repo,
@@ -78,7 +85,7 @@ def hub_id(observed: Observed) -> str:
 def observation_rows(observed: Observed) -> list[dict[str, Any]] | None:
     """One row per evalResults item of the body (its interval not yet set);
     None when the body does not carry the property (unknown is not empty)."""
-    items = results_of(observed.body, item=observed.item)
+    items = results_of(observed)
     if items is None:
         return None
     repo_id = hub_id(observed)
@@ -176,7 +183,7 @@ def extend(
         found = observation_rows(item)
         if found is None:
             continue  # a body without evalResults: this repo is not judged
-        seen_repos.add(hub_id(item))
+        seen_repos.add(moved.get(item.repo_id, item.repo_id))
         for row in found:
             current[key_of(row)] = row
     out: list[dict[str, Any]] = []

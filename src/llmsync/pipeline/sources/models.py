@@ -33,38 +33,44 @@ class Models:
         tracked = tracked_repos(run.curated, run.config.extra_repos)
         # Every model on an official benchmark's leaderboard joins the population.
         ranked = leaderboard_models(run.landed.data(BENCHMARKS))
-        joined = [repo_id for repo_id in ranked if repo_id not in set(tracked)]
+        known = set(tracked)
+        joined = [repo_id for repo_id in ranked if repo_id not in known]
         tracked += joined
+        known.update(joined)
         # A repo whose results the previous snapshot holds is read again, off
         # the leaderboards or not: a 404 then closes them (`eval_results`).
-        held = [r for r in repos_with_open_results(run.previous) if r not in set(tracked)]
+        holding, from_prs = open_result_repos(run.previous)
+        held = [r for r in holding if r not in known]
         tracked += held
         counts: dict[str, Any] = {"joined_from_benchmark_leaderboards": len(joined)}
         if held:
             counts["reread_for_open_results"] = len(held)
         if run.config.population == "leaderboards":
-            fetches, plan, state = _fetch_population(run, tracked)
+            fetches, plan, state = _fetch_population(run, tracked, reread=from_prs)
             counts |= _plan_counts(plan, models=len(fetches))
             return _fetched(run, fetches, counts=counts, state=state)
         fetches = run.stage("fetch models", fetch_models, run.config, tracked, pacer=run.pacer)
         return _fetched(run, fetches, counts=counts, state=None)
 
 
+def open_result_repos(previous: Snapshot | None) -> tuple[list[str], list[str]]:
+    """The repos holding an open `eval_results` row in `previous`, and those
+    of them holding one from an open PR; each sorted."""
+    table = previous.listed_table("eval_results") if previous is not None else None
+    if table is None:
+        return [], []
+    rows = table.select(["repo_id", "pull_request", "valid_to"]).to_pylist()
+    holding = [r for r in rows if r["valid_to"] is None]
+    from_prs = {r["repo_id"] for r in holding if r["pull_request"] is not None}
+    return sorted({r["repo_id"] for r in holding}), sorted(from_prs)
+
+
 def repos_with_open_results(
     previous: Snapshot | None, *, pull_requests_only: bool = False
 ) -> list[str]:
-    """The repos holding an open `eval_results` row in `previous` (only those
-    from an open PR: `pull_requests_only`), sorted."""
-    if previous is None or "eval_results" not in previous.manifest.get("tables", {}):
-        return []
-    table = previous.read_table("eval_results").select(["repo_id", "pull_request", "valid_to"])
-    return sorted(
-        {
-            r["repo_id"]
-            for r in table.to_pylist()
-            if r["valid_to"] is None and (r["pull_request"] is not None or not pull_requests_only)
-        }
-    )
+    """`open_result_repos`' first list (its second: `pull_requests_only`)."""
+    holding, from_prs = open_result_repos(previous)
+    return from_prs if pull_requests_only else holding
 
 
 def _fetched(
@@ -115,10 +121,11 @@ MODELS = Models()
 
 
 def _fetch_population(
-    run: SourceRun, tracked: list[str]
+    run: SourceRun, tracked: list[str], *, reread: list[str]
 ) -> tuple[list[ModelFetch], FetchPlan, dict[str, Any]]:
     """A leaderboards population: read off this run's scores (built first),
-    fetched from where the newest earlier fetch left off."""
+    fetched from where the newest earlier fetch left off; `reread`: the repos
+    with an open PR's results at the previous sync, read again whatever changed."""
     with run.timed("build scores"):
         scores = built_scores(run).scores
     repos = population_repos(scores, tracked=tracked, population=run.config.population)
@@ -132,7 +139,7 @@ def _fetch_population(
         previous_state=earlier,
         pacer=run.pacer,
         on_progress=run.on_fetch_progress,
-        reread=repos_with_open_results(run.previous, pull_requests_only=True),
+        reread=reread,
     )
     started_at = run.started_at.isoformat()
     state = {
