@@ -18,6 +18,12 @@ Prefect's start is not counted; it is measured apart, below):
 - Prefect's temporary server: a fresh process that runs an empty flow (what
   `dev.sh demo` pays before its sync starts), reported on its own.
 
+The replay hub builds each export from its row store the first time it is
+asked for it, and keeps the file (`LLMSYNC_REPLAY_CACHE`); the Hub serves
+stored bytes. So the bench first builds every export into a cache of its own
+(timed and printed: what a replay costs once per machine), and the syncs run
+against hubs that serve from it.
+
 Each sync's wall time is its process's (Python's start and imports included,
 as a user waits for them), and its peak resident memory (`/usr/bin/time`).
 The goals (issue 23) are checked and printed with the figures; `--json`
@@ -45,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from llmsync.pipeline.stages import SyncConfig
+from llmsync.replay.rowstore import CACHE_ENV
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import Snapshot, SnapshotStore
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
@@ -66,6 +73,17 @@ paths = sys.argv[1:]
 started = time.perf_counter()
 rows = sum(pq.read_table(path).num_rows for path in paths)
 print(f"{time.perf_counter() - started:.6f} {rows}")
+"""
+
+# Run in a child process: every file the replay builds, built into its cache.
+_BUILD_REPLAY_FILES = """
+import time
+from llmsync.replay.recordings import RecordingStore
+store = RecordingStore.load()
+started = time.perf_counter()
+for digest in list(store.built):
+    store.blob_bytes(digest)
+print(f"{time.perf_counter() - started:.6f} {len(store.built)}")
 """
 
 # Run in a child process: Prefect's temporary server, started by an empty flow.
@@ -117,12 +135,13 @@ print(f"rows {table.num_rows}")
 class _Hub:
     """`llmsync replay-hub` in a process of its own."""
 
-    def __init__(self, *, as_of: str | None, latency_ms: float) -> None:
+    def __init__(self, *, as_of: str | None, latency_ms: float, cache: Path) -> None:
         command = [sys.executable, "-m", "llmsync.cli", "replay-hub", "--port", "0"]
         command += ["--latency-ms", str(latency_ms)]
         if as_of:
             command += ["--as-of", as_of]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        env = {**os.environ, CACHE_ENV: str(cache)}
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()
 
@@ -167,11 +186,25 @@ def _measured(
     return seconds, int(found.group(1)) / 1024, "".join(out), stages
 
 
-def _hub_serve(data_dir: Path, snapshot: Snapshot, *, as_of: str, workers: int) -> float:
+def _build_replay_files(cache: Path) -> dict[str, Any]:
+    """Every file the replay builds, built into `cache` in a fresh process."""
+    env = {**os.environ, CACHE_ENV: str(cache)}
+    result = subprocess.run(
+        [sys.executable, "-c", _BUILD_REPLAY_FILES],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    seconds, files = result.stdout.split()
+    return {"files": int(files), "seconds": round(float(seconds), 3)}
+
+
+def _hub_serve(snapshot: Snapshot, *, as_of: str, workers: int, cache: Path) -> float:
     """Seconds a fresh replay hub takes to serve every export `snapshot`
     lists, fetched `workers` at a time with plain GETs: what the hub costs (on
     this machine its CPU is shared with the sync), whoever asks."""
-    hub = _Hub(as_of=as_of, latency_ms=0.0)
+    hub = _Hub(as_of=as_of, latency_ms=0.0, cache=cache)
     urls = [
         f"{hub.url}/datasets/{entry['repo_id']}/resolve/{item['revision']}/{LEADERBOARD_FILE}"
         for entry in snapshot.manifest["sources"]["leaderboards"].values()
@@ -186,9 +219,9 @@ def _hub_serve(data_dir: Path, snapshot: Snapshot, *, as_of: str, workers: int) 
         hub.stop()
 
 
-def _sync(data_dir: Path, *, as_of: str | None, latency_ms: float) -> dict[str, Any]:
+def _sync(data_dir: Path, *, as_of: str | None, latency_ms: float, cache: Path) -> dict[str, Any]:
     """One sync in its own process, against a hub of its own; what it cost."""
-    hub = _Hub(as_of=as_of, latency_ms=latency_ms)
+    hub = _Hub(as_of=as_of, latency_ms=latency_ms, cache=cache)
     try:
         command = [sys.executable, "-m", "llmsync.cli", "sync", "--no-prefect"]
         seconds, peak, out, stages = _measured(
@@ -286,19 +319,22 @@ def run(latency_ms: float, *, per_export: bool) -> dict[str, Any]:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        quiet_dir, data_dir = root / "cold-no-latency", root / "data"
-        syncs = {"cold_no_latency": _sync(quiet_dir, as_of="2025-03-20", latency_ms=0.0)}
+        quiet_dir, data_dir, cache = root / "cold-no-latency", root / "data", root / "replay"
+        replay_build = _build_replay_files(cache)
+        syncs = {
+            "cold_no_latency": _sync(quiet_dir, as_of="2025-03-20", latency_ms=0.0, cache=cache)
+        }
         cold = SnapshotStore(quiet_dir).latest()
         assert cold is not None
         syncs["cold_no_latency"]["floor"] = _floor(_export_paths(quiet_dir, cold, None))
-        hub_serve = _hub_serve(quiet_dir, cold, as_of="2025-03-20", workers=workers)
+        hub_serve = _hub_serve(cold, as_of="2025-03-20", workers=workers, cache=cache)
         for name, as_of in (
             ("cold", "2025-03-20"),
             ("one_new_export", None),
             ("unchanged", None),
         ):
             before = SnapshotStore(data_dir).latest()
-            syncs[name] = _sync(data_dir, as_of=as_of, latency_ms=latency_ms)
+            syncs[name] = _sync(data_dir, as_of=as_of, latency_ms=latency_ms, cache=cache)
             after = SnapshotStore(data_dir).latest()
             assert after is not None
             syncs[name]["floor"] = _floor(
@@ -340,6 +376,7 @@ def run(latency_ms: float, *, per_export: bool) -> dict[str, Any]:
         "syncs": syncs,
         "fetch_latency_floor_seconds": round(fetch_floor, 3),
         "replay_hub_serve_seconds": hub_serve,
+        "replay_build_files": replay_build,
         "cold_with_latency_allowed_seconds": round(allowed_cold, 3),
         "every_export_plain_read": every,
         "peak_rss_mib": peak,
@@ -372,9 +409,12 @@ def _print(result: dict[str, Any]) -> None:
     for name, sync in result["syncs"].items():
         stages = ", ".join(f"{stage} {sec:.2f}" for stage, sec in sync["stages_seconds"].items())
         print(f"  {name} by stage (s): {stages}")
+    build = result["replay_build_files"]
     print(
-        f"a fresh replay hub serving the {result['syncs']['cold_no_latency']['parsed']} "
-        f"exports to {result['download_workers']} plain GETs at a time: "
+        f"the replay building its {build['files']} files into its cache (once a machine): "
+        f"{build['seconds']:.2f}s; a fresh replay hub serving the "
+        f"{result['syncs']['cold_no_latency']['parsed']} exports from it to "
+        f"{result['download_workers']} plain GETs at a time: "
         f"{result['replay_hub_serve_seconds']:.2f}s"
     )
     print(

@@ -370,6 +370,14 @@ def test_provenance_names_every_export() -> None:
 # -- determinism ---------------------------------------------------------------
 
 
+@pytest.fixture
+def no_built_file_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files built anew in this process, not read from a cache."""
+    monkeypatch.setattr(rowstore, "BUILT_FILES", rowstore._BytesCache(limit=1 << 30))
+    monkeypatch.setattr(rowstore, "BUILT_ON_DISK", rowstore._DiskCache(None))
+
+
+@pytest.mark.usefixtures("no_built_file_cache")
 def test_built_files_are_the_recorded_bytes() -> None:
     # Built in this process, by the code the replay hub runs: the sha256 and
     # size the builder recorded (in another process, earlier).
@@ -408,9 +416,52 @@ def test_other_processes_build_the_same_bytes() -> None:
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
+            env={**os.environ, "PYTHONHASHSEED": seed, rowstore.CACHE_ENV: "off"},
         )
         assert done.stdout.split() == digests
+
+
+def test_built_files_are_kept_on_disk_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh replay process reads what another built, by sha256; bytes that
+    # do not hash to their name are rebuilt, never served.
+    digest = _commit(V2, "2025-03-21")["files"][LEADERBOARD_FILE]
+    spec = _store().built[digest]
+    monkeypatch.setattr(rowstore, "BUILT_ON_DISK", rowstore._DiskCache(tmp_path / "cache"))
+    monkeypatch.setattr(rowstore, "BUILT_FILES", rowstore._BytesCache(limit=1 << 30))
+    built = _store().blob_bytes(digest)
+    kept = tmp_path / "cache" / digest
+    assert kept.read_bytes() == built and len(built) == spec.size
+    assert [p.name for p in kept.parent.iterdir()] == [digest]  # no temporary file left
+
+    def no_build() -> bytes:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(rowstore, "BUILT_FILES", rowstore._BytesCache(limit=1 << 30))
+    assert rowstore.cached_file(digest, no_build) == built
+
+    kept.write_bytes(built[:-1] + b"x")  # altered on disk
+    monkeypatch.setattr(rowstore, "BUILT_FILES", rowstore._BytesCache(limit=1 << 30))
+    assert rowstore.cached_file(digest, lambda: built) == built
+    assert kept.read_bytes() == built
+
+
+def test_the_built_file_cache_folder_is_chosen_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(rowstore.CACHE_ENV, str(tmp_path / "here"))
+    assert rowstore.cache_folder() == tmp_path / "here"
+    monkeypatch.setenv(rowstore.CACHE_ENV, "off")
+    assert rowstore.cache_folder() is None
+    monkeypatch.delenv(rowstore.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert rowstore.cache_folder() == tmp_path / "xdg" / "llmsync" / "replay-files"
+    # A folder that cannot be written costs only the cache.
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    rowstore._DiskCache(blocked).put("0" * 64, b"data")
+    assert rowstore._DiskCache(blocked).get("0" * 64) is None
 
 
 def test_a_different_pyarrow_announces_what_it_builds(tmp_path: Path) -> None:
