@@ -13,9 +13,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from llmsync.hub.client import HubClient
 from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.pipeline.rebuild import compare_with_snapshot, rebuild_from_raw
+from llmsync.pipeline.sources.benchmarks import _eval_yaml
 from llmsync.replay.server import ReplayHub
+from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import SnapshotStore
 from tests.readme_recipes import run_recipes
 from tests.tables import published_tables
@@ -164,10 +167,24 @@ def test_readme_recipes_on_three_nights(chain: Path, tmp_path: Path) -> None:
 def test_the_benchmarks_cost_one_listing_and_two_requests_a_benchmark(
     replay_hub: ReplayHub, tmp_path: Path
 ) -> None:
-    """A cold sync: the listing, then per benchmark its eval.yaml (a HEAD and
-    hf_hub_download's HEAD and GET) and its leaderboard; a warm one re-reads
-    the listing and leaderboards only: each eval.yaml is landed at its sha."""
+    """A cold sync: the listing, then per benchmark its eval.yaml (one GET at
+    the sha the listing names) and its leaderboard; a warm one re-reads the
+    listing and leaderboards only: each eval.yaml is landed at its sha."""
     config = SyncConfig(data_dir=tmp_path, endpoint=replay_hub.url, max_revisions=1)
     cold = run_sync(config).fetch["benchmark_requests"]
     warm = run_sync(config).fetch["benchmark_requests"]
-    assert (cold, warm) == (1 + 9 * (3 + 1), 1 + 9)
+    assert (cold, warm) == (1 + 9 * (1 + 1), 1 + 9)
+
+
+@pytest.mark.parametrize("sha", ["main", "0" * 10_000, "../../etc", "A" * 40])
+def test_a_listing_sha_that_is_no_commit_costs_its_eval_yaml_only(
+    replay_hub: ReplayHub, tmp_path: Path, sha: str
+) -> None:
+    """An eval.yaml is read at the commit the listing names: a branch, a
+    huge or hostile value is named as a failure, and nothing is asked."""
+    client = HubClient(endpoint=replay_hub.url, raw_store=RawStore(tmp_path))
+    failures: list[str] = []
+    replay_hub.clear_requests()
+    assert _eval_yaml(client, "cais/hle", sha, failures) is None
+    assert failures == [f"cais/hle eval.yaml: the listing's sha {sha[:40]!r} is no commit"]
+    assert replay_hub.requests == []

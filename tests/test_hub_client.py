@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from llmsync.hub.bodies import BodyCheck, announcement
 from llmsync.hub.client import HubClient
 from llmsync.hub.errors import (
     FileNotFound,
@@ -19,7 +20,9 @@ from llmsync.hub.errors import (
     RepoNotFound,
     RevisionNotFound,
     TooLarge,
+    UnverifiedAnswer,
 )
+from llmsync.hub.hashing import git_blob_oid
 from llmsync.hub.ids import InvalidIdError
 from llmsync.hub.listing import LISTING_EXPAND
 from llmsync.hub.pacing import Pacer
@@ -34,6 +37,8 @@ DOLLY = "databricks/dolly-v2-12b"
 ALPACA = "chavinlo/alpaca-native"
 CANARY = "hf_CanaryCanaryCanaryCanary0123456789"
 FAST = RetryPolicy(max_attempts=4, jitter=0.0)
+SHA = "b" * 40  # a commit sha of the unit tests' own making
+CAP = 100_000_000  # over any recorded file: the caps are tested on their own
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,9 @@ def test_commits_and_landing(replay_hub: ReplayHub, store: RecordingStore, tmp_p
     # The newest, the oldest and one between (every commit: test_replay_hub).
     sample = [commits[0], commits[len(commits) // 2], commits[-1]]
     for commit in sample:
-        landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+        landed = client.file_at(
+            V2, LEADERBOARD_FILE, repo_type="dataset", sha=commit.sha, max_bytes=CAP
+        )
         recorded = repo.resolve(commit.sha)
         assert recorded is not None
         expected = recorded.files[LEADERBOARD_FILE]
@@ -77,18 +84,19 @@ def test_commits_and_landing(replay_hub: ReplayHub, store: RecordingStore, tmp_p
     # Immutable commits already landed are not asked for again.
     replay_hub.clear_requests()
     for commit in sample:
-        client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+        client.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha=commit.sha, max_bytes=CAP)
     assert replay_hub.requests == []
     assert not (tmp_path / ".incoming").exists() or not any((tmp_path / ".incoming").iterdir())
 
 
-def test_main_lands_under_its_commit(
-    replay_hub: ReplayHub, store: RecordingStore, tmp_path: Path
-) -> None:
+def test_a_file_is_fetched_at_a_commit_only(replay_hub: ReplayHub, tmp_path: Path) -> None:
+    # A branch moves: what landed under it would be a lie by the next commit.
     client, _ = _client(replay_hub, tmp_path)
-    landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
-    assert landed.revision == store.repos[f"dataset/{V2}"].head.sha
-    assert landed.path.parent.parent.name == landed.revision
+    with pytest.raises(InvalidIdError, match="at a commit sha"):
+        client.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha="main", max_bytes=CAP)
+    assert replay_hub.requests == [] or all(
+        "/resolve/main/" not in r.path for r in replay_hub.requests
+    )
 
 
 def test_model_info_lands_exact_bytes(
@@ -147,23 +155,64 @@ def test_cards(replay_hub: ReplayHub, tmp_path: Path) -> None:
     )
 
 
-def test_an_encoded_body_is_checked_by_its_decoded_bytes() -> None:
+def _checked(body: bytes, headers: dict[str, str], path: Path) -> str:
+    """`body` through the checks `file_at` makes, its answer's `headers` both
+    the announcement and the body's own (a file the Hub serves itself)."""
+    said = announcement(headers, sha=SHA, linked=False, max_bytes=None, what="card")
+    check = BodyCheck(said, headers, max_bytes=None, what="card")
+    check.feed(body)
+    path.write_bytes(body)
+    return check.finish(path)
+
+
+def test_an_encoded_body_is_checked_by_its_decoded_bytes(tmp_path: Path) -> None:
     """Content-Length counts the bytes on the wire: a gzip answer's body,
     decoded, is longer, and that is no truncation. The ETag still decides."""
-    from llmsync.hub.bodies import check_body
-    from llmsync.hub.hashing import git_blob_oid
-
     body = b"---\nlicense: mit\n---\n" * 50
     headers = {
         "Content-Length": "60",
         "Content-Encoding": "gzip",
         "ETag": f'"{git_blob_oid(body)}"',
+        "X-Repo-Commit": SHA,
     }
-    assert check_body(body, headers, max_bytes=None, what="card") == git_blob_oid(body)
+    path = tmp_path / "body"
+    assert _checked(body, headers, path) == hashlib.sha256(body).hexdigest()
     with pytest.raises(IncompleteBody):
-        check_body(body, {"Content-Length": "60"}, max_bytes=None, what="card")
+        _checked(body, {**headers, "Content-Encoding": "identity"}, path)
     with pytest.raises(IncompleteBody):
-        check_body(body[:-1], headers, max_bytes=None, what="card")
+        _checked(body[:-1], headers, path)
+
+
+def test_an_announcement_is_checked_before_any_body() -> None:
+    """The commit, a checkable ETag and the size: whatever the answer lacks
+    or contradicts is refused by name (hostile, odd and huge values too)."""
+    sha256 = "ab" * 32
+    good = {"X-Repo-Commit": SHA, "X-Linked-Etag": f'"{sha256}"', "X-Linked-Size": "10"}
+    said = announcement(good, sha=SHA, linked=True, max_bytes=10, what="f")
+    assert (said.commit, said.etag, said.size) == (SHA, sha256, 10)
+    # huggingface_hub's reading: X-Linked-Etag, else ETag (weak or not).
+    weak = {"X-Repo-Commit": SHA, "ETag": f'W/"{sha256.upper()}"'}
+    assert announcement(weak, sha=SHA, linked=True, max_bytes=None, what="f").etag == sha256
+    refused: list[tuple[dict[str, str], bool, str]] = [
+        ({**good, "X-Repo-Commit": "c" * 40}, True, "answered for commit"),
+        ({k: v for k, v in good.items() if k != "X-Repo-Commit"}, True, "lacks X-Repo-Commit"),
+        ({**good, "X-Linked-Etag": ""}, True, "no X-Linked-Etag"),
+        ({**good, "X-Linked-Etag": '"' + "d" * 40 + '"'}, True, "no X-Linked-Etag"),
+        ({**good, "X-Linked-Etag": '"../../etc"'}, True, "no X-Linked-Etag"),
+        ({"X-Repo-Commit": SHA, "ETag": '"md5-of-something"'}, False, "no ETag"),
+    ]
+    for headers, linked, message in refused:
+        with pytest.raises(UnverifiedAnswer, match=message):
+            announcement(headers, sha=SHA, linked=linked, max_bytes=None, what="f")
+    with pytest.raises(TooLarge, match="over the cap"):
+        announcement(
+            {**good, "X-Linked-Size": str(10**18)}, sha=SHA, linked=True, max_bytes=10, what="f"
+        )
+    # An unreadable size is no size: the sha256 still decides.
+    odd = announcement(
+        {**good, "X-Linked-Size": "-1"}, sha=SHA, linked=True, max_bytes=10, what="f"
+    )
+    assert odd.size is None
 
 
 def test_a_landed_file_changed_on_disk_is_fetched_again(
@@ -201,12 +250,13 @@ def test_typed_errors_are_not_retried(replay_hub: ReplayHub, tmp_path: Path) -> 
         client.model_info("nobody-here/no-such-model")
     with pytest.raises(RepoNotFound):
         client.list_commits("nobody-here/no-such-data", repo_type="dataset")
+    head = client.list_commits(V2, repo_type="dataset")[0].sha
     with pytest.raises(FileNotFound):
-        client.download(V2, "data/nope.parquet", repo_type="dataset", revision="main")
+        client.file_at(V2, "data/nope.parquet", repo_type="dataset", sha=head, max_bytes=CAP)
     with pytest.raises(RevisionNotFound):
-        client.download(DOLLY, "README.md", repo_type="model", revision="0" * 40)
+        client.file_at(DOLLY, "README.md", repo_type="model", sha="0" * 40, max_bytes=CAP)
     with pytest.raises(InvalidIdError):
-        client.download(V2, "../../etc/passwd", repo_type="dataset", revision="main")
+        client.file_at(V2, "../../etc/passwd", repo_type="dataset", sha=head, max_bytes=CAP)
     with pytest.raises(InvalidIdError):
         client.model_info("../etc")
     assert sleep.delays == []
@@ -237,15 +287,19 @@ def test_server_errors_are_retried(
     hub = _faulty(
         replay_hub_factory,
         FaultRule(path="/commits/", action="status", status=status, times=2),
-        FaultRule(path="/resolve/", action="status", status=status, method="HEAD", times=1),
+        FaultRule(path="/resolve/", action="status", status=status, times=1),
         FaultRule(path="^/cdn-lfs/", action="status", status=status, times=1),
     )
     client, sleep = _client(hub, tmp_path)
-    assert len(client.list_commits(V2, repo_type="dataset")) == len(V2_DATES)
-    landed = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+    commits = client.list_commits(V2, repo_type="dataset")
+    assert len(commits) == len(V2_DATES)
+    landed = client.file_at(
+        V2, LEADERBOARD_FILE, repo_type="dataset", sha=commits[0].sha, max_bytes=CAP
+    )
     recorded = store.repos[f"dataset/{V2}"].head.files[LEADERBOARD_FILE]
     assert (landed.size, landed.sha256) == (recorded.size, recorded.sha256)
-    assert sleep.delays == [0.5, 1.0, 0.5, 0.5]
+    # The resolver's failure and then the CDN's are two attempts of one fetch.
+    assert sleep.delays == [0.5, 1.0, 0.5, 1.0]
     assert hub.faults is not None and hub.faults.fired() == [2, 1, 1]
 
 
@@ -266,8 +320,9 @@ def test_broken_bodies_are_retried_and_never_landed(
         got = client.card_at(DOLLY, sha=sha, max_bytes=1_000_000)
         want = clean.card_at(DOLLY, sha=sha, max_bytes=1_000_000)
     else:
-        got = client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
-        want = clean.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+        sha = clean.list_commits(V2, repo_type="dataset")[0].sha
+        got = client.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha=sha, max_bytes=CAP)
+        want = clean.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha=sha, max_bytes=CAP)
     assert got is not None and want is not None
     assert got.read_bytes() == want.read_bytes()
     assert got.sha256 == want.sha256
@@ -322,12 +377,13 @@ def test_token_stays_secret(
     errors: list[BaseException] = []
     with caplog.at_level(logging.DEBUG):
         client.model_info(DOLLY)
-        client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+        head = client.list_commits(V2, repo_type="dataset")[0].sha
+        client.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha=head, max_bytes=CAP)
         client.card_at(DOLLY, sha=client.model_info(DOLLY).revision, max_bytes=1_000_000)
         calls: list[Callable[[], object]] = [
             lambda: client.model_info(DOLLY, revision="0" * 40),
             lambda: client.model_info("nobody-here/no-such-model"),
-            lambda: client.download(V2, "nope.txt", repo_type="dataset", revision="main"),
+            lambda: client.file_at(V2, "nope.txt", repo_type="dataset", sha=head, max_bytes=CAP),
         ]
         for call in calls:
             with pytest.raises(Exception) as caught:
@@ -350,18 +406,105 @@ def test_token_stays_secret(
     assert cdn and not any(r.authorized for r in cdn)
 
 
-def test_the_pacer_counts_what_the_hub_counts(replay_hub: ReplayHub, tmp_path: Path) -> None:
-    # The leaderboard's Parquet is an LFS file: the resolver answers the HEADs
-    # (ours, then hf_hub_download's) and the CDN, another host with no quota,
-    # serves the body. Dolly's card is kept in git: the resolver serves it too.
+def test_a_file_at_a_commit_costs_one_request(
+    replay_hub: ReplayHub, store: RecordingStore, tmp_path: Path
+) -> None:
+    # The leaderboard's Parquet is an LFS file: one GET of its resolver URL,
+    # whose 302 announces it, then the body from the CDN (another host, no
+    # quota, not paced). Dolly's card is kept in git: the resolver serves it.
     pacer = Pacer("none")
     client = HubClient(endpoint=replay_hub.url, raw_store=RawStore(tmp_path), pacer=pacer)
+    repo = store.repos[f"dataset/{V2}"]
     replay_hub.stats.reset()
-    client.download(V2, LEADERBOARD_FILE, repo_type="dataset", revision="main")
+    replay_hub.clear_requests()
+    landed = client.file_at(
+        V2, LEADERBOARD_FILE, repo_type="dataset", sha=repo.head.sha, max_bytes=CAP
+    )
+    counted = replay_hub.stats.snapshot()["requests"]
+    assert (counted["resolvers"], counted["cdn"], counted["api"]) == (1, 1, 0)
+    assert pacer.requests()["resolvers"] == 1
+    assert [(r.listener, r.method) for r in replay_hub.requests] == [("hub", "GET"), ("cdn", "GET")]
+    recorded = repo.head.files[LEADERBOARD_FILE]
+    assert landed.read_bytes() == store.file_bytes(recorded)
+    assert landed.sha256 == recorded.sha256 and landed.size == recorded.size
+    dolly = store.repos[f"model/{DOLLY}"].head.sha
+    client.file_at(DOLLY, "README.md", repo_type="model", sha=dolly, max_bytes=CAP)
     counted = replay_hub.stats.snapshot()["requests"]
     assert (counted["resolvers"], counted["cdn"]) == (2, 1)
-    assert pacer.requests()["resolvers"] == 2
-    client.download(DOLLY, "README.md", repo_type="model", revision="main")
-    counted = replay_hub.stats.snapshot()["requests"]
-    assert (counted["resolvers"], counted["cdn"]) == (2 + 3, 1)
-    assert pacer.requests() == {"api": 0, "resolvers": 5, "pages": 0}
+    assert pacer.requests() == {"api": 0, "resolvers": 2, "pages": 0}
+
+
+BAD_ANSWERS = {
+    # The 302's announcement, wrong or missing: refused before the CDN is asked.
+    "no X-Linked-Etag": (
+        FaultRule(path="/resolve/", action="header", header="X-Linked-Etag", value=None),
+        UnverifiedAnswer,
+        "no X-Linked-Etag",
+        (1, 0),
+    ),
+    "another commit": (
+        FaultRule(path="/resolve/", action="header", header="X-Repo-Commit", value="0" * 40),
+        UnverifiedAnswer,
+        "answered for commit '0000000000",
+        (1, 0),
+    ),
+    "a huge X-Linked-Size": (
+        FaultRule(path="/resolve/", action="header", header="X-Linked-Size", value=str(10**15)),
+        TooLarge,
+        "1,000,000,000,000,000 bytes is over the cap",
+        (1, 0),
+    ),
+    # A body that is not the one announced: retried, never landed.
+    "a wrong X-Linked-Etag": (
+        FaultRule(
+            path="/resolve/", action="header", header="X-Linked-Etag", value="0" * 64, times=None
+        ),
+        HubUnavailable,
+        r"sha256 \w+… differs from the ETag 000000000000… \(gave up after 4 attempts\)",
+        (4, 4),
+    ),
+    "a short body": (
+        FaultRule(path="^/cdn-lfs/", action="truncate", fraction=0.9, times=None),
+        HubUnavailable,
+        "gave up after 4 attempts",
+        (4, 4),
+    ),
+    # The CDN's own answer over the cap: refused unread.
+    "a huge Content-Length": (
+        FaultRule(path="^/cdn-lfs/", action="header", header="Content-Length", value=str(10**15)),
+        TooLarge,
+        "1,000,000,000,000,000 bytes is over the cap",
+        (1, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ANSWERS))
+def test_a_file_the_hub_did_not_announce_is_refused_by_name(
+    replay_hub_factory: Callable[..., ReplayHub],
+    store: RecordingStore,
+    tmp_path: Path,
+    case: str,
+) -> None:
+    rule, error, message, (hub_gets, cdn_gets) = BAD_ANSWERS[case]
+    hub = _faulty(replay_hub_factory, rule)
+    client, sleep = _client(hub, tmp_path)
+    sha = store.repos[f"dataset/{V2}"].head.sha
+    with pytest.raises(error, match=message):
+        client.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha=sha, max_bytes=CAP)
+    seen = [r.listener for r in hub.requests]
+    assert (seen.count("hub"), seen.count("cdn")) == (hub_gets, cdn_gets)
+    assert len(sleep.delays) == hub_gets - 1  # retried only when the body was at fault
+    assert client.raw_store.get(V2, LEADERBOARD_FILE, repo_type="dataset", revision=sha) is None
+    assert not any((tmp_path / ".incoming").glob("*/*"))
+
+
+def test_a_file_over_the_cap_costs_one_request_and_no_body(
+    replay_hub: ReplayHub, store: RecordingStore, tmp_path: Path
+) -> None:
+    client, _ = _client(replay_hub, tmp_path)
+    replay_hub.clear_requests()
+    sha = store.repos[f"dataset/{V2}"].head.sha
+    with pytest.raises(TooLarge, match="over the cap of 1,000"):
+        client.file_at(V2, LEADERBOARD_FILE, repo_type="dataset", sha=sha, max_bytes=1_000)
+    assert [r.listener for r in replay_hub.requests] == ["hub"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmsync.hub.pacing import Pacer, bucket_of, default_tier, held
+from llmsync.hub.pacing import Pacer, bucket_of, default_tier
 from llmsync.hub.quotas import TIERS
 from llmsync.hub.ratelimit_headers import RateLimitNews, read_ratelimit
 
@@ -210,17 +210,3 @@ def test_a_reset_rounded_down_is_not_trusted_to_the_second() -> None:
     waits = _waiting(pacer, clock)
     pacer.acquire(API)
     assert round(sum(waits), 3) == 1.0
-
-
-def test_a_request_huggingface_hub_makes_is_in_flight_until_its_answer() -> None:
-    """Its slot is held from before the request to after the answer: a window
-    that rolls meanwhile cannot hand the slot out again."""
-    pacer = Pacer("none", margin=0)
-    seen: list[int] = []
-    with held(pacer, CARD, requests=2):
-        seen.append(pacer._buckets["resolvers"].in_flight)  # the requests go out here
-    seen.append(pacer._buckets["resolvers"].in_flight)
-    assert seen == [2, 0] and pacer.requests()["resolvers"] == 2
-    with pytest.raises(OSError), held(pacer, CARD):
-        raise OSError("the connection dropped")
-    assert pacer._buckets["resolvers"].in_flight == 0

@@ -191,8 +191,8 @@ def test_population_sync_then_incremental_then_reconcile(
     assert report.row_counts["models"] == POPULATION_MODELS
     assert report.fetch["kind"] == "full"
     assert report.throttled == 0 and stats["rate_limited"]["api"] == 0
-    # The pacer counts what the hub counts: huggingface_hub GETs an LFS
-    # export's body from the CDN (another host, no quota), not the resolver.
+    # The pacer counts what the hub counts: an LFS export's body comes from
+    # the CDN (another host, no quota, not paced), after the resolver's 302.
     assert stats["requests"]["cdn"] > 200
     assert report.requests == {
         "api": stats["requests"]["api"],

@@ -27,7 +27,7 @@ from huggingface_hub.hf_api import GitCommitInfo, RepoFile
 
 from llmsync.replay.faults import FaultPlan
 from llmsync.replay.recordings import RecordingStore
-from llmsync.replay.server import ReplayHub, parse_route
+from llmsync.replay.server import ReplayHub, cdn_etag, parse_route
 from tests.conftest import LEADERBOARD_FILE, V1, V1_DATES, V2, V2_DATES
 
 DOLLY = "databricks/dolly-v2-12b"
@@ -245,7 +245,9 @@ def test_built_exports_are_the_same_bytes_every_time(
     second = httpx2.get(url, follow_redirects=True)
     assert first.content == second.content
     assert hashlib.sha256(first.content).hexdigest() == entry.sha256
-    assert first.headers["ETag"] == f'"{entry.sha256}"'
+    # The CDN's ETag is its own, as the Hub's storage answers: the file's
+    # sha256 is announced by the Hub's 302 alone.
+    assert first.headers["ETag"] == f'"{cdn_etag(entry.sha256)}"' != f'"{entry.sha256}"'
     assert int(first.headers["Content-Length"]) == entry.size == len(first.content)
     part = httpx2.get(head.headers["Location"], headers={"Range": "bytes=-8"})
     assert part.status_code == 206 and part.content == first.content[-8:]
@@ -286,6 +288,8 @@ def test_lfs_files_redirect_to_another_origin(replay_hub: ReplayHub, store: Reco
     recorded = store.repos[f"dataset/{V2}"].head.files[LEADERBOARD_FILE]
     assert int(head.headers["X-Linked-Size"]) == recorded.size
     assert head.headers["X-Linked-Etag"].strip('"') in head.headers["Location"]
+    assert head.headers["X-Repo-Commit"] == store.repos[f"dataset/{V2}"].head.sha
+    assert "ETag" not in head.headers  # the Hub sends X-Linked-Etag, never both
 
 
 def test_many_clients_at_once(replay_hub: ReplayHub) -> None:

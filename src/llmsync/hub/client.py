@@ -1,19 +1,21 @@
 """The one place that talks to the Hub, through huggingface_hub, landing raw bytes.
 
-- Every request goes through `retry.call_with_retry` (one policy, one predicate).
-  The metadata HEAD is made with huggingface_hub's retries off, so our policy
-  (and its injected sleep) is what decides; the body GET keeps huggingface_hub's
-  own resume-on-disconnect (a Range request for the missing tail).
-- Downloads are checked against what the server announced (size, and the ETag:
-  sha256 for LFS files, the git blob id otherwise) before they are landed, so a
-  truncated or corrupted body is retried, never landed. The landing records each
-  object's sha256 and hands back a landed file only while it still has those
-  bytes; one that changed on disk is set aside there and downloaded again.
+- Every request goes through `retry.call_with_retry` (one policy, one predicate)
+  and, when it is to the Hub's own host, through the pacer once.
+- A file is landed at a commit sha with one GET of its resolver URL: the Hub
+  serves a file kept in git itself, and redirects for an LFS or Xet file to
+  storage elsewhere (another host, fetched without the token and not counted by
+  the Hub's rate limits). The body streams to a scratch file and is checked
+  against what the Hub announced (`bodies.announcement`: the commit asked for,
+  the size, and the ETag: sha256 for LFS files, the git blob id otherwise)
+  before it is landed, so a truncated or corrupted body is retried, never
+  landed. The landing records each object's sha256 and hands back a landed
+  file only while it still has those bytes; one that changed on disk is set
+  aside there and downloaded again.
 - Model info is fetched on every call: likes and downloads change without a new
   commit. Each distinct body lands as an object of its own (see `store.raw`).
-- The token goes only to the configured endpoint's origin (CDN redirects are
-  fetched without it), and never into a message: every message passes `redact`.
-- huggingface_hub's cache lives under the raw store, never the user's.
+- The token goes only to the configured endpoint's origin (redirects elsewhere
+  are fetched without it), and never into a message: every message passes `redact`.
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
 
@@ -34,7 +35,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 import httpx2
-from huggingface_hub import get_session, hf_hub_download, hf_hub_url, hf_raise_for_status
+from huggingface_hub import get_session, hf_hub_url, hf_raise_for_status
 from huggingface_hub.errors import (
     DisabledRepoError,
     GatedRepoError,
@@ -43,14 +44,20 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.file_download import HfFileMetadata, get_hf_file_metadata
 from huggingface_hub.hf_api import ModelInfo
 
 # Public, but re-exported by a lazy loader that mypy cannot follow.
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from llmsync import __version__
-from llmsync.hub.bodies import check_body, json_list, json_object, parse_datetime, verify_file
+from llmsync.hub.bodies import (
+    Announcement,
+    BodyCheck,
+    announcement,
+    json_list,
+    json_object,
+    parse_datetime,
+)
 from llmsync.hub.endpoint import origin, resolve_endpoint
 from llmsync.hub.errors import (
     CommitRef,
@@ -74,8 +81,7 @@ from llmsync.hub.ids import (
 )
 from llmsync.hub.landing import Landing, StoredObject
 from llmsync.hub.listing import INFO_QUERY
-from llmsync.hub.pacing import Pacer, held
-from llmsync.hub.quotas import download_resolver_requests
+from llmsync.hub.pacing import Pacer
 from llmsync.hub.retry import (
     DEFAULT_POLICY,
     IncompleteBody,
@@ -93,6 +99,7 @@ REPO_TYPES = ("model", "dataset")
 CARD_FILE = "README.md"
 MAX_REDIRECTS = 10
 TIMEOUT_SECONDS = 30.0
+CHUNK_BYTES = 1 << 20
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -170,8 +177,6 @@ class HubClient:
         self._on_retry = on_retry
         # Shared by every thread of a fetch: keeps the requests under the rate limits.
         self.pacer = pacer
-        # huggingface_hub's own cache, kept away from the user's ~/.cache.
-        self._cache_dir = raw_store.root / ".hf-cache"
 
     def __repr__(self) -> str:
         return f"HubClient(endpoint={self.endpoint!r}, token={'***' if self._token else None})"
@@ -213,42 +218,75 @@ class HubClient:
             return self._token
         return False
 
-    def _get(self, url: str, *, identity: bool = False) -> httpx2.Response:
+    def _headers(self, url: str, *, identity: bool) -> dict[str, str]:
+        """huggingface_hub's headers for `url` (the token only for the endpoint's
+        origin). `identity`: ask for the body unencoded, so Content-Length is its
+        length (as huggingface_hub asks for files)."""
+        headers: dict[str, str] = build_hf_headers(
+            token=self._token_for(url), library_name="llmsync", library_version=__version__
+        )
+        if identity:
+            headers["Accept-Encoding"] = "identity"
+        return headers
+
+    def _get(self, url: str) -> httpx2.Response:
         """GET through huggingface_hub's session, following redirects by hand so
-        that the token never leaves the endpoint's origin. `identity`: ask for
-        the body unencoded, so Content-Length is its length (as huggingface_hub
-        asks for files)."""
+        that the token never leaves the endpoint's origin."""
         for _ in range(MAX_REDIRECTS):
-            headers = build_hf_headers(
-                token=self._token_for(url), library_name="llmsync", library_version=__version__
-            )
-            if identity:
-                headers["Accept-Encoding"] = "identity"
-            response = self._send(url, headers)
+            response = self._send(url, self._headers(url, identity=False))
             if not response.has_redirect_location:
                 hf_raise_for_status(response)
                 return response
             url = urljoin(str(response.url), response.headers["Location"])
         raise HubError(redact(f"too many redirects from {url}"))
 
-    def _send(self, url: str, headers: dict[str, str]) -> httpx2.Response:
-        """One GET under the pacer, its slot given back with the answer's headers."""
-        bucket = self.pacer.acquire(url) if self.pacer else ""
+    def _send(self, url: str, headers: dict[str, str], *, stream: bool = False) -> httpx2.Response:
+        """One GET, under the pacer when it goes to the Hub's own host (storage
+        elsewhere is not rate limited by the Hub), its slot given back with the
+        answer's headers. `stream`: the body is left to the caller to read."""
+        paced = self.pacer is not None and origin(url) == origin(self.endpoint)
+        bucket = self.pacer.acquire(url) if self.pacer and paced else ""
         response = None
         try:
-            response = get_session().get(
-                url, headers=headers, follow_redirects=False, timeout=TIMEOUT_SECONDS
-            )
+            session = get_session()
+            request = session.build_request("GET", url, headers=headers, timeout=TIMEOUT_SECONDS)
+            response = session.send(request, stream=stream, follow_redirects=False)
             return response
         finally:
-            if self.pacer:
+            if self.pacer and paced:
                 status = response.status_code if response is not None else None
                 headers_seen = response.headers if response is not None else None
                 self.pacer.release(bucket, headers_seen, status=status)
 
-    def _paced(self, url: str, *, requests: int = 1) -> AbstractContextManager[None]:
-        """Requests huggingface_hub makes itself: in flight until it has its answers."""
-        return held(self.pacer, url, requests=requests)
+    @contextmanager
+    def _file_answer(
+        self, url: str, *, on_announced: Callable[[Mapping[str, str], bool], Announcement]
+    ) -> Iterator[tuple[Announcement, httpx2.Response]]:
+        """The answer that carries a file's body, unread, with the announcement
+        made for it. Redirects are followed by hand (the token stays on the
+        endpoint's origin); the announcement is on the last answer from the Hub
+        itself (the one redirecting elsewhere, else the body's own), and
+        `on_announced` checks it before any body is asked for."""
+        announced: Announcement | None = None
+        for _ in range(MAX_REDIRECTS):
+            response = self._send(url, self._headers(url, identity=True), stream=True)
+            try:
+                if not response.has_redirect_location:
+                    if response.is_error:
+                        response.read()  # the Hub's error message is in the body
+                    hf_raise_for_status(response)
+                    if announced is None:
+                        announced = on_announced(response.headers, False)
+                    yield announced, response
+                    return
+                target = urljoin(str(response.url), response.headers["Location"])
+                at_hub = origin(url) == origin(self.endpoint)
+                if announced is None and at_hub and origin(target) != origin(self.endpoint):
+                    announced = on_announced(response.headers, True)
+            finally:
+                response.close()
+            url = target
+        raise HubError(redact(f"too many redirects from {url}"))
 
     # listings
 
@@ -259,29 +297,9 @@ class HubClient:
         return response.content, response.links.get("next", {}).get("url")
 
     def card_at(self, repo_id: str, *, sha: str, max_bytes: int) -> LandedFile | None:
-        """The README.md at commit `sha` (None: no card) with one resolver GET, or
-        none when landed already; checked against the announced size and ETag.
-        The one way a card is fetched."""
-        require_repo_id(repo_id)
-        if not is_commit_sha(require_revision(sha)):  # a branch moves: nothing to land under
-            raise InvalidIdError(f"a card is fetched at a commit sha, not {sha[:40]!r}")
-        what = f"{CARD_FILE} of model {repo_id}@{sha[:12]}"
-        landed = self._landed(repo_id, CARD_FILE, repo_type="model", revision=sha)
-        if landed is not None:
-            return _check_cap(landed, max_bytes=max_bytes, what=what)
-        url = hf_hub_url(repo_id, CARD_FILE, revision=sha, endpoint=self.endpoint)
-
-        def fetch() -> LandedFile:
-            response = self._get(url, identity=True)
-            data = response.content
-            etag = check_body(data, response.headers, max_bytes=max_bytes, what=what)
-            stored = self.raw_store.put(
-                repo_id, CARD_FILE, data, repo_type="model", revision=sha, etag=etag
-            )
-            return LandedFile(stored.path, stored.sha256, stored.size, sha)
-
+        """The model's README.md at commit `sha` (None: no card): `file_at`."""
         try:
-            return self._call(fetch, what=what)
+            return self.file_at(repo_id, CARD_FILE, repo_type="model", sha=sha, max_bytes=max_bytes)
         except FileNotFound:
             return None
 
@@ -327,83 +345,47 @@ class HubClient:
 
     # files
 
-    def download(
-        self,
-        repo_id: str,
-        filename: str,
-        *,
-        repo_type: str,
-        revision: str,
-        max_bytes: int | None = None,
+    def file_at(
+        self, repo_id: str, filename: str, *, repo_type: str, sha: str, max_bytes: int
     ) -> LandedFile:
-        """Land the file's exact bytes under the commit it came from. A file of
-        an immutable commit already landed is not downloaded again."""
+        """Land the file's exact bytes at commit `sha` with one GET of its
+        resolver URL (and, for an LFS or Xet file, one of the storage it
+        redirects to), or none when landed already. Checked against what the Hub
+        announced: the commit, the size and the ETag; over `max_bytes` it is
+        TooLarge, refused before its body is read. The one way a file is fetched."""
         require_repo_id(repo_id)
-        require_revision(revision)
         require_repo_path(filename)
         _require_repo_type(repo_type)
-        what = f"{filename} of {repo_type} {repo_id}@{revision[:12]}"
-        landed = self._landed(repo_id, filename, repo_type=repo_type, revision=revision)
+        if not is_commit_sha(require_revision(sha)):  # a branch moves: nothing to land under
+            raise InvalidIdError(f"a file is fetched at a commit sha, not {sha[:40]!r}")
+        what = f"{filename} of {repo_type} {repo_id}@{sha[:12]}"
+        landed = self._landed(repo_id, filename, repo_type=repo_type, revision=sha)
         if landed is not None:
             return _check_cap(landed, max_bytes=max_bytes, what=what)
-
         url = hf_hub_url(
-            repo_id, filename, repo_type=repo_type, revision=revision, endpoint=self.endpoint
+            repo_id, filename, repo_type=repo_type, revision=sha, endpoint=self.endpoint
         )
 
-        def head() -> HfFileMetadata:
-            with self._paced(url):
-                return get_hf_file_metadata(
-                    url,
-                    token=self._token_for(url),
-                    timeout=TIMEOUT_SECONDS,
-                    endpoint=self.endpoint,
-                    retry_on_errors=False,
-                )
-
-        metadata = self._call(head, what=what)
-        commit, etag, size = metadata.commit_hash, metadata.etag, metadata.size
-        if commit is None or not is_commit_sha(commit) or etag is None:
-            raise HubError(redact(f"{what}: the answer lacks X-Repo-Commit or ETag (not a Hub?)"))
-        if max_bytes is not None and size is not None and size > max_bytes:
-            raise TooLarge(redact(f"{what}: {size:,} bytes is over the cap of {max_bytes:,}"))
-        landed = self._landed(repo_id, filename, repo_type=repo_type, revision=commit)
-        if landed is not None:
-            return landed
+        def announced(headers: Mapping[str, str], linked: bool) -> Announcement:
+            return announcement(headers, sha=sha, linked=linked, max_bytes=max_bytes, what=what)
 
         def fetch() -> LandedFile:
             scratch = self.raw_store.scratch_dir()
             try:
-                hits = download_resolver_requests(url, metadata.location, metadata.xet_file_data)
-                with self._paced(url, requests=hits):
-                    local = Path(
-                        hf_hub_download(
-                            repo_id,
-                            filename,
-                            repo_type=repo_type,
-                            revision=commit,
-                            endpoint=self.endpoint,
-                            token=self._token_for(url),
-                            cache_dir=self._cache_dir,
-                            local_dir=scratch,
-                            etag_timeout=TIMEOUT_SECONDS,
-                        )
-                    )
-                digest = verify_file(local, size=size, etag=etag)
-                if max_bytes is not None and local.stat().st_size > max_bytes:
-                    raise TooLarge(redact(f"{what}: over the cap of {max_bytes:,} bytes"))
+                local = scratch / "body"
+                with self._file_answer(url, on_announced=announced) as (said, response):
+                    check = BodyCheck(said, response.headers, max_bytes=max_bytes, what=what)
+                    with local.open("wb") as out:
+                        for chunk in response.iter_bytes(CHUNK_BYTES):
+                            check.feed(chunk)
+                            out.write(chunk)
+                digest = check.finish(local)
                 stored = self.raw_store.put_file(
-                    repo_id, filename, local, repo_type=repo_type, revision=commit, etag=etag
+                    repo_id, filename, local, repo_type=repo_type, revision=sha, etag=said.etag
                 )
                 if stored.sha256 != digest:  # the landing hashed what it placed
                     raise IncompleteBody("the file changed while it was landed")
-                return LandedFile(stored.path, stored.sha256, stored.size, commit)
-            except OSError as exc:
-                # huggingface_hub's own size check ("Consistency check failed")
-                # is a plain OSError: the body was short, so it is transient.
-                if "consistency check failed" in str(exc).lower():
-                    raise IncompleteBody(redact(str(exc).splitlines()[0])) from exc
-                raise
+                return LandedFile(stored.path, stored.sha256, stored.size, sha)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
 

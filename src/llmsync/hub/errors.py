@@ -63,6 +63,12 @@ class TooLarge(HubError):
     """The file is over the caller's size cap; it was not downloaded."""
 
 
+class UnverifiedAnswer(HubError):
+    """The answer for a file cannot be checked as asked: it is for another
+    commit, or names no commit or no ETag to check the body by. Nothing lands,
+    and asking again would get the same answer."""
+
+
 # -- results --------------------------------------------------------------------
 
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -220,20 +219,6 @@ class Pacer:
 # `now + t`. A window is taken to reset a second after that, and news within a
 # second of a window we opened is the previous window's.
 SAFETY_SECONDS = 1.0
-
-
-@contextmanager
-def held(pacer: Pacer | None, url: str, *, requests: int = 1) -> Iterator[None]:
-    """Slots for `requests` requests to `url` made by code that does not report
-    its answers (huggingface_hub's own): taken before, in flight throughout (a
-    window that rolls meanwhile still counts them), released after."""
-    names = [pacer.acquire(url) for _ in range(requests)] if pacer is not None else []
-    try:
-        yield
-    finally:
-        for name in names:
-            assert pacer is not None
-            pacer.release(name, None, status=None)
 
 
 def _update_window(bucket: _Bucket, news: RateLimitNews, *, now: float) -> None:

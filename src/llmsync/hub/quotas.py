@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmsync.hub.endpoint import origin
-
 BUCKETS = ("api", "resolvers", "pages")
 WINDOW_SECONDS = 300
 
@@ -56,15 +54,3 @@ def bucket_of(path: str) -> str:
     if path == "/api" or path.startswith("/api/"):
         return "api"
     return "pages"
-
-
-def download_resolver_requests(url: str, location: str, xet: object | None) -> int:
-    """The requests `hf_hub_download` makes on the resolver `url` for a file
-    whose metadata points at `location` (with `xet`, the metadata's Xet data,
-    if any): it asks the metadata again (a HEAD), then GETs the file there. A
-    file kept in git is served by the resolver itself; an LFS file by the CDN
-    (another host, not limited), a Xet file by Xet's hosts. Counting that GET
-    in `resolvers` would spend the bucket's quota, and report requests, the
-    Hub never counts there."""
-    served_by_resolver = xet is None and origin(location) == origin(url)
-    return 1 + served_by_resolver

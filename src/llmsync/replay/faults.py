@@ -16,6 +16,7 @@ faults:
   - {path: "/datasets/", action: reset}
   - {path: "/api/", action: delay, seconds: 0.5, times: null}
   - {path: "/api/models/old/name", action: redirect, to: "new/name"}
+  - {path: "/resolve/", action: header, header: X-Repo-Commit, value: "0000…"}
 partial_captures: true   # optional: serve the recorded partial captures as commits
 odd_eval_items: [google/gemma-4-12B-it]   # optional: serve generated odd eval items too
 ```
@@ -41,7 +42,7 @@ from typing import Any
 
 import yaml
 
-ACTIONS = ("status", "delay", "reset", "truncate", "redirect", "gated")
+ACTIONS = ("status", "delay", "reset", "truncate", "redirect", "gated", "header")
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -60,6 +61,9 @@ class FaultRule:
     - redirect: 307 to the same URL with the repo renamed to `to`.
     - gated: the Hub's gated-repo refusal; `status` 401 or 403 (None: 401 for
       an anonymous request, 403 for an authenticated one).
+    - header: the answer is served with its `header` set to `value` (None:
+      left out), as a proxy or a broken server might; a false Content-Length
+      is sent as such (the body is the true one) and the connection closed.
 
     `echo_auth` (status and gated): the error message repeats the request's
     `Authorization` header, as a careless proxy might, so that tests prove the
@@ -76,6 +80,8 @@ class FaultRule:
     seconds: float = 0.0
     fraction: float = 0.5
     to: str | None = None
+    header: str | None = None
+    value: str | None = None
     echo_auth: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
@@ -88,6 +94,8 @@ class FaultRule:
             raise ValueError("gated fault status must be 401 or 403")
         if self.action == "redirect" and not self.to:
             raise ValueError("redirect fault needs `to` (the new repo id)")
+        if self.action == "header" and not self.header:
+            raise ValueError("header fault needs `header` (the header's name)")
         if not 0.0 <= self.fraction < 1.0:
             raise ValueError("fraction must be within [0, 1)")
         if self.times is not None and self.times < 0:
@@ -112,6 +120,8 @@ class FaultRule:
             "seconds",
             "fraction",
             "to",
+            "header",
+            "value",
             "echo_auth",
         }
         unknown = set(data) - known

@@ -145,8 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.sendfile(handle, reply.offset, send_length)
         if rule is not None and rule.action == "reset":
             self._reset()
-        elif rule is not None and rule.action == "truncate":
-            self.close_connection = True  # a clean close (FIN) before the announced length
+        elif rule is not None and rule.action in ("truncate", "header"):
+            # A clean close (FIN): before the announced length, or after a
+            # body whose length a header fault may have misstated.
+            self.close_connection = True
 
     def _reset(self) -> None:
         # SO_LINGER with a zero timeout turns close() into a TCP reset (RST).

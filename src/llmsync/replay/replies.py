@@ -41,6 +41,14 @@ class Reply:
         return self.length if self.blob is not None else len(self.body)
 
 
+def set_header(
+    headers: list[tuple[str, str]], name: str, value: str | None
+) -> list[tuple[str, str]]:
+    """`headers` with `name` (any case) replaced by `value`, or left out (None)."""
+    kept = [(key, val) for key, val in headers if key.lower() != name.lower()]
+    return kept if value is None else [*kept, (name, value)]
+
+
 def error_reply(status: int, code: str | None, message: str, **extra: str) -> Reply:
     headers = [("Content-Type", JSON_TYPE), ("X-Error-Message", message)]
     if code:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import hashlib
 import math
 import signal
 import sys
@@ -60,6 +61,7 @@ from llmsync.replay.replies import (
     gated_reply,
     not_recorded_reply,
     repo_not_found,
+    set_header,
 )
 from llmsync.replay.routes import CDN_PREFIX, Route, parse_route
 from llmsync.replay.stats import Stats, kind_of
@@ -282,6 +284,8 @@ class ReplayHub:
                 )
         if verdict is not None and not any(n == "RateLimit" for n, _ in reply.headers):
             reply.headers.extend(verdict.headers)
+        if rule is not None and rule.action == "header" and rule.header:
+            reply.headers = set_header(reply.headers, rule.header, rule.value)
         self.stats.count(bucket=bucket, kind=kind_of(route, method=method), status=reply.status)
         return reply, rule
 
@@ -455,6 +459,9 @@ class ReplayHub:
                 404, "EntryNotFound", "Entry not found", **{"X-Repo-Commit": commit_id}
             )
         if entry.is_lfs:
+            # As the Hub answers for an LFS or Xet file: a 302 to storage on
+            # another host, the file's sha256 and size in `X-Linked-*` (and no
+            # `ETag` of its own), and a short text body.
             location = f"{self.cdn_url}{CDN_PREFIX}{entry.sha256}?repo={quote(repo.repo_id)}"
             return Reply(
                 302,
@@ -463,9 +470,9 @@ class ReplayHub:
                     ("X-Repo-Commit", commit_id),
                     ("X-Linked-Etag", f'"{entry.sha256}"'),
                     ("X-Linked-Size", str(entry.size)),
-                    ("ETag", f'"{entry.sha256}"'),
                     ("Content-Type", "text/plain; charset=utf-8"),
                 ],
+                f"Found. Redirecting to {location}".encode(),
             )
         headers = [
             ("Content-Type", content_type(path)),
@@ -479,7 +486,7 @@ class ReplayHub:
         entry = self.view.blobs.get(sha256)
         if entry is None:
             return Reply(404, [("Content-Type", "text/plain")], b"NoSuchKey")
-        headers = [("Content-Type", "application/octet-stream"), ("ETag", f'"{sha256}"')]
+        headers = [("Content-Type", "application/octet-stream"), ("ETag", f'"{cdn_etag(sha256)}"')]
         return self._file_reply(entry, headers, range_header)
 
     def _file_reply(
@@ -488,6 +495,15 @@ class ReplayHub:
         if entry.blob is None:  # built in memory from the row store (a leaderboard export)
             return bytes_reply(self.view.store.file_bytes(entry), headers, range_header)
         return blob_reply(entry.blob, entry.size, headers, range_header)
+
+
+def cdn_etag(sha256: str) -> str:
+    """The storage host's own ETag for a blob. The Hub's storage answers with
+    an ETag of its own, 64 hex digits but not the file's sha256 (observed by
+    clients that compared them); its value here is generated, assumed only to
+    be stable and different: a client must check the body against the Hub's
+    `X-Linked-Etag`, never this."""
+    return hashlib.sha256(b"replay-cdn-etag:" + sha256.encode()).hexdigest()
 
 
 def _check_as_of(store: RecordingStore, as_of: dt.date | None) -> None:

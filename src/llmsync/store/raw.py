@@ -9,7 +9,8 @@ Layout under the raw root (`data/raw/`)::
     curated/<sha256>.yaml                             a curated file a snapshot was built from
     .records/<repo_type>s/<repo_id>/<commit>/<path>   a repo file's sha256, size, ETag (on landing)
     .corrupt/<UTC stamp>-<nonce>/<relative path>      objects set aside: their bytes had changed
-    .incoming/, .hf-cache/                            downloads in progress
+    .incoming/                                        downloads in progress
+    .hf-cache/                                        unused (huggingface_hub's cache, once)
 
 A repo file at a commit never changes upstream, so its path names one object.
 A model's API info does change at the same commit (likes, downloads), so each

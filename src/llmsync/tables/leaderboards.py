@@ -27,6 +27,9 @@ LEADERBOARD_REPOS: dict[str, str] = {
     "openevals": "OpenEvals/leaderboard-data",
 }
 LEADERBOARD_FILE = "data/train-00000-of-00001.parquet"
+# A guard, not a forecast: the largest recorded export is 0.74 MB; one of 100
+# MB would be something else than a leaderboard, refused before it is read.
+EXPORT_MAX_BYTES = 100_000_000
 # Leaderboards that began after the Open LLM Leaderboard's retirement: a Hub
 # without the repo (a replay as of an earlier date) is skipped, not a failure.
 LEADERBOARDS_SINCE_2026 = frozenset({"openevals"})

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from llmsync.hub.client import HubClient
 from llmsync.hub.errors import FileNotFound, Gated, HubError
+from llmsync.hub.ids import is_commit_sha
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.hub.secrets import redact
@@ -31,6 +32,8 @@ from llmsync.store.raw import RawObjectError, RawStore
 from llmsync.tables.benchmarks import leaderboard_entries, listing_ids
 
 EVAL_YAML = "eval.yaml"
+# A guard: the recorded eval.yaml files are a few kB of task ids.
+EVAL_YAML_MAX_BYTES = 1_000_000
 OFFICIAL_FILTER = "filter=benchmark:official"
 
 
@@ -131,8 +134,16 @@ def _eval_yaml(
 ) -> StoredObject | None:
     if sha is None:
         return None
+    if not is_commit_sha(sha):  # a file is read at a commit, never at a branch that moves
+        failures.append(
+            redact(f"{dataset_id} eval.yaml: the listing's sha {sha[:40]!r} is no commit")
+        )
+        return None
     try:
-        landed = client.download(dataset_id, EVAL_YAML, repo_type="dataset", revision=sha)
+        # The listing named the commit: one request lands the file.
+        landed = client.file_at(
+            dataset_id, EVAL_YAML, repo_type="dataset", sha=sha, max_bytes=EVAL_YAML_MAX_BYTES
+        )
     except FileNotFound:
         return None
     except HubError as exc:

@@ -23,6 +23,7 @@ from llmsync.pipeline.sources.base import Fetched, SourceRun, in_raw_order, raw_
 from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.store.raw import RawStore
 from llmsync.tables.leaderboards import (
+    EXPORT_MAX_BYTES,
     LEADERBOARD_FILE,
     LEADERBOARD_REPOS,
     LEADERBOARDS_SINCE_2026,
@@ -152,8 +153,13 @@ def _land_one(
     stored = raw.get(repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
     if stored is None:
         try:
-            file = client.download(
-                repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha
+            # The commit listing named the sha: one request lands the file.
+            file = client.file_at(
+                repo_id,
+                LEADERBOARD_FILE,
+                repo_type="dataset",
+                sha=commit.sha,
+                max_bytes=EXPORT_MAX_BYTES,
             )
         except FileNotFound:
             # That commit predates the table (or dropped it): nothing to read there.
