@@ -20,14 +20,26 @@ from llmsync.pipeline.model_fetch import ModelFetch
 from llmsync.pipeline.population import fetch_models_at_scale, population_repos
 from llmsync.pipeline.sources.base import Fetched, SourceRun, in_raw_order, raw_entry
 from llmsync.pipeline.sources.benchmarks import BENCHMARKS, leaderboard_models
-from llmsync.pipeline.sources.leaderboards import built_scores
-from llmsync.pipeline.stages import TRANSIENT_MODEL_STATUSES, fetch_models, tracked_repos
+from llmsync.pipeline.sources.leaderboards import LEADERBOARDS, built_scores
+from llmsync.pipeline.stages import (
+    TRANSIENT_MODEL_STATUSES,
+    SyncConfig,
+    fetch_models,
+    tracked_repos,
+)
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import Snapshot, SnapshotStore
 
 
 class Models:
     name = "models"
+
+    def reads(self, config: SyncConfig) -> tuple[str, ...]:
+        """The benchmarks (their leaderboards' models join), and for a
+        `leaderboards` population the leaderboards (their scores name it)."""
+        if config.population == "leaderboards":
+            return (LEADERBOARDS.name, BENCHMARKS.name)
+        return (BENCHMARKS.name,)
 
     def fetch(self, run: SourceRun) -> Fetched[list[ModelFetch]]:
         tracked = tracked_repos(run.curated, run.config.extra_repos)
