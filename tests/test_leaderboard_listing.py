@@ -1,6 +1,8 @@
-"""A leaderboard's commits listed until what the previous snapshot read: the
-client stops paging there, the sync splices the older history it read before,
-and a rewritten history (the replay's `rewritten_history` fault) is rebuilt."""
+"""A night's requests cut: a leaderboard's commits listed until what the
+previous snapshot read (the client stops paging there, the sync splices the
+older history it read before, and a rewritten history, the replay's
+`rewritten_history` fault, is rebuilt); no card asked of a commit the Hub
+said has none."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import collections
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from llmsync.hub.client import HubClient
 from llmsync.pipeline import SyncConfig, run_sync
 from llmsync.pipeline.sources.leaderboards import known_histories
+from llmsync.pipeline.sources.models import cardless_commits
 from llmsync.replay.faults import FaultPlan
 from llmsync.replay.server import ReplayHub
 from llmsync.store.raw import RawStore
@@ -106,3 +110,24 @@ def test_a_rewritten_history_is_rebuilt(
         assert pq.read_table(after.table_path(name)).equals(
             pq.read_table(fresh.table_path(name))
         ), name
+
+
+def test_cardless_commits_only_from_an_ok_read_at_a_commit_sha() -> None:
+    sha = "b" * 40
+    models = {
+        "a/no-card": {"status": "ok", "sha": sha, "card_sha256": None},
+        "a/card": {"status": "ok", "sha": sha, "card_sha256": "c" * 64},
+        "a/gap": {"status": "not_recorded", "sha": sha, "card_sha256": None},
+        "a/failed": {"status": "card_unavailable", "sha": sha, "card_sha256": None},
+        "a/branch": {"status": "ok", "sha": "main", "card_sha256": None},
+        "a/odd-sha": {"status": "ok", "sha": 12345, "card_sha256": None},
+        "a/huge-sha": {"status": "ok", "sha": "f" * 10_000, "card_sha256": None},
+        "a/null": None,
+    }
+    manifest = {"sources": {"models": models}}
+    previous = SimpleNamespace(manifest=manifest)
+    assert cardless_commits(previous) == {"a/no-card": sha}  # type: ignore[arg-type]
+    assert cardless_commits(None) == {}
+    assert cardless_commits(SimpleNamespace(manifest={})) == {}  # type: ignore[arg-type]
+    odd = SimpleNamespace(manifest={"sources": {"models": None}})
+    assert cardless_commits(odd) == {}  # type: ignore[arg-type]

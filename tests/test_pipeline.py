@@ -64,6 +64,7 @@ def synced_twice(
         "reports": [first, second, third],
         "processed_before_third": processed_before,
         "commit_pages": listed,
+        "third_cards": [r.path for r in new_hub.requests if r.path.endswith("/README.md")],
     }
 
 
@@ -125,6 +126,22 @@ def test_a_night_lists_each_leaderboard_until_what_it_read(
     for name in ("scores", "revisions"):
         mine = pq.read_table(latest.table_path(name))
         assert _canonical(mine).equals(_canonical(clean_sync.tables[name])), name
+
+
+def test_a_night_asks_no_card_of_a_commit_known_to_have_none(
+    synced_twice: dict[str, Any],
+) -> None:
+    latest = SnapshotStore(synced_twice["data_dir"]).latest()
+    assert latest is not None
+    models = latest.manifest["sources"]["models"]
+    # The Hub answered 404 for these two repos' README.md at their commits.
+    cardless = {r for r, m in models.items() if m["status"] == "ok" and not m["card_sha256"]}
+    assert cardless == {"google/gemma-4-12B-it", "prism-ml/Ternary-Bonsai-27B-gguf"}
+    # The unchanged night asks again only the cards the replay's recordings
+    # lack (a gap is not an answer); the two commits without one, not at all.
+    gaps = {r for r, m in models.items() if m["status"] == "not_recorded"}
+    asked = {path.split("/resolve/")[0][1:] for path in synced_twice["third_cards"]}
+    assert asked == gaps and len(gaps) == 7
 
 
 def test_unchanged_run_writes_no_table_files(synced_twice: dict[str, Any]) -> None:

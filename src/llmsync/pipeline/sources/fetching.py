@@ -54,10 +54,16 @@ def fetch_sources(run: SourceRun, sources: Sequence[Source[Any]]) -> None:
     # One thread a source: one waiting for another never holds a thread it needs.
     with ThreadPoolExecutor(max_workers=max(1, len(sources))) as pool:
         futures: dict[str, Future[Fetched[Any]]] = {}
-        for source in sources:
-            waits = [futures[name] for name in reads[source.name]]
-            context = contextvars.copy_context()
-            futures[source.name] = pool.submit(context.run, fetch, source, waits)
+        try:
+            for source in sources:
+                waits = [futures[name] for name in reads[source.name]]
+                context = contextvars.copy_context()
+                futures[source.name] = pool.submit(context.run, fetch, source, waits)
+            for future in futures.values():
+                future.exception()  # wait here: an interrupt reaches this thread
+        except BaseException:
+            failed.set()  # stopped while waiting (Ctrl-C): start nothing more
+            raise
     for source in sources:
         error = futures[source.name].exception()
         if error is not None and not isinstance(error, _NotStarted):
