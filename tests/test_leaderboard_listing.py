@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from llmsync.hub.client import HubClient
 from llmsync.pipeline import SyncConfig, run_sync
@@ -131,3 +132,13 @@ def test_cardless_commits_only_from_an_ok_read_at_a_commit_sha() -> None:
     assert cardless_commits(SimpleNamespace(manifest={})) == {}  # type: ignore[arg-type]
     odd = SimpleNamespace(manifest={"sources": {"models": None}})
     assert cardless_commits(odd) == {}  # type: ignore[arg-type]
+
+
+def test_a_fault_plan_reads_rewritten_history() -> None:
+    plan = FaultPlan.from_data(yaml.safe_load(f"rewritten_history: {{{V2}: 2024-07-16}}"))
+    assert plan.rewritten_history == {V2: dt.date(2024, 7, 16)}
+    plan = FaultPlan.from_data({"rewritten_history": {V2: "2024-07-16"}})
+    assert plan.rewritten_history == {V2: dt.date(2024, 7, 16)}
+    for bad in ([V2], {V2: None}, {V2: 20240716}, {V2: "July"}, {1: "2024-07-16"}):
+        with pytest.raises(ValueError):
+            FaultPlan.from_data({"rewritten_history": bad})

@@ -18,7 +18,7 @@ faults:
   - {path: "/api/models/old/name", action: redirect, to: "new/name"}
 partial_captures: true   # optional: serve the recorded partial captures as commits
 odd_eval_items: [google/gemma-4-12B-it]   # optional: serve generated odd eval items too
-rewritten_history: {open-llm-leaderboard/contents: 2024-06-27}   # optional, see below
+rewritten_history: {open-llm-leaderboard/contents: 2024-07-16}   # optional, see below
 ```
 
 `rewritten_history` maps dataset repo ids to a date: the repo's history is
