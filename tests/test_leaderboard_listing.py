@@ -65,6 +65,9 @@ def test_known_histories_only_from_a_complete_listing() -> None:
     # `max_revisions`, or an unreadable entry: listed to the end.
     assert known_histories({"sources": sources}) == {}
     assert known_histories({"sources": sources, "complete_histories": []}) == {}
+    assert known_histories({"sources": sources, "complete_histories": "open_llm_v2x"}) == {}
+    assert known_histories({"sources": {"leaderboards": None}, "complete_histories": []}) == {}
+    assert known_histories(None) == {}
     for bad in ({"revision": "main", "date": "2024-07-13"}, {"revision": "a" * 40}, None):
         odd = {"leaderboards": {"v2": {"repo_id": V2, "revisions": [bad]}}}
         assert known_histories({"sources": odd, "complete_histories": ["v2"]}) == {}

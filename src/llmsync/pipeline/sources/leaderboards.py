@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from llmsync.hub.client import HubClient
@@ -110,11 +110,12 @@ def known_histories(manifest: Mapping[str, Any] | None) -> dict[str, list[Commit
     the commits they were read at: for the leaderboards whose whole history it
     read. A manifest that does not say so (an older llmsync's, or a run cut by
     `max_revisions`) gives none, and the next listing pages to the end."""
-    if manifest is None:
+    complete = (manifest or {}).get(COMPLETE_HISTORIES)
+    read = ((manifest or {}).get("sources") or {}).get("leaderboards")
+    if not isinstance(complete, list) or not isinstance(read, dict):
         return {}
-    complete = manifest.get(COMPLETE_HISTORIES) or []
     known: dict[str, list[CommitRef]] = {}
-    for leaderboard, entry in (manifest.get("sources", {}).get("leaderboards") or {}).items():
+    for leaderboard, entry in read.items():
         if leaderboard not in complete:
             continue
         try:
@@ -210,26 +211,29 @@ def _land_all(
     workers: int,
 ) -> dict[str, list[LeaderboardRevision]]:
     """Each leaderboard's commits' tables (leaderboard, repo id, commits), in
-    the commits' order, through one pool. The first export not landed yet (a
-    leaderboard's newest, on a first sync) is fetched alone first, so a Hub
-    that refuses fails once, not once per worker; the rest go `workers` at a
-    time. On a failure the downloads not yet started are dropped; every file
-    that landed stays landed for the next run."""
+    the commits' order, through one pool. Each leaderboard's first export not
+    landed yet (its newest, on a first sync) goes first, the leaderboards' at
+    once, so a Hub that refuses one fails once for it, not once per worker;
+    then all the rest, `workers` at a time. On a failure the downloads not yet
+    started are dropped; every file that landed stays landed for the next run."""
     jobs = [
         (leaderboard, repo_id, commit)
         for leaderboard, repo_id, commits in histories
         for commit in commits
     ]
-    first = next((i for i, job in enumerate(jobs) if not _on_disk(raw, job[1], job[2])), None)
+    firsts: dict[str, int] = {}
+    for i, (leaderboard, repo_id, commit) in enumerate(jobs):
+        if leaderboard not in firsts and not _on_disk(raw, repo_id, commit):
+            firsts[leaderboard] = i
     results: dict[int, LeaderboardRevision | None] = {}
-    if first is not None:
-        results[first] = _land_one(client, raw, *jobs[first])
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {
-            i: pool.submit(_land_one, client, raw, *job) for i, job in enumerate(jobs) if i != first
-        }
+        futures: dict[int, Future[LeaderboardRevision | None]] = {}
         try:
-            results |= {i: future.result() for i, future in futures.items()}
+            first = list(firsts.values())
+            rest = [i for i in range(len(jobs)) if i not in firsts.values()]
+            for wave in (first, rest):
+                futures |= {i: pool.submit(_land_one, client, raw, *jobs[i]) for i in wave}
+                results |= {i: futures[i].result() for i in wave}
         except BaseException:
             for future in futures.values():
                 future.cancel()
