@@ -176,10 +176,13 @@ def _measured(
     process.wait()
     reader.join()
     seconds = time.perf_counter() - started
-    stages = {
-        name: round((marks[i + 1][1] if i + 1 < len(marks) else seconds) - at, 3)
-        for i, (name, at) in enumerate(marks)
-    }
+    stages: dict[str, float] = {}
+    for i, (name, at) in enumerate(marks):
+        # The sources fetch at the same time, their lines a moment apart: one
+        # stage, from the first source's line to the next stage's.
+        name = "fetch (the sources at once)" if name.startswith("fetch ") else name
+        ended = marks[i + 1][1] if i + 1 < len(marks) else seconds
+        stages[name] = round(stages.get(name, 0.0) + ended - at, 3)
     found = re.search(r"peak-kib (\d+)", "".join(errors))
     if process.returncode != 0 or found is None:
         raise SystemExit(f"{' '.join(command)} failed:\n{''.join(out)}\n{''.join(errors)}")

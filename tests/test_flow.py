@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llmsync.store.snapshots import SnapshotStore
 from tests.conftest import V1
 from tests.recording_edits import without_repo
 from tests.tables import CATALOG_KEYS, published_tables
@@ -55,8 +57,22 @@ def test_flow_publishes_and_leaves_an_artifact(
             found = [a for a in artifact if a.key == ARTIFACT_KEY]
             return str(found[0].data)
 
+    async def task_names(flow_run_id: str) -> list[str]:
+        from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+
+        flow_run = TaskRunFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])
+        async with get_client() as client:
+            runs = await client.read_task_runs(task_run_filter=TaskRunFilter(flow_run_id=flow_run))
+            return [run.name for run in runs]
+
     import asyncio
 
+    # The sources fetch in threads of their own (the independent ones at once):
+    # their stages are still tasks of this flow run.
+    (run,) = SnapshotStore(tmp_path).runs()
+    names = asyncio.run(task_names(run["flow_run_id"]))
+    for stage in ("fetch leaderboards", "fetch benchmarks", "fetch models", "publish"):
+        assert sum(name.startswith(f"{stage}-") for name in names) == 1, (stage, names)
     markdown = asyncio.run(latest_artifact())
     assert markdown.startswith("# llmsync sync: published\n")
     assert f"- snapshot: `{report['snapshot']}`" in markdown

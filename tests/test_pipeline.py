@@ -33,12 +33,13 @@ from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
 from llmsync.tables.intervals import as_of
 from llmsync.tables.leaderboards import LEADERBOARD_FILE, parse_leaderboard
-from tests.conftest import V1, CleanSync
+from tests.conftest import V1, V2, CleanSync
 from tests.readme_recipes import run_recipes
 from tests.recording_edits import without_repo
 from tests.tables import ARTICLE_PRIMARIES
 
 AS_OF_2024_11_10 = dt.date(2024, 11, 10)
+OPENEVALS = "OpenEvals/leaderboard-data"
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +52,29 @@ def synced_twice(
     new_hub = replay_hub_factory()
     first = run_sync(SyncConfig(data_dir=data_dir, endpoint=old_hub.url))
     second = run_sync(SyncConfig(data_dir=data_dir, endpoint=new_hub.url))
+    listed = [_commit_pages(new_hub)]
+    new_hub.clear_requests()
     processed_before = {
         str(p): p.read_bytes() for p in (data_dir / "processed").rglob("*") if p.is_file()
     }
     third = run_sync(SyncConfig(data_dir=data_dir, endpoint=new_hub.url))
+    listed.append(_commit_pages(new_hub))
     return {
         "data_dir": data_dir,
         "reports": [first, second, third],
         "processed_before_third": processed_before,
+        "commit_pages": listed,
+        "third_cards": [r.path for r in new_hub.requests if r.path.endswith("/README.md")],
     }
+
+
+def _commit_pages(hub: ReplayHub) -> collections.Counter[str]:
+    """How many commit-list pages the hub served, per repo."""
+    return collections.Counter(
+        r.path.split("/api/datasets/")[1].split("/commits/")[0]
+        for r in hub.requests
+        if "/commits/" in r.path
+    )
 
 
 def _latest_table(data_dir: Path, name: str) -> Any:
@@ -86,6 +101,47 @@ def test_two_snapshots_and_three_runs(synced_twice: dict[str, Any]) -> None:
         ("published", second.snapshot),
         ("unchanged", second.snapshot),
     ]
+
+
+def test_a_night_lists_each_leaderboard_until_what_it_read(
+    synced_twice: dict[str, Any], clean_sync: CleanSync
+) -> None:
+    """A listing stops at the first commit the previous snapshot read and
+    takes the older history from it: the tables are those of a sync that
+    listed every commit (the shared clean sync, of the same Hub)."""
+    second, third = synced_twice["commit_pages"]
+    # The second run: v2's 112 commits since 2024-11-10 and the first one it
+    # had read fill three pages of 50; v1's 17 commits one; OpenEvals, new
+    # since, is listed in full (one page). The unchanged night: one page each.
+    assert second == {V1: 1, V2: 3, OPENEVALS: 1}
+    assert third == {V1: 1, V2: 1, OPENEVALS: 1}
+    latest = SnapshotStore(synced_twice["data_dir"]).latest()
+    clean = SnapshotStore(clean_sync.data_dir).latest()
+    assert latest is not None and clean is not None
+    leaderboards = latest.manifest["sources"]["leaderboards"]
+    assert leaderboards == clean.manifest["sources"]["leaderboards"]
+    counts = {name: len(entry["revisions"]) for name, entry in leaderboards.items()}
+    assert counts == {"open_llm_v1": 17, "open_llm_v2": 190, "openevals": 1}
+    assert latest.manifest["complete_histories"] == ["open_llm_v1", "open_llm_v2", "openevals"]
+    for name in ("scores", "revisions"):
+        mine = pq.read_table(latest.table_path(name))
+        assert _canonical(mine).equals(_canonical(clean_sync.tables[name])), name
+
+
+def test_a_night_asks_no_card_of_a_commit_known_to_have_none(
+    synced_twice: dict[str, Any],
+) -> None:
+    latest = SnapshotStore(synced_twice["data_dir"]).latest()
+    assert latest is not None
+    models = latest.manifest["sources"]["models"]
+    # The Hub answered 404 for these two repos' README.md at their commits.
+    cardless = {r for r, m in models.items() if m["status"] == "ok" and not m["card_sha256"]}
+    assert cardless == {"google/gemma-4-12B-it", "prism-ml/Ternary-Bonsai-27B-gguf"}
+    # The unchanged night asks again only the cards the replay's recordings
+    # lack (a gap is not an answer); the two commits without one, not at all.
+    gaps = {r for r, m in models.items() if m["status"] == "not_recorded"}
+    asked = {path.split("/resolve/")[0][1:] for path in synced_twice["third_cards"]}
+    assert asked == gaps and len(gaps) == 7
 
 
 def test_unchanged_run_writes_no_table_files(synced_twice: dict[str, Any]) -> None:

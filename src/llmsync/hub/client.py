@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
@@ -305,8 +305,11 @@ class HubClient:
 
     # commits
 
-    def list_commits(self, repo_id: str, *, repo_type: str) -> list[CommitRef]:
-        """Every commit of the default branch, newest first."""
+    def list_commits(
+        self, repo_id: str, *, repo_type: str, until: Container[str] = (), limit: int | None = None
+    ) -> list[CommitRef]:
+        """The default branch's commits, newest first: all, the newest `limit`, or up to
+        the first in `until` (a commit id hashes its parents: the older ones are known)."""
         require_repo_id(repo_id)
         _require_repo_type(repo_type)
         url: str | None = f"{self.endpoint}/api/{repo_type}s/{repo_id}/commits/main"
@@ -316,13 +319,11 @@ class HubClient:
                 functools.partial(self._get, url), what=f"commits of {repo_type} {repo_id}"
             )
             for item in json_list(response.content, what=f"commits of {repo_id}"):
-                commits.append(
-                    CommitRef(
-                        sha=require_revision(str(item["id"])),
-                        date=parse_datetime(str(item["date"])),
-                        title=str(item.get("title", "")),
-                    )
-                )
+                sha = require_revision(str(item["id"]))
+                date, title = parse_datetime(str(item["date"])), str(item.get("title", ""))
+                commits.append(CommitRef(sha=sha, date=date, title=title))
+                if sha in until or len(commits) == limit:
+                    return commits
             url = response.links.get("next", {}).get("url")
         return commits
 

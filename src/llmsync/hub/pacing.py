@@ -19,6 +19,7 @@ guesses no limit at all. A 429 that happens anyway is still retried by
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +37,11 @@ _UNLIMITED = 10**9
 RATE_TIERS = ("none", *TIERS)
 # The host whose documented tiers apply when nobody says otherwise.
 HUB_HOST = urlsplit(DEFAULT_ENDPOINT).hostname
+
+# The tallies of `Pacer.counting` open in this context (a source's thread).
+_TALLIES: contextvars.ContextVar[tuple[list[int], ...]] = contextvars.ContextVar(
+    "llmsync_pacer_tallies", default=()
+)
 
 
 def default_tier(*, token: bool, endpoint: str) -> str:
@@ -153,6 +159,8 @@ class Pacer:
                     self.waited_seconds += self._clock() - self._waiting_since
             bucket.in_flight += 1
             bucket.requests += 1
+            for tally in _TALLIES.get():
+                tally[0] += 1
             sent = self._clock()
             self._sent[name].append(sent)
             if wait_started is not None:
@@ -194,6 +202,17 @@ class Pacer:
         with self._cond:
             ongoing = self._clock() - self._waiting_since if self._waiting else 0.0
             return self.waited_seconds + ongoing
+
+    @contextmanager
+    def counting(self) -> Iterator[Callable[[], int]]:
+        """Count the requests paced from this context (and from threads run in
+        a copy of it): what one source cost while others fetch at the same time."""
+        tally = [0]
+        token = _TALLIES.set((*_TALLIES.get(), tally))
+        try:
+            yield lambda: tally[0]
+        finally:
+            _TALLIES.reset(token)
 
     def requests(self) -> dict[str, int]:
         with self._cond:

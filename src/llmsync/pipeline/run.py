@@ -42,6 +42,7 @@ from llmsync.pipeline.sources import (
     run_plain,
 )
 from llmsync.pipeline.sources.base import raw_entry
+from llmsync.pipeline.sources.fetching import fetch_sources
 from llmsync.pipeline.stages import (
     Merged,
     SyncConfig,
@@ -160,12 +161,11 @@ def _keep_ours(run: SourceRun) -> Ours:
 
 
 def _fetch(run: SourceRun, record: RunRecord) -> None:
-    """Every source, in the registry's order; then what the fetches cost and
-    what went wrong, in the report."""
+    """Every source, each once what it reads has landed (the others at the
+    same time); then what the fetches cost and what went wrong, in the report."""
     report = run.report
-    for source in SOURCES:
-        fetched = source.fetch(run)
-        run.landed.add(source, fetched)
+    fetch_sources(run, SOURCES)
+    for _, fetched in run.landed.items():
         report.fetch |= fetched.counts
         if fetched.state is not None:
             record.population = fetched.state

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +131,9 @@ def tracked_repos(curated: Curated, extra: Sequence[str] = ()) -> list[str]:
     return list(seen)
 
 
-def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) -> ModelFetch:
+def _fetch_one_model(
+    client: HubClient, repo_id: str, *, card_max_bytes: int, cardless: Mapping[str, str]
+) -> ModelFetch:
     try:
         require_repo_id(repo_id)
     except InvalidIdError as exc:
@@ -139,18 +141,27 @@ def _fetch_one_model(client: HubClient, repo_id: str, *, card_max_bytes: int) ->
     base, hub_id, sha = fetch_info(client, repo_id)
     if base.info_object is None:  # no info: the status says why
         return base
+    if isinstance(sha, str) and cardless.get(repo_id) == sha:
+        return base  # the Hub said before that this commit has no card; a commit never changes
     return with_card(client, base, hub_id=hub_id, sha=sha, max_bytes=card_max_bytes)
 
 
 def fetch_models(
-    config: SyncConfig, repo_ids: Sequence[str], *, pacer: Pacer | None = None
+    config: SyncConfig,
+    repo_ids: Sequence[str],
+    *,
+    pacer: Pacer | None = None,
+    cardless: Mapping[str, str] | None = None,
 ) -> list[ModelFetch]:
     """Land model info and card for each repo. A model that fails costs its
-    own row's fields (with the reason), never the run."""
+    own row's fields (with the reason), never the run. `cardless`: repos whose
+    card was missing (404) at a commit sha, by that sha: not asked again there."""
     client = make_client(config, pacer=pacer)
 
     def one(repo_id: str) -> ModelFetch:
-        return _fetch_one_model(client, repo_id, card_max_bytes=config.card_max_bytes)
+        return _fetch_one_model(
+            client, repo_id, card_max_bytes=config.card_max_bytes, cardless=cardless or {}
+        )
 
     # Each model's requests wait on the Hub alone: `download_workers` go at
     # once (the pacer keeps them within the rate limits), results in order.

@@ -19,7 +19,15 @@ faults:
   - {path: "/resolve/", action: header, header: X-Repo-Commit, value: "0000…"}
 partial_captures: true   # optional: serve the recorded partial captures as commits
 odd_eval_items: [google/gemma-4-12B-it]   # optional: serve generated odd eval items too
+rewritten_history: {open-llm-leaderboard/contents: 2024-07-16}   # optional, see below
 ```
+
+`rewritten_history` maps dataset repo ids to a date: the repo's history is
+served as a force-push that dropped its first commit on or after that date
+would leave it (`rewritten`): the commits before keep their ids, every later
+one gets a new one, as a commit id hashes its parent's. The new ids are
+generated (the sha1 of `rewritten ` and the recorded id) and each such
+commit's title says so; the files are the recorded ones.
 
 `odd_eval_items` names model repos whose `evalResults` also carry the
 generated odd item shapes of `odd_evals.py` (labelled generated); the
@@ -32,15 +40,19 @@ few dozen rows) as ordinary commits; see `recordings.py`.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from llmsync.replay.recordings import Repo
 
 ACTIONS = ("status", "delay", "reset", "truncate", "redirect", "gated", "header")
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -139,10 +151,12 @@ class FaultPlan:
         *,
         partial_captures: bool = False,
         odd_eval_items: Iterable[str] = (),
+        rewritten_history: Mapping[str, dt.date] | None = None,
     ) -> None:
         self.rules: tuple[FaultRule, ...] = tuple(rules)
         self.partial_captures = partial_captures
         self.odd_eval_items = frozenset(odd_eval_items)
+        self.rewritten_history = dict(rewritten_history or {})
         self._used = [0] * len(self.rules)
         self._lock = threading.Lock()
 
@@ -176,7 +190,9 @@ class FaultPlan:
         or a bare list of rules."""
         partial_captures = False
         odd: list[str] = []
+        rewrites: dict[str, dt.date] = {}
         if isinstance(data, Mapping):
+            rewrites = _rewrites(data.get("rewritten_history") or {})
             partial_captures = data.get("partial_captures", False)
             if not isinstance(partial_captures, bool):
                 raise ValueError("partial_captures is true or false")
@@ -191,7 +207,9 @@ class FaultPlan:
             if not isinstance(item, Mapping):
                 raise ValueError(f"a fault rule is a mapping, got {type(item).__name__}")
             rules.append(FaultRule.from_dict(item))
-        return cls(rules, partial_captures=partial_captures, odd_eval_items=odd)
+        return cls(
+            rules, partial_captures=partial_captures, odd_eval_items=odd, rewritten_history=rewrites
+        )
 
     @classmethod
     def load(cls, path: Path | str) -> FaultPlan:
@@ -201,3 +219,37 @@ class FaultPlan:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         return cls.from_data(data)
+
+
+def _rewrites(data: Any) -> dict[str, dt.date]:
+    if not isinstance(data, Mapping):
+        raise ValueError("rewritten_history maps dataset repo ids to dates")
+    found: dict[str, dt.date] = {}
+    for repo_id, since in data.items():
+        if isinstance(since, str):
+            since = dt.date.fromisoformat(since)
+        if not isinstance(repo_id, str) or not isinstance(since, dt.date):
+            raise ValueError("rewritten_history maps dataset repo ids to dates")
+        found[repo_id] = since
+    return found
+
+
+def rewritten(repo: Repo, since: dt.date) -> Repo:
+    """`repo`'s history after a force-push that dropped its first commit on or
+    after `since`: the commits before keep their ids; every later one gets a
+    new, generated id (labelled in its title). Unchanged when no commit is that
+    recent, or when none would be left."""
+    before = [commit for commit in repo.commits if commit.date.date() < since]
+    later = [commit for commit in repo.commits if commit.date.date() >= since][1:]
+    if len(before) == len(repo.commits) or not before + later:
+        return repo
+    moved = [
+        replace(
+            commit,
+            sha=hashlib.sha1(f"rewritten {commit.sha}".encode(), usedforsecurity=False).hexdigest(),
+            title=f"{commit.title} (rewritten history: a generated commit id)",
+            api_sha=None,
+        )
+        for commit in later
+    ]
+    return replace(repo, commits=tuple(before + moved))

@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, quote
 from llmsync.cli_args import share
 from llmsync.replay.admin import ADMIN_PREFIX, Controls, admin_reply
 from llmsync.replay.evals import EvalsView, datasets_listing, leaderboard_reply
-from llmsync.replay.faults import FaultPlan, FaultRule
+from llmsync.replay.faults import FaultPlan, FaultRule, rewritten
 from llmsync.replay.generated import GeneratedRepo
 from llmsync.replay.handler import HubServer, RequestRecord
 from llmsync.replay.hubclock import HubClock, epoch_after
@@ -121,6 +121,10 @@ class ReplayHub:
         self.evals = EvalsView(self.view, root=store.root, as_of=as_of)
         if faults is not None:
             self.evals.odd_repos = faults.odd_eval_items
+            for repo_id, since in faults.rewritten_history.items():
+                repo = self.view.repo("dataset", repo_id)
+                if repo is not None:
+                    self.view.add(rewritten(repo, since))
         if latency_ms < 0 or page_size < 1:
             raise ValueError("latency_ms must be >= 0 and page_size >= 1")
         epoch = hub_start or epoch_after(list(self.view.repos.values()), as_of=as_of)

@@ -5,15 +5,17 @@ the sources fingerprint) and one method, `fetch(run) -> Fetched`: it lands what
 it reads and says what it read (`description`), which landed objects a rebuild
 reads (`raw_objects`), and what went wrong (`failures`, `partial`). The run
 fetches the sources listed in `llmsync.pipeline.sources.SOURCES` with no
-branch for any; whatever reads a source's result (another source, the build)
+branch for any, each once the sources it `reads` have landed (the others at
+the same time); whatever reads a source's result (another source, the build)
 names it: `run.landed.data(BENCHMARKS)`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -68,29 +70,46 @@ class Fetched(Generic[T_co]):
 
 
 class Source(Protocol[T_co]):
-    """One upstream source: one module, listed in `SOURCES`."""
+    """One upstream source: one module, listed in `SOURCES`.
+
+    `reads(config)` names the sources whose results its fetch reads (listed
+    before it): it starts once they have landed, and the sources that read
+    nothing of each other fetch at the same time."""
 
     @property
     def name(self) -> str: ...
+
+    def reads(self, config: SyncConfig) -> tuple[str, ...]: ...
 
     def fetch(self, run: SourceRun) -> Fetched[T_co]: ...
 
 
 class Landed:
-    """What the sources fetched this run, in the order they ran."""
+    """What the sources fetched this run, in the registry's order (whichever
+    finished first)."""
 
     def __init__(self) -> None:
         self._by_name: dict[str, Fetched[Any]] = {}
+        self._lock = threading.Lock()
 
     def add(self, source: Source[T], fetched: Fetched[T]) -> None:
-        self._by_name[source.name] = fetched
+        with self._lock:
+            self._by_name[source.name] = fetched
 
     def data(self, source: Source[T]) -> T:
-        """The result of `source`, which ran before (a data dependency)."""
-        return cast(T, self._by_name[source.name].data)
+        """The result of `source`, which landed before (a source names it in
+        its `reads`)."""
+        with self._lock:
+            return cast(T, self._by_name[source.name].data)
+
+    def arrange(self, names: Sequence[str]) -> None:
+        """List the results in `names`' order (the registry's)."""
+        with self._lock:
+            self._by_name = {name: self._by_name[name] for name in names}
 
     def items(self) -> list[tuple[str, Fetched[Any]]]:
-        return list(self._by_name.items())
+        with self._lock:
+            return list(self._by_name.items())
 
 
 @dataclass

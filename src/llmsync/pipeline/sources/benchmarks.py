@@ -60,12 +60,16 @@ class LandedBenchmarks:
 class Benchmarks:
     name = "benchmarks"
 
+    def reads(self, config: SyncConfig) -> tuple[str, ...]:
+        return ()
+
     def fetch(self, run: SourceRun) -> Fetched[LandedBenchmarks]:
-        before = sum(run.pacer.requests().values())
         kept = previous_leaderboards(run.previous.manifest if run.previous else None)
-        landed = run.stage(
-            "fetch benchmarks", fetch_official, run.config, pacer=run.pacer, previous=kept
-        )
+        # Its own requests: other sources fetch meanwhile through the same pacer.
+        with run.pacer.counting() as requests:
+            landed = run.stage(
+                "fetch benchmarks", fetch_official, run.config, pacer=run.pacer, previous=kept
+            )
         return Fetched(
             landed,
             description=describe_benchmarks(landed),
@@ -73,7 +77,7 @@ class Benchmarks:
             failures=landed.failures + landed.skipped_entries,
             partial=bool(landed.failures),
             # What the benchmarks cost (eval results ride on the model requests).
-            counts={"benchmark_requests": sum(run.pacer.requests().values()) - before},
+            counts={"benchmark_requests": requests()},
         )
 
 

@@ -8,12 +8,14 @@ fetched fails the run: a snapshot without it would be a lie by omission.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from llmsync.hub.client import HubClient
 from llmsync.hub.errors import CommitRef, FileNotFound, HubError, RepoNotFound
+from llmsync.hub.ids import is_commit_sha
 from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.report import SyncFailed
@@ -21,6 +23,7 @@ from llmsync.pipeline.revision import LeaderboardRevision
 from llmsync.pipeline.scores import ScoresBuild, build_scores, read_prior
 from llmsync.pipeline.sources.base import Fetched, SourceRun, in_raw_order, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
+from llmsync.pipeline.threads import map_in_threads
 from llmsync.store.raw import RawStore
 from llmsync.tables.leaderboards import (
     EXPORT_MAX_BYTES,
@@ -33,13 +36,27 @@ from llmsync.tables.leaderboards import (
 class Leaderboards:
     name = "leaderboards"
 
+    def reads(self, config: SyncConfig) -> tuple[str, ...]:
+        return ()
+
     def fetch(self, run: SourceRun) -> Fetched[list[LeaderboardRevision]]:
-        revisions = run.stage("fetch leaderboards", fetch_leaderboards, run.config, pacer=run.pacer)
+        revisions = run.stage(
+            "fetch leaderboards",
+            fetch_leaderboards,
+            run.config,
+            pacer=run.pacer,
+            known=known_histories(run.previous.manifest if run.previous else None),
+        )
         raw = RawStore(run.config.data_dir / "raw")
+        description = describe_leaderboards(revisions)
         return Fetched(
             revisions,
-            description=describe_leaderboards(revisions),
+            description=description,
             raw_objects=leaderboard_raw_objects(raw, revisions),
+            # A cut history is not spliced onto the next listing: it lacks the older part.
+            manifest={
+                COMPLETE_HISTORIES: sorted(description) if run.config.max_revisions is None else []
+            },
         )
 
 
@@ -84,67 +101,156 @@ def describe_leaderboards(revisions: Sequence[LeaderboardRevision]) -> dict[str,
     return leaderboards
 
 
+# The manifest's list of the leaderboards whose `revisions` are their whole
+# history (not cut by `max_revisions`): only those are spliced onto a listing.
+COMPLETE_HISTORIES = "complete_histories"
+
+
+def known_histories(manifest: Mapping[str, Any] | None) -> dict[str, list[CommitRef]]:
+    """Each leaderboard's revisions a previous snapshot read, newest first, as
+    the commits they were read at: for the leaderboards whose whole history it
+    read. A manifest that does not say so (an older llmsync's, or a run cut by
+    `max_revisions`) gives none, and the next listing pages to the end."""
+    complete = (manifest or {}).get(COMPLETE_HISTORIES)
+    read = ((manifest or {}).get("sources") or {}).get("leaderboards")
+    if not isinstance(complete, list) or not isinstance(read, dict):
+        return {}
+    known: dict[str, list[CommitRef]] = {}
+    for leaderboard, entry in read.items():
+        if leaderboard not in complete:
+            continue
+        try:
+            # The manifest keeps a revision's date, not its time, and no title:
+            # the date is all a landed revision reads of its commit (midnight
+            # UTC stands in for the time, never read).
+            known[leaderboard] = [
+                CommitRef(
+                    sha=_commit_sha(item["revision"]),
+                    date=dt.datetime.combine(
+                        dt.date.fromisoformat(str(item["date"])), dt.time(), tzinfo=dt.UTC
+                    ),
+                    title="",
+                )
+                for item in entry["revisions"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            continue  # unreadable: that leaderboard is listed to its end
+    return known
+
+
+def _commit_sha(value: Any) -> str:
+    if not (isinstance(value, str) and is_commit_sha(value)):
+        raise ValueError(f"not a commit sha: {str(value)[:40]!r}")
+    return value
+
+
 def fetch_leaderboards(
-    config: SyncConfig, *, pacer: Pacer | None = None
+    config: SyncConfig,
+    *,
+    pacer: Pacer | None = None,
+    known: Mapping[str, Sequence[CommitRef]] | None = None,
 ) -> list[LeaderboardRevision]:
     """Land every revision of each leaderboard's table (newest first).
 
+    The leaderboards are listed at once. A listing stops at the first commit
+    `known` holds for its leaderboard (what a previous snapshot read, newest
+    first; see `known_histories`) and takes that commit's known history from
+    there; one that never meets it (the history was rewritten) pages to the
+    end, and the build decides whether the intervals extend or are rebuilt.
     Revisions are immutable, so one landed before is read from `data/raw/`
     without asking the Hub. A leaderboard that cannot be listed or fetched
     fails the run: a snapshot without it would be a lie by omission.
     """
     client = make_client(config, pacer=pacer)
     raw = RawStore(config.data_dir / "raw")
-    landed: list[LeaderboardRevision] = []
-    for leaderboard in config.leaderboards:
+
+    def listed(leaderboard: str) -> tuple[str, str, list[CommitRef]] | None:
         repo_id = LEADERBOARD_REPOS[leaderboard]
         try:
-            commits = client.list_commits(repo_id, repo_type="dataset")
+            commits = _history(
+                client,
+                repo_id,
+                known=(known or {}).get(leaderboard, ()),
+                limit=config.max_revisions,
+            )
         except HubError as exc:
             if isinstance(exc, RepoNotFound) and leaderboard in LEADERBOARDS_SINCE_2026:
-                continue  # not there yet (a replay as of an earlier date)
+                return None  # not there yet (a replay as of an earlier date)
             raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) unavailable: {exc}") from exc
-        if config.max_revisions is not None:
-            commits = commits[: config.max_revisions]
-        found = _land_all(
-            client, raw, leaderboard, repo_id, commits, workers=config.download_workers
-        )
-        if not found:
+        return leaderboard, repo_id, commits
+
+    # Each listing waits on the Hub alone: all go at once (the pacer keeps
+    # them within the rate limits); a failure is raised in the boards' order.
+    boards = config.leaderboards
+    histories = [h for h in map_in_threads(listed, boards, workers=len(boards)) if h is not None]
+    found = _land_all(client, raw, histories, workers=config.download_workers)
+    landed: list[LeaderboardRevision] = []
+    for leaderboard, repo_id, _ in histories:
+        if not found[leaderboard]:
             raise SyncFailed(f"leaderboard {leaderboard} ({repo_id}) has no table to read")
-        landed.extend(found)
+        landed.extend(found[leaderboard])
     return landed
+
+
+def _history(
+    client: HubClient, repo_id: str, *, known: Sequence[CommitRef], limit: int | None
+) -> list[CommitRef]:
+    """The commits to read, newest first: listed until a known one, then the
+    known history from it on (what was read before, no request)."""
+    position = {commit.sha: i for i, commit in enumerate(known)}
+    commits = client.list_commits(repo_id, repo_type="dataset", until=position, limit=limit)
+    if commits and commits[-1].sha in position:
+        commits += known[position[commits[-1].sha] + 1 :]
+    return commits[:limit] if limit is not None else commits
 
 
 def _land_all(
     client: HubClient,
     raw: RawStore,
-    leaderboard: str,
-    repo_id: str,
-    commits: Sequence[CommitRef],
+    histories: Sequence[tuple[str, str, Sequence[CommitRef]]],
     *,
     workers: int,
-) -> list[LeaderboardRevision]:
-    """Each commit's table, in the commits' order. The newest is fetched alone
-    first, so a Hub that refuses fails once, not once per worker; the rest go
-    `workers` at a time. On a failure the downloads not yet started are
-    dropped; every file that landed stays landed for the next run."""
-    if not commits:
-        return []
-    results: list[LeaderboardRevision | None] = [
-        _land_one(client, raw, leaderboard, repo_id, commits[0])
+) -> dict[str, list[LeaderboardRevision]]:
+    """Each leaderboard's commits' tables (leaderboard, repo id, commits), in
+    the commits' order, through one pool. Each leaderboard's first export not
+    landed yet (its newest, on a first sync) goes first, the leaderboards' at
+    once, so a Hub that refuses one fails once for it, not once per worker;
+    then all the rest, `workers` at a time. On a failure the downloads not yet
+    started are dropped; every file that landed stays landed for the next run."""
+    jobs = [
+        (leaderboard, repo_id, commit)
+        for leaderboard, repo_id, commits in histories
+        for commit in commits
     ]
+    firsts: dict[str, int] = {}
+    for i, (leaderboard, repo_id, commit) in enumerate(jobs):
+        if leaderboard not in firsts and not _on_disk(raw, repo_id, commit):
+            firsts[leaderboard] = i
+    results: dict[int, LeaderboardRevision | None] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: list[Future[LeaderboardRevision | None]] = [
-            pool.submit(_land_one, client, raw, leaderboard, repo_id, commit)
-            for commit in commits[1:]
-        ]
+        futures: dict[int, Future[LeaderboardRevision | None]] = {}
         try:
-            results.extend(future.result() for future in futures)
+            first = list(firsts.values())
+            rest = [i for i in range(len(jobs)) if i not in firsts.values()]
+            for wave in (first, rest):
+                futures |= {i: pool.submit(_land_one, client, raw, *jobs[i]) for i in wave}
+                results |= {i: futures[i].result() for i in wave}
         except BaseException:
-            for future in futures:
+            for future in futures.values():
                 future.cancel()
             raise
-    return [item for item in results if item is not None]
+    found: dict[str, list[LeaderboardRevision]] = {board: [] for board, _, _ in histories}
+    for i, (leaderboard, _, _) in enumerate(jobs):
+        item = results[i]
+        if item is not None:
+            found[leaderboard].append(item)
+    return found
+
+
+def _on_disk(raw: RawStore, repo_id: str, commit: CommitRef) -> bool:
+    """Whether the commit's table is in the landing (its hash is checked when read)."""
+    path = raw.path_for(repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+    return path.is_file()
 
 
 def _land_one(

@@ -15,19 +15,32 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from llmsync.hub.ids import is_commit_sha
 from llmsync.pipeline.fetchplan import FetchPlan
 from llmsync.pipeline.model_fetch import ModelFetch
 from llmsync.pipeline.population import fetch_models_at_scale, population_repos
 from llmsync.pipeline.sources.base import Fetched, SourceRun, in_raw_order, raw_entry
 from llmsync.pipeline.sources.benchmarks import BENCHMARKS, leaderboard_models
-from llmsync.pipeline.sources.leaderboards import built_scores
-from llmsync.pipeline.stages import TRANSIENT_MODEL_STATUSES, fetch_models, tracked_repos
+from llmsync.pipeline.sources.leaderboards import LEADERBOARDS, built_scores
+from llmsync.pipeline.stages import (
+    TRANSIENT_MODEL_STATUSES,
+    SyncConfig,
+    fetch_models,
+    tracked_repos,
+)
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import Snapshot, SnapshotStore
 
 
 class Models:
     name = "models"
+
+    def reads(self, config: SyncConfig) -> tuple[str, ...]:
+        """The benchmarks (their leaderboards' models join), and for a
+        `leaderboards` population the leaderboards (their scores name it)."""
+        if config.population == "leaderboards":
+            return (LEADERBOARDS.name, BENCHMARKS.name)
+        return (BENCHMARKS.name,)
 
     def fetch(self, run: SourceRun) -> Fetched[list[ModelFetch]]:
         tracked = tracked_repos(run.curated, run.config.extra_repos)
@@ -49,7 +62,14 @@ class Models:
             fetches, plan, state = _fetch_population(run, tracked, reread=from_prs)
             counts |= _plan_counts(plan, models=len(fetches))
             return _fetched(run, fetches, counts=counts, state=state)
-        fetches = run.stage("fetch models", fetch_models, run.config, tracked, pacer=run.pacer)
+        fetches = run.stage(
+            "fetch models",
+            fetch_models,
+            run.config,
+            tracked,
+            pacer=run.pacer,
+            cardless=cardless_commits(run.previous),
+        )
         return _fetched(run, fetches, counts=counts, state=None)
 
 
@@ -63,6 +83,22 @@ def open_result_repos(previous: Snapshot | None) -> tuple[list[str], list[str]]:
     holding = [r for r in rows if r["valid_to"] is None]
     from_prs = {r["repo_id"] for r in holding if r["pull_request"] is not None}
     return sorted({r["repo_id"] for r in holding}), sorted(from_prs)
+
+
+def cardless_commits(previous: Snapshot | None) -> dict[str, str]:
+    """The repos read without a card before, by the commit sha the Hub said
+    has none (404): a commit's files never change, so it is not asked again
+    while the repo stays at that commit."""
+    models = (previous.manifest.get("sources") or {}).get("models") if previous else None
+    return {
+        repo_id: model["sha"]
+        for repo_id, model in (models or {}).items()
+        if isinstance(model, dict)
+        and model.get("status") == "ok"
+        and model.get("card_sha256") is None
+        and isinstance(model.get("sha"), str)
+        and is_commit_sha(model["sha"])
+    }
 
 
 def repos_with_open_results(
