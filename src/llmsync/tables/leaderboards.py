@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from llmsync.hub.ids import is_valid_repo_id
-from llmsync.tables.schemas import BENCHMARKS, EXPORT_SCORES
+from llmsync.tables.export_rows import IDENTITY, ExportRows
+from llmsync.tables.schemas import BENCHMARKS
 
 LEADERBOARD_REPOS: dict[str, str] = {
     "open_llm_v1": "open-llm-leaderboard-old/contents",
@@ -141,14 +141,20 @@ _LAYOUTS: dict[str, tuple[_Layout, ...]] = {
 
 @dataclass(frozen=True)
 class ParsedExport:
-    """One export's `EXPORT_SCORES` rows, and how many rows its table has."""
+    """One export's rows (`ExportRows`), and how many rows its table has."""
 
-    rows: pa.Table
+    leaderboard: str
+    values: ExportRows
     upstream_rows: int
+
+    @functools.cached_property
+    def rows(self) -> pa.Table:
+        """The `EXPORT_SCORES` rows: one per (upstream row, benchmark) with a value."""
+        return self.values.long(self.leaderboard)
 
 
 def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExport:
-    """One export's table as `EXPORT_SCORES` rows: one per (upstream row, benchmark).
+    """One export's table as its rows: one per (upstream row, benchmark) with a value.
 
     A benchmark the row has no value for (an empty cell) gives no row. Raises
     `LeaderboardFormatError` naming the column for a missing column, a score
@@ -167,7 +173,6 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
         )
     per_row = {
         "model_name": names,
-        "repo_id": _repo_ids(names),
         "precision": _optional_strings(table, _PRECISION),
         "model_sha": _optional_strings(table, _MODEL_SHA),
     }
@@ -181,35 +186,16 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
         )
         values[benchmark] = (_scores(table, column), raw)
     per_row["occurrence"] = _occurrences(per_row, values)
-
-    # One row per (upstream row, benchmark) that has a value, in upstream order,
-    # each row's benchmarks in display order (easy to read): the benchmark-major
-    # value columns are taken in that order at once.
+    # Each row's benchmarks in display order (easy to read).
     order = BENCHMARKS[leaderboard]
-    benchmarks = sorted(values, key=order.index)
-    n = table.num_rows
-    row = np.repeat(np.arange(n, dtype=np.int64), len(benchmarks))
-    which = np.tile(np.arange(len(benchmarks), dtype=np.int64), n)
-    scores = pa.concat_arrays([values[name][0] for name in benchmarks])
-    raws = pa.concat_arrays([values[name][1] for name in benchmarks])
-    at = which * n + row
-    held = np.asarray(scores.is_valid().to_numpy(zero_copy_only=False), dtype=bool)[at]
-    row, which, at = row[held], which[held], pa.array(at[held])
-    rows = pa.array(row)
-    columns = {
-        "leaderboard": pa.repeat(pa.scalar(leaderboard, pa.string()), len(row)),
-        "benchmark": pa.array(benchmarks, pa.string()).take(pa.array(which)),
-        "value": scores.take(at),
-        "raw_value": raws.take(at),
-    }
-    parsed = pa.table(
-        [
-            columns[name] if name in columns else per_row[name].take(rows)
-            for name in EXPORT_SCORES.columns
-        ],
-        schema=EXPORT_SCORES.schema,
+    benchmarks = tuple(sorted(values, key=order.index))
+    rows = ExportRows(
+        identity=pa.table(per_row, schema=IDENTITY),
+        benchmarks=benchmarks,
+        values=tuple(values[name][0] for name in benchmarks),
+        raws=tuple(values[name][1] for name in benchmarks),
     )
-    return ParsedExport(parsed, n)
+    return ParsedExport(leaderboard, rows, table.num_rows)
 
 
 def _occurrences(
@@ -346,21 +332,3 @@ def _scores(table: pa.Table, name: str) -> pa.Array:
             f"column {name!r} holds {out!r}, outside the 0-100 score range", column=name
         )
     return scores
-
-
-def _repo_ids(names: pa.Array) -> pa.Array:
-    """The name where it is a Hub repo id with a namespace, else null.
-
-    A bare `llama-7b` could be any of several repos, so it stays null. The
-    check runs once per distinct name, and once per process for a name that
-    many exports list (`_is_namespaced_repo_id` remembers it).
-    """
-    distinct = pc.unique(names)
-    valid = pa.array([_is_namespaced_repo_id(name) for name in distinct.to_pylist()], pa.bool_())
-    keep = pc.take(valid, pc.index_in(names, value_set=distinct))
-    return pc.if_else(keep, names, pa.nulls(len(names), pa.string()))
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _is_namespaced_repo_id(name: str | None) -> bool:
-    return name is not None and "/" in name and is_valid_repo_id(name)
