@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmsync.tables.export_rows import IDENTITY, ExportRows
+from llmsync.tables.export_rows import IDENTITY, ExportRows, identity_codes
 from llmsync.tables.interval_duplicates import Item, Made, ValueKey, apply_group
 from llmsync.tables.repo_ids import namespaced_repo_ids
 from llmsync.tables.schemas import EXPORT_SCORES, SCORES
@@ -47,39 +48,54 @@ class Export:
         return int(self.rows.num_rows)
 
 
+class _Column(NamedTuple):
+    """One benchmark's values in one block: the values (0 where null) and
+    their nulls, the raw values and theirs, and which entries hold it."""
+
+    value: np.ndarray
+    value_null: np.ndarray
+    raw: np.ndarray
+    raw_null: np.ndarray
+    present: np.ndarray
+
+
 @dataclass(frozen=True)
 class _Block:
     """The entries of one source (the open intervals, or one export): their
     identity, their repo ids (None: derived from the name, as the parse
-    would), and per benchmark its values, raw values and which entries hold
-    it (None: those with a value)."""
+    would), and each benchmark's values."""
 
     identity: pa.Table
     repo_ids: pa.Array | None
-    columns: dict[str, tuple[pa.Array, pa.Array, np.ndarray | None]]
+    columns: dict[str, _Column]
 
 
 def _block(rows: pa.Table | ExportRows) -> _Block:
     if isinstance(rows, ExportRows):
-        return _Block(
-            rows.identity.cast(IDENTITY),
-            None,
-            {
-                name: (value, raw, None)
-                for name, value, raw in zip(rows.benchmarks, rows.values, rows.raws, strict=True)
-            },
-        )
+        # A row holds a benchmark where it has a value; a held value is never null.
+        present = ~np.isnan(rows.values)
+        never = np.zeros(rows.identity.num_rows, dtype=bool)
+        columns = {
+            name: _Column(
+                np.nan_to_num(rows.values[j]), never, rows.raws[j], rows.raw_nulls[j], present[j]
+            )
+            for j, name in enumerate(rows.benchmarks)
+        }
+        return _Block(rows.identity.cast(IDENTITY), None, columns)
     # `EXPORT_SCORES` rows (or open intervals): each row holds one benchmark,
     # whatever its value.
     table = rows.select(EXPORT_SCORES.columns).cast(EXPORT_SCORES.schema)
     benchmark = pc.dictionary_encode(table.column("benchmark").combine_chunks())
     codes = np.asarray(benchmark.indices.to_numpy(zero_copy_only=False))
-    value = table.column("value").combine_chunks()
-    raw = table.column("raw_value").combine_chunks()
+    value, value_null = _numbers(table.column("value"))
+    raw, raw_null = _numbers(table.column("raw_value"))
     return _Block(
         table.select(IDENTITY.names),
         table.column("repo_id").combine_chunks(),
-        {name: (value, raw, codes == i) for i, name in enumerate(benchmark.dictionary.to_pylist())},
+        {
+            name: _Column(value, value_null, raw, raw_null, codes == i)
+            for i, name in enumerate(benchmark.dictionary.to_pylist())
+        },
     )
 
 
@@ -94,12 +110,18 @@ class Pass:
     with duplicates are applied export by export (`interval_duplicates`), as the rules say.
     """
 
-    def __init__(self, open_intervals: pa.Table, exports: list[Export]) -> None:
+    def __init__(self, scores: pa.Table, dropped: np.ndarray, exports: list[Export]) -> None:
+        """`scores` but its `dropped` rows: the intervals so far."""
         names = list(dict.fromkeys(export.leaderboard for export in exports))
         self.names = pa.array(names, pa.string())
-        taking_part = pc.is_in(open_intervals.column("leaderboard"), value_set=self.names)
-        self.passing = open_intervals.filter(pc.invert(taking_part))
-        self.open = open_intervals.filter(taking_part)
+        # The open intervals of the batch's leaderboards take part (a copy of
+        # them alone); every other row stays where it is, untouched.
+        taking_part = pc.and_(
+            pc.is_null(scores.column("valid_to")),
+            pc.is_in(scores.column("leaderboard"), value_set=self.names),
+        )
+        self.taking_part = np.asarray(taking_part.to_numpy(), dtype=bool) & ~dropped
+        self.open = scores.filter(pa.array(self.taking_part))
         self.exports = exports
         index = {name: i for i, name in enumerate(names)}
         self.export_board = np.array([index[e.leaderboard] for e in exports], dtype=np.int64)
@@ -113,7 +135,8 @@ class Pass:
         self.revisions = pa.array([e.revision for e in exports], pa.string())
 
     def run(self) -> pa.Table:
-        """The batch's intervals, closed and open, with the passing ones (unsorted)."""
+        """The intervals of the open ones taking part and the batch's exports,
+        closed and open (unsorted): they replace the rows `taking_part`."""
         blocks = [_block(self.open), *(_block(export.rows) for export in self.exports)]
         sizes = np.array([block.identity.num_rows for block in blocks], dtype=np.int64)
         n_open = int(sizes[0])
@@ -128,7 +151,8 @@ class Pass:
             [np.full(n_open, -1, dtype=np.int64), np.repeat(self.export_position, sizes[1:])]
         )
         identity = pa.concat_tables([block.identity for block in blocks])
-        self.group, names = _group_codes(identity, self.board)
+        self.group, name_codes, dictionary = identity_codes(identity, start=self.board)
+        names = _Names(name_codes, dictionary)
         self.occurrence = np.asarray(identity.column("occurrence").to_numpy(), dtype=np.int64)
         order = np.lexsort((self.occurrence, self.position, self.group))
 
@@ -141,9 +165,7 @@ class Pass:
             source = intervals[0]
             made.append((*intervals, np.full(len(source), number), *values.at(source)))
         columns = [np.concatenate(parts) for parts in zip(*made, strict=True)] if made else []
-        return pa.concat_tables(
-            [self.passing, self._intervals(identity, blocks, sizes, names, benchmarks, columns)]
-        )
+        return self._intervals(identity, blocks, sizes, names, benchmarks, columns)
 
     def _apply(self, items: np.ndarray, values: _Values) -> tuple[np.ndarray, ...]:
         """One benchmark's intervals: (source entry, start, end, occurrence)."""
@@ -304,24 +326,19 @@ class _Values:
 
     @classmethod
     def of(cls, benchmark: str, blocks: list[_Block], sizes: np.ndarray) -> _Values:
-        absent = {i for i, block in enumerate(blocks) if benchmark not in block.columns}
-        value_parts, raw_parts = [], []
-        for i, block in enumerate(blocks):
-            if i in absent:
-                value_parts.append(pa.nulls(int(sizes[i]), pa.float64()))
-                raw_parts.append(value_parts[-1])
-            else:
-                values, raws, _ = block.columns[benchmark]
-                value_parts.append(values.cast(pa.float64()))
-                raw_parts.append(raws.cast(pa.float64()))
-        value, value_null = _numbers(pa.chunked_array(value_parts, pa.float64()))
-        raw, raw_null = _numbers(pa.chunked_array(raw_parts, pa.float64()))
-        present = ~value_null
-        offset = 0
-        for i, (block, size) in enumerate(zip(blocks, sizes.tolist(), strict=True)):
-            if i not in absent and (given := block.columns[benchmark][2]) is not None:
-                present[offset : offset + size] = given
-            offset += size
+        parts = [block.columns.get(benchmark) for block in blocks]
+        empty = {size: np.zeros(size, dtype=bool) for size in set(sizes.tolist())}
+
+        def joined(field: int) -> np.ndarray:
+            return np.concatenate(
+                [
+                    part[field] if part is not None else empty[size]
+                    for part, size in zip(parts, sizes.tolist(), strict=True)
+                ]
+            )
+
+        value, value_null, raw, raw_null, present = (joined(field) for field in range(5))
+        value, raw = value.astype(np.float64, copy=False), raw.astype(np.float64, copy=False)
         nulls = value_null.astype(np.uint8) | (raw_null.astype(np.uint8) << 1)
         return cls(present, value, value_null, raw, raw_null, (_bits(value), _bits(raw)), nulls)
 
@@ -361,30 +378,6 @@ def _bits(numbers: np.ndarray) -> np.ndarray:
     """Exact bits, with -0.0 as 0.0 (adding 0.0 turns -0.0 into 0.0)."""
     bits: np.ndarray = (numbers + 0.0).view(np.uint64)
     return bits
-
-
-def _group_codes(identity: pa.Table, board: np.ndarray) -> tuple[np.ndarray, _Names]:
-    """One integer per entry naming its identity: equal iff leaderboard, model
-    name, precision and model sha are equal (a null equal to a null only);
-    and the model names' codes."""
-    code = board.copy()
-    span = int(board.max()) + 1 if len(board) else 1
-    names = _Names(np.zeros(0, dtype=np.int64), pa.array([], pa.string()))
-    for name in ("model_name", "precision", "model_sha"):
-        # One dictionary across the chunks (Arrow shares it), so no copy of the strings.
-        chunks = pc.dictionary_encode(identity.column(name), null_encoding="encode").chunks
-        size = max(len(chunks[0].dictionary), 1) if chunks else 1
-        indices = [np.asarray(chunk.indices.to_numpy(), dtype=np.int64) for chunk in chunks]
-        codes = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
-        if name == "model_name" and chunks:
-            names = _Names(codes, chunks[0].dictionary)
-        if span * size >= 2**62:
-            # Renumber densely before the product could overflow.
-            _, code = np.unique(code, return_inverse=True)
-            span = int(code.max()) + 1
-        code = code * size + codes
-        span *= size
-    return code, names
 
 
 def _days(column: pa.ChunkedArray) -> np.ndarray:

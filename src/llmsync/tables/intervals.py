@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,9 +46,8 @@ _SORT_KEYS = [
 # Exports are applied in batches of about this many (row, benchmark) values:
 # a pass holds one batch's exports at once (peak memory), and a batch is large
 # enough to spread the pass's fixed cost over many exports (the full history,
-# 3.2 million values, is one batch; a night's one export is one). The parse's
-# rows (`ExportRows`) hold a value in 16 bytes and its row's identity once.
-BATCH_ROWS = 4_000_000
+# 3.2 million values, is three batches; a night's one export is one).
+BATCH_ROWS = 1_500_000
 
 
 def empty_scores() -> pa.Table:
@@ -62,30 +62,32 @@ def extend(scores: pa.Table, exports: Iterable[Export]) -> pa.Table:
     depend on its own rows alone, the table is the one that applying them one
     at a time gives.
     """
-    is_open = pc.is_null(scores.column("valid_to"))
-    closed = [scores.filter(pc.invert(is_open))]
-    still_open = scores.filter(is_open)
+    # The table so far: these tables' rows but the `dropped` ones (open
+    # intervals a later pass replaced), sorted once at the end: no row is
+    # copied before then but the open intervals that take part in a pass.
+    tables = [scores.cast(SCORES.schema)]
+    dropped = np.zeros(scores.num_rows, dtype=bool)
     batch: list[Export] = []
     size = 0
     for export in exports:
         batch.append(export)
         size += export.num_values
         if size >= BATCH_ROWS:
-            still_open = _apply(still_open, batch, closed)
+            dropped = _apply(tables, dropped, batch)
             batch, size = [], 0
             # Hand the batch's memory back now: the allocator would keep it (RSS).
             pa.default_memory_pool().release_unused()
     if batch:
-        still_open = _apply(still_open, batch, closed)
-    return sort_scores(pa.concat_tables([*closed, still_open]))
+        dropped = _apply(tables, dropped, batch)
+    return _sorted(pa.concat_tables(tables), dropped=dropped)
 
 
-def _apply(still_open: pa.Table, batch: list[Export], closed: list[pa.Table]) -> pa.Table:
-    """Appends the intervals the batch closed to `closed`; returns the open ones."""
-    made = Pass(still_open, batch).run()
-    ended = pc.is_valid(made.column("valid_to"))
-    closed.append(made.filter(ended))
-    return made.filter(pc.invert(ended))
+def _apply(tables: list[pa.Table], dropped: np.ndarray, batch: list[Export]) -> np.ndarray:
+    """Appends the batch's intervals to `tables`; returns the rows dropped since."""
+    applied = Pass(pa.concat_tables(tables), dropped, batch)
+    made = applied.run()
+    tables.append(made)
+    return np.concatenate([dropped | applied.taking_part, np.zeros(made.num_rows, dtype=bool)])
 
 
 def as_of(scores: pa.Table, date: dt.date) -> pa.Table:
@@ -100,7 +102,13 @@ def as_of(scores: pa.Table, date: dt.date) -> pa.Table:
 
 def sort_scores(scores: pa.Table) -> pa.Table:
     """The one order `scores` is published in (the key makes it total)."""
-    return scores.take(pc.sort_indices(scores, _SORT_KEYS)).cast(SCORES.schema)
+    return _sorted(scores, dropped=np.zeros(scores.num_rows, dtype=bool))
+
+
+def _sorted(scores: pa.Table, *, dropped: np.ndarray) -> pa.Table:
+    """`scores` but its `dropped` rows, in the published order, in one copy."""
+    order = np.asarray(pc.sort_indices(scores, _SORT_KEYS).to_numpy(), dtype=np.int64)
+    return scores.take(pa.array(order[~dropped[order]])).cast(SCORES.schema)
 
 
 def key_column(table: pa.Table, *, with_occurrence: bool = True) -> pa.Array:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from llmsync.tables.export_rows import IDENTITY, ExportRows
+from llmsync.tables.export_rows import IDENTITY, ExportRows, identity_codes
 from llmsync.tables.schemas import BENCHMARKS
 
 LEADERBOARD_REPOS: dict[str, str] = {
@@ -189,13 +189,25 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
     # Each row's benchmarks in display order (easy to read).
     order = BENCHMARKS[leaderboard]
     benchmarks = tuple(sorted(values, key=order.index))
+    n = table.num_rows
     rows = ExportRows(
         identity=pa.table(per_row, schema=IDENTITY),
         benchmarks=benchmarks,
-        values=tuple(values[name][0] for name in benchmarks),
-        raws=tuple(values[name][1] for name in benchmarks),
+        # An empty cell is NaN here (`to_numpy` writes a null float as NaN).
+        values=_matrix([values[name][0].to_numpy(zero_copy_only=False) for name in benchmarks], n),
+        raws=_matrix([values[name][1].fill_null(0.0).to_numpy() for name in benchmarks], n),
+        raw_nulls=_matrix(
+            [values[name][1].is_null().to_numpy(zero_copy_only=False) for name in benchmarks],
+            n,
+            dtype=np.bool_,
+        ),
     )
     return ParsedExport(leaderboard, rows, table.num_rows)
+
+
+def _matrix(rows: list[np.ndarray], width: int, *, dtype: type = np.float64) -> np.ndarray:
+    """One row per benchmark, also for a layout with no benchmark."""
+    return np.vstack(rows).astype(dtype, copy=False) if rows else np.zeros((0, width), dtype)
 
 
 def _occurrences(
@@ -204,26 +216,21 @@ def _occurrences(
     """Each row's rank among the export's rows of the same (model_name,
     precision, model_sha), ranked by the row's values, highest first."""
     identity = pa.table({name: per_row[name] for name in ("model_name", "precision", "model_sha")})
-    counts = identity.group_by(identity.column_names).aggregate([([], "count_all")])
-    if pc.max(counts.column("count_all")).as_py() == 1:
+    code, _, _ = identity_codes(identity, start=np.zeros(identity.num_rows, dtype=np.int64))
+    ascending = np.sort(code)
+    if not (ascending[1:] == ascending[:-1]).any():
         return pa.array(np.zeros(identity.num_rows, dtype=np.int32))
-    ranked = identity
-    sort_keys: list[tuple[str, str]] = [(name, "ascending") for name in identity.column_names]
+    # A row's rank: its place among its identity's rows sorted by value (the
+    # sort is stable, so equal values keep upstream order).
+    ranked = pa.table({"identity": code})
+    sort_keys: list[tuple[str, str]] = [("identity", "ascending")]
     for benchmark, (scores, raw) in values.items():
         ranked = ranked.append_column(f"v_{benchmark}", scores).append_column(f"r_{benchmark}", raw)
         sort_keys += [(f"v_{benchmark}", "descending"), (f"r_{benchmark}", "descending")]
     order = pc.sort_indices(ranked, sort_keys).to_numpy()
-    sorted_identity = identity.take(order)
-    # A row starts a new group where any identity column differs from the row before.
-    starts = np.zeros(len(order), dtype=bool)
-    starts[0] = True
-    for name in identity.column_names:
-        column = sorted_identity.column(name).combine_chunks()
-        same = pc.fill_null(pc.equal(column[1:], column[:-1]), False).to_numpy(zero_copy_only=False)
-        both_null = pc.and_(pc.is_null(column[1:]), pc.is_null(column[:-1])).to_numpy(
-            zero_copy_only=False
-        )
-        starts[1:] |= ~(same | both_null)
+    in_order = code[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = in_order[1:] != in_order[:-1]
     positions = np.arange(len(order))
     group_start = np.maximum.accumulate(np.where(starts, positions, 0))
     occurrence = np.empty(len(order), dtype=np.int32)
