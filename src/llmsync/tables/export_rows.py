@@ -79,16 +79,20 @@ class ExportRows:
 
 
 def identity_codes(
-    identity: pa.Table, *, start: np.ndarray
+    identity: pa.Table,
+    *,
+    start: np.ndarray,
+    columns: tuple[str, ...] = ("model_name", "precision", "model_sha"),
 ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
     """One integer per row naming its identity within `start` (a number per
     row, such as its leaderboard's): equal iff `start`, model name, precision
-    and model sha are equal (a null equal to a null only). Also each row's
-    model name code and the names' dictionary (each distinct name once)."""
+    and model sha (or the `columns` named) are equal (a null equal to a null
+    only). Also each row's model name code and the names' dictionary (each
+    distinct name once)."""
     code = start.astype(np.int64)
     span = int(code.max()) + 1 if len(code) else 1
     name_codes, dictionary = np.zeros(0, dtype=np.int64), pa.array([], pa.string())
-    for name in ("model_name", "precision", "model_sha"):
+    for name in columns:
         # One dictionary across the chunks (Arrow shares it), so no copy of the strings.
         encoded = pc.dictionary_encode(identity.column(name), null_encoding="encode")
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]

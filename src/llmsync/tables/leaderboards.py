@@ -216,10 +216,14 @@ def _occurrences(
     """Each row's rank among the export's rows of the same (model_name,
     precision, model_sha), ranked by the row's values, highest first."""
     identity = pa.table({name: per_row[name] for name in ("model_name", "precision", "model_sha")})
-    code, _, _ = identity_codes(identity, start=np.zeros(identity.num_rows, dtype=np.int64))
-    ascending = np.sort(code)
-    if not (ascending[1:] == ascending[:-1]).any():
-        return pa.array(np.zeros(identity.num_rows, dtype=np.int32))
+    none = np.zeros(identity.num_rows, dtype=np.int64)
+    # Rows that differ in name or precision differ (almost every export has
+    # no two alike): the long model sha is read only where some are alike.
+    if not _repeats(identity_codes(identity, start=none, columns=("model_name", "precision"))[0]):
+        return pa.array(none.astype(np.int32))
+    code, _, _ = identity_codes(identity, start=none)
+    if not _repeats(code):
+        return pa.array(none.astype(np.int32))
     # A row's rank: its place among its identity's rows sorted by value (the
     # sort is stable, so equal values keep upstream order).
     ranked = pa.table({"identity": code})
@@ -236,6 +240,11 @@ def _occurrences(
     occurrence = np.empty(len(order), dtype=np.int32)
     occurrence[order] = positions - group_start
     return pa.array(occurrence)
+
+
+def _repeats(codes: np.ndarray) -> bool:
+    ascending = np.sort(codes)
+    return bool((ascending[1:] == ascending[:-1]).any())
 
 
 def _read(data: bytes | pa.Table, leaderboard: str) -> tuple[pa.Table, _Layout]:
