@@ -120,8 +120,11 @@ class Pass:
             pc.is_null(scores.column("valid_to")),
             pc.is_in(scores.column("leaderboard"), value_set=self.names),
         )
-        self.taking_part = np.asarray(taking_part.to_numpy(), dtype=bool) & ~dropped
-        self.open = scores.filter(pa.array(self.taking_part))
+        taking = np.asarray(taking_part.to_numpy(), dtype=bool) & ~dropped
+        self.open = scores.filter(pa.array(taking))
+        self.open_rows = np.flatnonzero(taking)
+        # The rows of `scores` the pass's intervals replace (set by `run`).
+        self.replaced = taking
         self.exports = exports
         index = {name: i for i, name in enumerate(names)}
         self.export_board = np.array([index[e.leaderboard] for e in exports], dtype=np.int64)
@@ -136,7 +139,8 @@ class Pass:
 
     def run(self) -> pa.Table:
         """The intervals of the open ones taking part and the batch's exports,
-        closed and open (unsorted): they replace the rows `taking_part`."""
+        closed and open (unsorted): they replace the rows `replaced`. An open
+        interval that goes on as it was is no new row: its row stays."""
         blocks = [_block(self.open), *(_block(export.rows) for export in self.exports)]
         sizes = np.array([block.identity.num_rows for block in blocks], dtype=np.int64)
         n_open = int(sizes[0])
@@ -158,13 +162,19 @@ class Pass:
 
         benchmarks = list(dict.fromkeys(name for block in blocks for name in block.columns))
         made: list[tuple[np.ndarray, ...]] = []
-        for number, benchmark in enumerate(benchmarks):
+        for which, benchmark in enumerate(benchmarks):
             values = _Values.of(benchmark, blocks, sizes)
             items = order[values.present[order]]
             intervals = self._apply(items, values)
-            source = intervals[0]
-            made.append((*intervals, np.full(len(source), number), *values.at(source)))
+            made.append((*intervals, np.full(len(intervals[0]), which), *values.at(intervals[0])))
         columns = [np.concatenate(parts) for parts in zip(*made, strict=True)] if made else []
+        if columns:
+            source, start, end, occurrence = columns[:4]
+            as_it_was = (source < n_open) & (start < 0) & (end < 0)
+            as_it_was &= (occurrence < 0) | (occurrence == self.occurrence[source])
+            self.replaced = self.replaced.copy()
+            self.replaced[self.open_rows[source[as_it_was]]] = False
+            columns = [column[~as_it_was] for column in columns]
         return self._intervals(identity, blocks, sizes, names, benchmarks, columns)
 
     def _apply(self, items: np.ndarray, values: _Values) -> tuple[np.ndarray, ...]:

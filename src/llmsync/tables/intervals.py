@@ -33,16 +33,9 @@ import pyarrow.compute as pc
 from llmsync.tables.interval_pass import Export as Export
 from llmsync.tables.interval_pass import Pass
 from llmsync.tables.schemas import EXPORT_SCORES, SCORES
+from llmsync.tables.score_order import merged
+from llmsync.tables.score_order import sort_scores as sort_scores
 
-_SORT_KEYS = [
-    *(
-        (name, "ascending")
-        for name in ("leaderboard", "model_name", "precision", "model_sha", "occurrence")
-    ),
-    ("benchmark", "ascending"),
-    ("valid_from", "ascending"),
-    ("valid_from_revision", "ascending"),
-]
 # Exports are applied in batches of about this many (row, benchmark) values:
 # a pass holds one batch's exports at once (peak memory), and a batch is large
 # enough to spread the pass's fixed cost over many exports (the full history,
@@ -79,7 +72,8 @@ def extend(scores: pa.Table, exports: Iterable[Export]) -> pa.Table:
             pa.default_memory_pool().release_unused()
     if batch:
         dropped = _apply(tables, dropped, batch)
-    return _sorted(pa.concat_tables(tables), dropped=dropped)
+    new = pa.concat_tables(tables[1:]) if len(tables) > 1 else empty_scores()
+    return merged(tables[0], new, dropped=dropped)
 
 
 def _apply(tables: list[pa.Table], dropped: np.ndarray, batch: list[Export]) -> np.ndarray:
@@ -87,7 +81,7 @@ def _apply(tables: list[pa.Table], dropped: np.ndarray, batch: list[Export]) -> 
     applied = Pass(pa.concat_tables(tables), dropped, batch)
     made = applied.run()
     tables.append(made)
-    return np.concatenate([dropped | applied.taking_part, np.zeros(made.num_rows, dtype=bool)])
+    return np.concatenate([dropped | applied.replaced, np.zeros(made.num_rows, dtype=bool)])
 
 
 def as_of(scores: pa.Table, date: dt.date) -> pa.Table:
@@ -98,17 +92,6 @@ def as_of(scores: pa.Table, date: dt.date) -> pa.Table:
         pc.is_null(scores.column("valid_to")), pc.greater(scores.column("valid_to"), day)
     )
     return scores.filter(pc.and_(started, not_ended)).select(EXPORT_SCORES.columns)
-
-
-def sort_scores(scores: pa.Table) -> pa.Table:
-    """The one order `scores` is published in (the key makes it total)."""
-    return _sorted(scores, dropped=np.zeros(scores.num_rows, dtype=bool))
-
-
-def _sorted(scores: pa.Table, *, dropped: np.ndarray) -> pa.Table:
-    """`scores` but its `dropped` rows, in the published order, in one copy."""
-    order = np.asarray(pc.sort_indices(scores, _SORT_KEYS).to_numpy(), dtype=np.int64)
-    return scores.take(pa.array(order[~dropped[order]])).cast(SCORES.schema)
 
 
 def key_column(table: pa.Table, *, with_occurrence: bool = True) -> pa.Array:
