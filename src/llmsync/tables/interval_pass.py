@@ -72,13 +72,12 @@ class _Block:
 
 def _block(rows: pa.Table | ExportRows) -> _Block:
     if isinstance(rows, ExportRows):
-        # A row holds a benchmark where it has a value; a held value is never null.
+        # A row holds a benchmark where it has a value; a held value is never
+        # null. (The NaN of an empty cell is never read: only held items are.)
         present = ~np.isnan(rows.values)
         never = np.zeros(rows.identity.num_rows, dtype=bool)
         columns = {
-            name: _Column(
-                np.nan_to_num(rows.values[j]), never, rows.raws[j], rows.raw_nulls[j], present[j]
-            )
+            name: _Column(rows.values[j], never, rows.raws[j], rows.raw_nulls[j], present[j])
             for j, name in enumerate(rows.benchmarks)
         }
         return _Block(rows.identity.cast(IDENTITY), None, columns)
