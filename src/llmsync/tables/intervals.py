@@ -56,8 +56,9 @@ def extend(scores: pa.Table, exports: Iterable[Export]) -> pa.Table:
     at a time gives.
     """
     # The table so far: these tables' rows but the `dropped` ones (open
-    # intervals a later pass replaced), sorted once at the end: no row is
-    # copied before then but the open intervals that take part in a pass.
+    # intervals a later pass replaced), put in order once at the end
+    # (`score_order.merged`): no row is copied before then but the open
+    # intervals that take part in a pass.
     tables = [scores.cast(SCORES.schema)]
     dropped = np.zeros(scores.num_rows, dtype=bool)
     batch: list[Export] = []
