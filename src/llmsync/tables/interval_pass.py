@@ -257,21 +257,25 @@ class Pass:
         """`SCORES` rows: each source entry's identity and values, valid from
         export `start` (-1: the open interval's own start) to export `end` (-1:
         still open), with occurrence `number` (-1: the entry's own); the ones
-        that hold no day dropped."""
+        that hold no day left out."""
         if not columns:
             return SCORES.empty()
-        source, start, end, number, benchmark, value, value_null, raw, raw_null = columns
-        taken = identity.take(pa.array(source))
-        own = start < 0
-        at = np.where(own, source, 0)
+        own = columns[1] < 0
+        at = np.where(own, columns[0], 0)
         open_days = _days(self.open.column("valid_from"))
-        from_days = np.where(own, open_days[at] if len(open_days) else 0, self.dates[start])
+        from_days = np.where(own, open_days[at] if len(open_days) else 0, self.dates[columns[1]])
+        to_days = self.dates[columns[2]]
+        # Only the intervals that hold a day are made into rows.
+        keep = (columns[2] < 0) | (from_days < to_days)
+        source, start, end, number, benchmark, value, value_null, raw, raw_null = (
+            column[keep] for column in columns
+        )
+        own, at, from_days, to_days = own[keep], at[keep], from_days[keep], to_days[keep]
+        taken = identity.take(pa.array(source))
         from_revision = pa.concat_arrays(
             [self.revisions, self.open.column("valid_from_revision").combine_chunks()]
         ).take(pa.array(np.where(own, len(self.exports) + at, start)))
         is_open = end < 0
-        to_days = self.dates[end]
-        keep = is_open | (from_days < to_days)
         own_number = np.asarray(taken.column("occurrence").to_numpy(), dtype=np.int64)
         columns_by_name = {
             "leaderboard": self.names.take(pa.array(self.board[source])),
@@ -292,7 +296,7 @@ class Pass:
             ],
             schema=SCORES.schema,
         )
-        return table.filter(pa.array(keep))
+        return table
 
 
 @dataclass(frozen=True)
