@@ -41,6 +41,8 @@ def _apply(open_intervals: pa.Table, export: Export) -> tuple[pa.Table, pa.Table
     """(the leaderboard's open intervals after `export`, the intervals it closed);
     both carry the `_KEY` column."""
     rows = export.rows
+    if not isinstance(rows, pa.Table):
+        rows = rows.long(export.leaderboard)  # the parse's columns, spread into rows
     # The n-th copy of a (key without occurrence, value, raw value) in the export
     # continues the n-th open interval of it, copies counted in occurrence order:
     # the multisets' intersection continues, and nothing else.

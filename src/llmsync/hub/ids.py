@@ -13,8 +13,13 @@ from pathlib import PurePosixPath
 # The Hub's rule: one optional namespace and a name, each made of letters,
 # digits, `-`, `_` and `.`, not starting or ending with `-` or `.`, with no
 # `--` or `..`, at most 96 characters.
-_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
-_REPO_ID = re.compile(rf"^(?:{_PART}/)?{_PART}$")
+# The rule is written once, here: `is_valid_repo_id` and the vectorised check
+# over many names (`tables.repo_ids`, RE2) both match a whole string with
+# `REPO_ID_PART` and refuse `REPO_ID_FORBIDDEN`. Whole string: Python's `$`
+# would also match before a trailing newline, RE2's would not.
+REPO_ID_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+REPO_ID_FORBIDDEN = ("..", "--")
+_REPO_ID = re.compile(rf"(?:{REPO_ID_PART}/)?{REPO_ID_PART}")
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -24,7 +29,9 @@ class InvalidIdError(ValueError):
 
 
 def is_valid_repo_id(value: str) -> bool:
-    return bool(_REPO_ID.match(value)) and ".." not in value and "--" not in value
+    return _REPO_ID.fullmatch(value) is not None and not any(
+        part in value for part in REPO_ID_FORBIDDEN
+    )
 
 
 def is_commit_sha(value: str) -> bool:

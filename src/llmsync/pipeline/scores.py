@@ -159,7 +159,7 @@ def _exports(
             record = RevisionRecord(
                 item.leaderboard, item.revision, item.date, parsed.upstream_rows, status, why
             )
-            rows = parsed.rows
+            rows = parsed.values
         records.append(record)
         first_seen.append(record)
         if record.status == "ok" and rows is not None:

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from llmsync.hub.ids import is_valid_repo_id
-from llmsync.tables.schemas import BENCHMARKS, EXPORT_SCORES
+from llmsync.tables.export_rows import IDENTITY, ExportRows, identity_codes
+from llmsync.tables.schemas import BENCHMARKS
 
 LEADERBOARD_REPOS: dict[str, str] = {
     "open_llm_v1": "open-llm-leaderboard-old/contents",
@@ -144,14 +144,20 @@ _LAYOUTS: dict[str, tuple[_Layout, ...]] = {
 
 @dataclass(frozen=True)
 class ParsedExport:
-    """One export's `EXPORT_SCORES` rows, and how many rows its table has."""
+    """One export's rows (`ExportRows`), and how many rows its table has."""
 
-    rows: pa.Table
+    leaderboard: str
+    values: ExportRows
     upstream_rows: int
+
+    @functools.cached_property
+    def rows(self) -> pa.Table:
+        """The `EXPORT_SCORES` rows: one per (upstream row, benchmark) with a value."""
+        return self.values.long(self.leaderboard)
 
 
 def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExport:
-    """One export's table as `EXPORT_SCORES` rows: one per (upstream row, benchmark).
+    """One export's table as its rows: one per (upstream row, benchmark) with a value.
 
     A benchmark the row has no value for (an empty cell) gives no row. Raises
     `LeaderboardFormatError` naming the column for a missing column, a score
@@ -170,7 +176,6 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
         )
     per_row = {
         "model_name": names,
-        "repo_id": _repo_ids(names),
         "precision": _optional_strings(table, _PRECISION),
         "model_sha": _optional_strings(table, _MODEL_SHA),
     }
@@ -184,35 +189,28 @@ def parse_leaderboard(data: bytes | pa.Table, *, leaderboard: str) -> ParsedExpo
         )
         values[benchmark] = (_scores(table, column), raw)
     per_row["occurrence"] = _occurrences(per_row, values)
-
-    # One row per (upstream row, benchmark) that has a value, in upstream order,
-    # each row's benchmarks in display order (easy to read): the benchmark-major
-    # value columns are taken in that order at once.
+    # Each row's benchmarks in display order (easy to read).
     order = BENCHMARKS[leaderboard]
-    benchmarks = sorted(values, key=order.index)
+    benchmarks = tuple(sorted(values, key=order.index))
     n = table.num_rows
-    row = np.repeat(np.arange(n, dtype=np.int64), len(benchmarks))
-    which = np.tile(np.arange(len(benchmarks), dtype=np.int64), n)
-    scores = pa.concat_arrays([values[name][0] for name in benchmarks])
-    raws = pa.concat_arrays([values[name][1] for name in benchmarks])
-    at = which * n + row
-    held = np.asarray(scores.is_valid().to_numpy(zero_copy_only=False), dtype=bool)[at]
-    row, which, at = row[held], which[held], pa.array(at[held])
-    rows = pa.array(row)
-    columns = {
-        "leaderboard": pa.repeat(pa.scalar(leaderboard, pa.string()), len(row)),
-        "benchmark": pa.array(benchmarks, pa.string()).take(pa.array(which)),
-        "value": scores.take(at),
-        "raw_value": raws.take(at),
-    }
-    parsed = pa.table(
-        [
-            columns[name] if name in columns else per_row[name].take(rows)
-            for name in EXPORT_SCORES.columns
-        ],
-        schema=EXPORT_SCORES.schema,
+    rows = ExportRows(
+        identity=pa.table(per_row, schema=IDENTITY),
+        benchmarks=benchmarks,
+        # An empty cell is NaN here (`to_numpy` writes a null float as NaN).
+        values=_matrix([values[name][0].to_numpy(zero_copy_only=False) for name in benchmarks], n),
+        raws=_matrix([values[name][1].fill_null(0.0).to_numpy() for name in benchmarks], n),
+        raw_nulls=_matrix(
+            [values[name][1].is_null().to_numpy(zero_copy_only=False) for name in benchmarks],
+            n,
+            dtype=np.bool_,
+        ),
     )
-    return ParsedExport(parsed, n)
+    return ParsedExport(leaderboard, rows, table.num_rows)
+
+
+def _matrix(rows: list[np.ndarray], width: int, *, dtype: type = np.float64) -> np.ndarray:
+    """One row per benchmark, also for a layout with no benchmark."""
+    return np.vstack(rows).astype(dtype, copy=False) if rows else np.zeros((0, width), dtype)
 
 
 def _occurrences(
@@ -221,31 +219,35 @@ def _occurrences(
     """Each row's rank among the export's rows of the same (model_name,
     precision, model_sha), ranked by the row's values, highest first."""
     identity = pa.table({name: per_row[name] for name in ("model_name", "precision", "model_sha")})
-    counts = identity.group_by(identity.column_names).aggregate([([], "count_all")])
-    if pc.max(counts.column("count_all")).as_py() == 1:
-        return pa.array(np.zeros(identity.num_rows, dtype=np.int32))
-    ranked = identity
-    sort_keys: list[tuple[str, str]] = [(name, "ascending") for name in identity.column_names]
+    none = np.zeros(identity.num_rows, dtype=np.int64)
+    # Rows that differ in name or precision differ (almost every export has
+    # no two alike): the long model sha is read only where some are alike.
+    if not _repeats(identity_codes(identity, start=none, columns=("model_name", "precision"))[0]):
+        return pa.array(none.astype(np.int32))
+    code, _, _ = identity_codes(identity, start=none)
+    if not _repeats(code):
+        return pa.array(none.astype(np.int32))
+    # A row's rank: its place among its identity's rows sorted by value (the
+    # sort is stable, so equal values keep upstream order).
+    ranked = pa.table({"identity": code})
+    sort_keys: list[tuple[str, str]] = [("identity", "ascending")]
     for benchmark, (scores, raw) in values.items():
         ranked = ranked.append_column(f"v_{benchmark}", scores).append_column(f"r_{benchmark}", raw)
         sort_keys += [(f"v_{benchmark}", "descending"), (f"r_{benchmark}", "descending")]
     order = pc.sort_indices(ranked, sort_keys).to_numpy()
-    sorted_identity = identity.take(order)
-    # A row starts a new group where any identity column differs from the row before.
-    starts = np.zeros(len(order), dtype=bool)
-    starts[0] = True
-    for name in identity.column_names:
-        column = sorted_identity.column(name).combine_chunks()
-        same = pc.fill_null(pc.equal(column[1:], column[:-1]), False).to_numpy(zero_copy_only=False)
-        both_null = pc.and_(pc.is_null(column[1:]), pc.is_null(column[:-1])).to_numpy(
-            zero_copy_only=False
-        )
-        starts[1:] |= ~(same | both_null)
+    in_order = code[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = in_order[1:] != in_order[:-1]
     positions = np.arange(len(order))
     group_start = np.maximum.accumulate(np.where(starts, positions, 0))
     occurrence = np.empty(len(order), dtype=np.int32)
     occurrence[order] = positions - group_start
     return pa.array(occurrence)
+
+
+def _repeats(codes: np.ndarray) -> bool:
+    ascending = np.sort(codes)
+    return bool((ascending[1:] == ascending[:-1]).any())
 
 
 def _read(data: bytes | pa.Table, leaderboard: str) -> tuple[pa.Table, _Layout]:
@@ -349,21 +351,3 @@ def _scores(table: pa.Table, name: str) -> pa.Array:
             f"column {name!r} holds {out!r}, outside the 0-100 score range", column=name
         )
     return scores
-
-
-def _repo_ids(names: pa.Array) -> pa.Array:
-    """The name where it is a Hub repo id with a namespace, else null.
-
-    A bare `llama-7b` could be any of several repos, so it stays null. The
-    check runs once per distinct name, and once per process for a name that
-    many exports list (`_is_namespaced_repo_id` remembers it).
-    """
-    distinct = pc.unique(names)
-    valid = pa.array([_is_namespaced_repo_id(name) for name in distinct.to_pylist()], pa.bool_())
-    keep = pc.take(valid, pc.index_in(names, value_set=distinct))
-    return pc.if_else(keep, names, pa.nulls(len(names), pa.string()))
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _is_namespaced_repo_id(name: str | None) -> bool:
-    return name is not None and "/" in name and is_valid_repo_id(name)
