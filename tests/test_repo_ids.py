@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+import pytest
 
-from llmsync.hub.ids import is_valid_repo_id
+from llmsync.hub.ids import InvalidIdError, is_commit_sha, is_valid_repo_id, require_revision
 from llmsync.tables.intervals import Export, empty_scores, extend
 from llmsync.tables.leaderboards import parse_leaderboard
 from llmsync.tables.repo_ids import is_namespaced_repo_id, namespaced_repo_ids
@@ -67,6 +68,15 @@ def test_a_trailing_newline_is_no_repo_id() -> None:
     assert is_valid_repo_id("tiiuae/falcon-40b")
     assert not is_valid_repo_id("tiiuae/falcon-40b\n")
     assert not is_valid_repo_id("falcon-40b\n")
+
+
+def test_a_trailing_newline_is_no_revision() -> None:
+    sha = "0cdda25945bfd8524bd90196e0216b7011f3d1ce"
+    assert is_commit_sha(sha) and not is_commit_sha(sha + "\n")
+    assert require_revision("main") == "main"
+    for bad in ("main\n", sha + "\n", "\nmain"):
+        with pytest.raises(InvalidIdError):
+            require_revision(bad)
 
 
 def test_the_parse_and_the_pass_name_the_same_repo_ids() -> None:

@@ -15,13 +15,13 @@ from pathlib import PurePosixPath
 # `--` or `..`, at most 96 characters.
 # The rule is written once, here: `is_valid_repo_id` and the vectorised check
 # over many names (`tables.repo_ids`, RE2) both match a whole string with
-# `REPO_ID_PART` and refuse `REPO_ID_FORBIDDEN`. Whole string: Python's `$`
-# would also match before a trailing newline, RE2's would not.
+# `REPO_ID_PART` and refuse `REPO_ID_FORBIDDEN`. Whole string (here for the
+# revisions too): Python's `$` would also match before a trailing newline.
 REPO_ID_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 REPO_ID_FORBIDDEN = ("..", "--")
 _REPO_ID = re.compile(rf"(?:{REPO_ID_PART}/)?{REPO_ID_PART}")
-_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+_REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class InvalidIdError(ValueError):
@@ -35,7 +35,7 @@ def is_valid_repo_id(value: str) -> bool:
 
 
 def is_commit_sha(value: str) -> bool:
-    return bool(_COMMIT_SHA.match(value))
+    return _COMMIT_SHA.fullmatch(value) is not None
 
 
 def require_repo_id(value: str) -> str:
@@ -46,7 +46,7 @@ def require_repo_id(value: str) -> str:
 
 def require_revision(value: str) -> str:
     """A branch name or commit sha safe for a URL segment and a folder name."""
-    if not _REVISION.match(value) or ".." in value:
+    if _REVISION.fullmatch(value) is None or ".." in value:
         raise InvalidIdError(f"not a valid revision: {value[:120]!r}")
     return value
 
