@@ -151,7 +151,7 @@ def _write_report(data_dir: Path, snapshot_id: str) -> str | None:
     from llmsync.report.page import write_report
 
     try:
-        return str(write_report(data_dir, snapshot_id=snapshot_id))
+        return str(write_report(data_dir, snapshot_id=snapshot_id, keep_current=True))
     except Exception as exc:  # the snapshot is published: as in the flow, nothing here fails it
         kind = "" if isinstance(exc, ReportError | OSError) else f"{type(exc).__name__}: "
         print(

@@ -202,25 +202,43 @@ class SnapshotStore:
 
     # -- reading ---------------------------------------------------------
 
+    def snapshot_ids(self) -> list[str]:
+        """The ids of the snapshot folders, oldest first, read from their names
+        alone (no manifest is read; `snapshots()` keeps those whose manifest
+        reads)."""
+        if not self.processed.is_dir():
+            return []
+        return sorted(
+            entry.name[len(SNAPSHOT_PREFIX) :]
+            for entry in self.processed.iterdir()
+            if entry.name.startswith(SNAPSHOT_PREFIX) and entry.is_dir()
+        )
+
+    def _snapshot(self, snapshot_id: str) -> Snapshot | None:
+        """The snapshot in folder `snapshot=<id>`, or None where its manifest
+        does not read (it cannot have been published by us)."""
+        path = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
+        try:
+            manifest = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return Snapshot(snapshot_id, path, manifest)
+
     def snapshots(self) -> list[Snapshot]:
         """Published snapshots, oldest first. A folder without a readable
         manifest is not a snapshot (it cannot have been published by us)."""
-        if not self.processed.is_dir():
-            return []
-        found: list[Snapshot] = []
-        for entry in sorted(self.processed.iterdir()):
-            if not entry.name.startswith(SNAPSHOT_PREFIX) or not entry.is_dir():
-                continue
-            try:
-                manifest = json.loads((entry / MANIFEST_NAME).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            found.append(Snapshot(entry.name[len(SNAPSHOT_PREFIX) :], entry, manifest))
-        return found
+        found = (self._snapshot(snapshot_id) for snapshot_id in self.snapshot_ids())
+        return [snapshot for snapshot in found if snapshot is not None]
 
     def latest(self) -> Snapshot | None:
-        published = self.snapshots()
-        return published[-1] if published else None
+        # Newest first, reading manifests until one reads: a sync asks for the
+        # latest every night, and a manifest lists every raw object (a hundred
+        # kilobytes or more), so reading them all would grow with the history.
+        for snapshot_id in reversed(self.snapshot_ids()):
+            snapshot = self._snapshot(snapshot_id)
+            if snapshot is not None:
+                return snapshot
+        return None
 
     def latest_complete(self) -> Snapshot | None:
         """The newest snapshot whose manifest says `complete`, the one a reader
