@@ -38,6 +38,33 @@ def test_duplicate_key_is_refused() -> None:
         validate_tables(_with_scores(pa.concat_tables([scores, scores.slice(0, 1)])))
 
 
+def test_keys_match_whole_with_null_equal_to_null() -> None:
+    from llmsync.tables.table_spec import TableSpec
+    from llmsync.tables.validation import _check_unique_key
+
+    # Eight columns of 300 values each: their codes combined would pass
+    # int64's end, so they are renumbered on the way; nulls are one value.
+    columns = {f"c{i}": [(row * (i + 1)) % 300 for row in range(300)] for i in range(8)}
+    columns["c7"] = [None if row % 2 else value for row, value in enumerate(columns["c7"])]
+    table = pa.table(columns)
+    spec = TableSpec("wide", table.schema, tuple(columns))
+    _check_unique_key(spec, table)  # every row differs in c0
+    twice = pa.concat_tables([table, table.slice(5, 1), table.slice(8, 1)])
+    example = {name: values[5] for name, values in columns.items()}
+    with pytest.raises(ValidationError) as raised:
+        _check_unique_key(spec, twice)
+    assert str(raised.value) == (
+        f"wide: 2 duplicate key(s) on ({', '.join(columns)}), e.g. {example}"
+    )
+    # A null and a value are two keys.
+    one_column = TableSpec("one", pa.schema([("a", pa.string())]), ("a",))
+    _check_unique_key(one_column, pa.table({"a": ["x", None, "y"]}))
+    with pytest.raises(
+        ValidationError, match=r"one: 1 duplicate key\(s\) on \(a\), e.g. \{'a': None\}"
+    ):
+        _check_unique_key(one_column, pa.table({"a": ["x", None, "y", None]}))
+
+
 def test_missing_column_is_named() -> None:
     scores = snapshot_tables()["scores"].drop_columns(["model_sha"])
     with pytest.raises(ValidationError, match=r"missing column.*model_sha"):
