@@ -61,12 +61,13 @@ class ReportData:
 
 
 def _pick(store: SnapshotStore, snapshot_id: str | None) -> Snapshot:
-    published = store.snapshots()
     if snapshot_id is None:
-        if not published:
+        latest = store.latest()
+        if latest is None:
             raise ReportError(f"no published snapshot in {store.data_dir}")
-        return published[-1]
-    found = {s.snapshot_id: s for s in published}.get(snapshot_id)
+        return latest
+    # This snapshot's manifest alone: a store's manifests grow with its history.
+    found = store.snapshot(snapshot_id) if snapshot_id in store.snapshot_ids() else None
     if found is not None:
         return found
     folder = store.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
@@ -94,7 +95,9 @@ def _troubled_runs(store: SnapshotStore) -> list[dict[str, Any]]:
     return [run for run in store.runs() if run.get("partial") or run.get("status") == "failed"]
 
 
-def page_key(store: SnapshotStore, snapshot_id: str) -> str:
+def page_key(
+    store: SnapshotStore, snapshot_id: str, *, troubled_runs: list[dict[str, Any]] | None = None
+) -> str:
     """One hash of everything a snapshot's page is drawn from: the snapshot
     (its id: a published snapshot is never written again), the published
     snapshots beside it (their ids: their statuses never change either), the
@@ -104,7 +107,7 @@ def page_key(store: SnapshotStore, snapshot_id: str) -> str:
         "llmsync": __version__,
         "snapshot": snapshot_id,
         "published": store.snapshot_ids(),
-        "troubled_runs": _troubled_runs(store),
+        "troubled_runs": _troubled_runs(store) if troubled_runs is None else troubled_runs,
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -116,7 +119,8 @@ def load(data_dir: Path, snapshot_id: str | None = None) -> ReportData:
     snapshot = _pick(store, snapshot_id)
     # Before anything is read: a run recorded meanwhile makes the key stale,
     # never the page.
-    key = page_key(store, snapshot.snapshot_id)
+    troubled = _troubled_runs(store)
+    key = page_key(store, snapshot.snapshot_id, troubled_runs=troubled)
     problems = store.verify(snapshot)
     if problems:
         raise ReportError(
@@ -130,9 +134,7 @@ def load(data_dir: Path, snapshot_id: str | None = None) -> ReportData:
         manifest=snapshot.manifest,
         tables=tables,
         versions=schema_versions(snapshot.manifest),
-        snapshot_statuses=[
-            (s.snapshot_id, str(s.manifest.get("status", "?"))) for s in store.snapshots()
-        ],
-        troubled_runs=_troubled_runs(store),
+        snapshot_statuses=store.statuses(),
+        troubled_runs=troubled,
         key=key,
     )

@@ -11,31 +11,40 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmsync import __version__
-from llmsync.report.changes import changes_view
-from llmsync.report.context import View
 from llmsync.report.data import ReportData, load, page_key
-from llmsync.report.evals import evals_view
-from llmsync.report.health import health_view
-from llmsync.report.history import history_view
-from llmsync.report.population import distributions_view, population_view
 from llmsync.report.svg import esc
 from llmsync.store.snapshots import SnapshotStore
+
+if TYPE_CHECKING:
+    from llmsync.report.context import View
 
 # The page's key (`page_key`), in its head: within the first bytes of the file.
 _KEY_META = '<meta name=llmsync-report-key content="{key}">'
 _KEY_FOUND = re.compile(r'<meta name=llmsync-report-key content="([0-9a-f]{64})">')
 _HEAD_BYTES = 1024
 
-VIEWS: tuple[Callable[[ReportData], View], ...] = (
-    history_view,
-    population_view,
-    distributions_view,
-    changes_view,
-    evals_view,
-    health_view,
-)
+
+def _views() -> tuple[Callable[[ReportData], View], ...]:
+    """Every view, in the page's order. Imported when a page is drawn, not
+    with this module: a sync whose page is current draws nothing."""
+    from llmsync.report.changes import changes_view
+    from llmsync.report.evals import evals_view
+    from llmsync.report.health import health_view
+    from llmsync.report.history import history_view
+    from llmsync.report.population import distributions_view, population_view
+
+    return (
+        history_view,
+        population_view,
+        distributions_view,
+        changes_view,
+        evals_view,
+        health_view,
+    )
+
 
 STYLE = """body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
   margin:0;background:#f6f6f6}
@@ -62,7 +71,7 @@ nav a{margin-right:12px}
 
 def render(data: ReportData) -> str:
     """The whole page, as text."""
-    views = [build(data) for build in VIEWS]
+    views = [build(data) for build in _views()]
     skipped = [v for v in views if v.skipped]
     nav = "".join(f'<a href="#{v.key}">{esc(v.heading)}</a>' for v in views)
     sections = "".join(

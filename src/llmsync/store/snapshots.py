@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from llmsync.hub.hashing import sha256_of
+from llmsync.store.jsonfile import fsync_dir, top_level_string, write_json_atomic
 from llmsync.tables.schemas import TABLES
 
 SNAPSHOT_PREFIX = "snapshot="
@@ -77,27 +78,6 @@ def new_snapshot_id(now: dt.datetime | None = None) -> str:
     of `:` so that it is a valid folder name on every filesystem."""
     moment = now or dt.datetime.now(dt.UTC)
     return moment.astimezone(dt.UTC).strftime(_ID_FORMAT)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @dataclass(frozen=True)
@@ -214,7 +194,7 @@ class SnapshotStore:
             if entry.name.startswith(SNAPSHOT_PREFIX) and entry.is_dir()
         )
 
-    def _snapshot(self, snapshot_id: str) -> Snapshot | None:
+    def snapshot(self, snapshot_id: str) -> Snapshot | None:
         """The snapshot in folder `snapshot=<id>`, or None where its manifest
         does not read (it cannot have been published by us)."""
         path = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
@@ -227,7 +207,7 @@ class SnapshotStore:
     def snapshots(self) -> list[Snapshot]:
         """Published snapshots, oldest first. A folder without a readable
         manifest is not a snapshot (it cannot have been published by us)."""
-        found = (self._snapshot(snapshot_id) for snapshot_id in self.snapshot_ids())
+        found = (self.snapshot(snapshot_id) for snapshot_id in self.snapshot_ids())
         return [snapshot for snapshot in found if snapshot is not None]
 
     def latest(self) -> Snapshot | None:
@@ -235,10 +215,22 @@ class SnapshotStore:
         # latest every night, and a manifest lists every raw object (a hundred
         # kilobytes or more), so reading them all would grow with the history.
         for snapshot_id in reversed(self.snapshot_ids()):
-            snapshot = self._snapshot(snapshot_id)
+            snapshot = self.snapshot(snapshot_id)
             if snapshot is not None:
                 return snapshot
         return None
+
+    def statuses(self) -> list[tuple[str, str]]:
+        """Each published snapshot's id and status (`complete`, `partial`),
+        oldest first, without parsing whole manifests: a manifest lists every
+        raw object, and the report of every night names the partial ones."""
+        found = []
+        for snapshot_id in self.snapshot_ids():
+            manifest = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}" / MANIFEST_NAME
+            status = top_level_string(manifest, "status", default="?")
+            if status is not None:
+                found.append((snapshot_id, status))
+        return found
 
     def latest_complete(self) -> Snapshot | None:
         """The newest snapshot whose manifest says `complete`, the one a reader
@@ -400,11 +392,11 @@ class SnapshotStore:
             "schema_versions": {name: TABLES[name].version for name in TABLE_NAMES},
         }
         write_json_atomic(aside / MANIFEST_NAME, full_manifest)
-        _fsync_dir(aside)
+        fsync_dir(aside)
 
         final = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
         os.rename(aside, final)
-        _fsync_dir(self.processed)
+        fsync_dir(self.processed)
         return Snapshot(snapshot_id, final, full_manifest)
 
     def _free_snapshot_id(self, now: dt.datetime | None, *, latest: Snapshot | None) -> str:
