@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from llmsync.cli_args import iso_date, positive_int, share
 from llmsync.endpoints import add_replay_hub_command
@@ -445,5 +445,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run() -> NoReturn:
+    """The `llmsync` program: `main`, then the process's end (cli_exit.py)."""
+    code = main()
+    from llmsync.cli_exit import exit_now
+
+    exit_now(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
