@@ -10,9 +10,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from llmsync.cli_args import iso_date, positive_int, share
+from llmsync.cli_exit import exit_now
 from llmsync.endpoints import add_replay_hub_command
 from llmsync.hub.pacing import RATE_TIERS
 from llmsync.publish.command import PUBLISH_HELP, add_publish_command
@@ -445,13 +446,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def run() -> NoReturn:
-    """The `llmsync` program: `main`, then the process's end (cli_exit.py)."""
-    code = main()
-    from llmsync.cli_exit import exit_now
-
-    exit_now(code)
-
-
 if __name__ == "__main__":
-    run()
+    exit_now(main())
