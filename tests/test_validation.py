@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -134,3 +135,29 @@ def test_row_loss_guard() -> None:
     RowLossGuard(max_loss=0.10, allow=True).check(
         previous_rows={"scores": 7169}, current_rows={"scores": 0}
     )
+
+
+def test_a_table_published_before_byte_for_byte_is_not_checked_again(tmp_path: Path) -> None:
+    from llmsync import __version__
+    from llmsync.pipeline.stages import validate
+    from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
+
+    store, guard, tables = SnapshotStore(tmp_path), RowLossGuard(), snapshot_tables()
+    previous = store.publish(tables, manifest={"code_version": __version__})
+    checked = validate(dict(tables), previous=previous, guard=guard)
+    assert checked.proven == set(TABLE_NAMES)
+    # What was validated is what is published: the same bytes, each file linked.
+    again = store.publish(checked.tables, manifest={}, encoded=checked.encoded)
+    for name in TABLE_NAMES:
+        assert again.manifest["tables"][name] == previous.manifest["tables"][name]
+        assert (again.path / f"{name}.parquet").stat().st_ino == (
+            previous.path / f"{name}.parquet"
+        ).stat().st_ino
+    # A table with other bytes is checked in full; the others are not.
+    scores = tables["scores"]
+    twice = {**tables, "scores": pa.concat_tables([scores, scores.slice(0, 1)])}
+    with pytest.raises(ValidationError, match="scores: 1 duplicate key"):
+        validate(twice, previous=previous, guard=guard)
+    # Published by another llmsync (other rules, maybe): every table is checked.
+    older = store.publish(tables, manifest={"code_version": "0.1.0"})
+    assert validate(dict(tables), previous=older, guard=guard).proven == frozenset()

@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from llmsync.hub.hashing import sha256_of
+from llmsync.store.encoding import Encoded, encode_table
 from llmsync.store.jsonfile import fsync_dir, top_level_string, write_json_atomic
 from llmsync.tables.schemas import TABLES
 
@@ -354,8 +354,10 @@ class SnapshotStore:
         *,
         manifest: dict[str, Any],
         now: dt.datetime | None = None,
+        encoded: Mapping[str, Encoded] | None = None,
     ) -> Snapshot:
-        """Write a snapshot aside, then make it visible with one rename."""
+        """Write a snapshot aside, then make it visible with one rename.
+        `encoded`: tables already encoded (`encode_table`) from `tables`."""
         missing = [name for name in TABLE_NAMES if name not in tables]
         if missing:
             raise StoreError(f"cannot publish without tables: {', '.join(missing)}")
@@ -368,21 +370,17 @@ class SnapshotStore:
 
         table_entries: dict[str, dict[str, Any]] = {}
         for name in TABLE_NAMES:
-            table = tables[name].cast(TABLES[name].schema)
-            path = aside / f"{name}.parquet"
-            buffer = pa.BufferOutputStream()
-            pq.write_table(table, buffer, compression="zstd")
-            data = buffer.getvalue()
-            digest = hashlib.sha256(data).hexdigest()
+            done = (encoded or {}).get(name) or encode_table(name, tables[name])
+            path, digest = aside / f"{name}.parquet", done.sha256
             if not _link_unchanged(previous, name, digest, path):
                 with path.open("wb") as handle:
-                    handle.write(data)
+                    handle.write(done.data)
                     handle.flush()
                     os.fsync(handle.fileno())
             table_entries[name] = {
                 "file": path.name,
-                "rows": table.num_rows,
-                "bytes": len(data),
+                "rows": done.table.num_rows,
+                "bytes": len(done.data),
                 "sha256": digest,
             }
         full_manifest = {
