@@ -189,7 +189,9 @@ def _write_report(data_dir: Path, snapshot_id: str) -> tuple[str | None, str]:
     and the artifact's line linking it. The snapshot is published already:
     a report that cannot be written is logged and named, and fails nothing."""
     try:
-        path = run_as_task("write report", write_report, data_dir, snapshot_id=snapshot_id)
+        path = run_as_task(
+            "write report", write_report, data_dir, snapshot_id=snapshot_id, keep_current=True
+        )
     except Exception as exc:  # the snapshot is published: nothing here may fail the run
         get_run_logger().exception("report of snapshot %s not written", snapshot_id)
         kind = "" if isinstance(exc, ReportError | OSError) else f"{type(exc).__name__}: "

@@ -37,9 +37,12 @@ LAYERS: dict[str, int] = {
     "llmsync.cli_checks": 5,
     "llmsync.cli_interrupt": 5,
     "llmsync.cli_summary": 5,
+    "llmsync.cli_exit": 5,
     "llmsync_flows": 6,
     # The thin front over both the library and the Prefect flows.
     "llmsync.cli": 7,
+    # The program: the command line, then the process's end.
+    "llmsync.__main__": 8,
 }
 REPLAY_DOOR = "llmsync.endpoints"
 MAX_LINES = 450

@@ -315,15 +315,17 @@ import llmsync.store.snapshots as snapshots
 from llmsync.cli import main
 
 where = os.environ["PAUSE_AT"]
-real_write, real_rename = snapshots.pq.write_table, os.rename
-written = []
+real_link, real_rename = snapshots._link_unchanged, os.rename
+placed = []
 
-def write_table(table, path, **kwargs):
-    real_write(table, path, **kwargs)
-    written.append(path)
-    if where == "tables" and len(written) == 2:
+def link_unchanged(previous, name, digest, path):
+    # Asked for each table as it is placed in the staging folder: pause once
+    # two tables are there (their Parquet bytes were encoded before, to validate).
+    if where == "tables" and len(placed) == 2:
         print("PAUSED", flush=True)
         time.sleep(600)
+    placed.append(name)
+    return real_link(previous, name, digest, path)
 
 def rename(src, dst):
     if where == "rename" and "snapshot=" in str(dst):
@@ -331,7 +333,7 @@ def rename(src, dst):
         time.sleep(600)
     real_rename(src, dst)
 
-snapshots.pq.write_table = write_table
+snapshots._link_unchanged = link_unchanged
 os.rename = rename
 sys.exit(main(sys.argv[1:]))
 """

@@ -16,7 +16,7 @@ def test_a_report_that_raises_leaves_the_run_completed(
     import llmsync_flows.sync as sync_flow
     from prefect import flow
 
-    def broken(data_dir: Path, *, snapshot_id: str) -> Path:
+    def broken(data_dir: Path, *, snapshot_id: str, keep_current: bool = False) -> Path:
         # What `report/evals.py` raised on a rejected file's null value (issue 19).
         raise TypeError("float() argument must be a string or a real number, not 'NoneType'")
 

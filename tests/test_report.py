@@ -179,3 +179,31 @@ def test_the_report_command(clean_sync: CleanSync, tmp_path: Path, capsys: Any) 
     )
     assert "no snapshot 20990101T000000Z" in capsys.readouterr().err
     # A folder with no data at all: tests/test_cli_messages.py.
+
+
+def test_a_sync_keeps_a_current_page_and_draws_a_stale_one_again(
+    clean_sync: CleanSync, tmp_path: Path
+) -> None:
+    snapshot_id = _copy_snapshot(clean_sync, tmp_path).name.removeprefix("snapshot=")
+    store = SnapshotStore(tmp_path)
+    drawn = write_report(tmp_path, snapshot_id=snapshot_id, keep_current=True)
+    first = drawn.stat()
+    # An unchanged night changes nothing the page shows: the page is kept.
+    store.finish_run(store.start_run(), status="unchanged", snapshot=snapshot_id)
+    assert write_report(tmp_path, snapshot_id=snapshot_id, keep_current=True) == drawn
+    kept = drawn.stat()
+    assert (kept.st_ino, kept.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    # A failed run since is named in the health view: the page is drawn again,
+    # as a page drawn from scratch.
+    failed = store.finish_run(
+        store.start_run(), status="failed", snapshot=None, reason="the Hub kept failing"
+    )
+    page = write_report(tmp_path, snapshot_id=snapshot_id, keep_current=True).read_text()
+    assert drawn.stat().st_ino != first.st_ino
+    assert f"<td>{failed.run_id}</td><td>failed</td>" in _sections(page)["health"]
+    fresh = write_report(tmp_path, snapshot_id=snapshot_id, out=tmp_path / "fresh.html")
+    assert fresh.read_text() == page
+    # A page without a key (an older llmsync's) is drawn again too.
+    drawn.write_text(page.replace("llmsync-report-key", "other"), encoding="utf-8")
+    again = write_report(tmp_path, snapshot_id=snapshot_id, keep_current=True)
+    assert again.read_text() == page

@@ -174,6 +174,34 @@ def test_latest_complete_skips_partial_snapshots(
     assert capsys.readouterr().out == "20250321T030001Z\n"
 
 
+def test_statuses_and_the_latest_read_only_what_they_need(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    moment = dt.datetime(2025, 3, 21, 3, 0, 0, tzinfo=dt.UTC)
+    # Nested statuses (a run's, a source's) are not the snapshot's.
+    nested = {"status": "partial", "sources": {"models": {"status": "complete"}}}
+    first = store.publish(snapshot_tables(), manifest=nested, now=moment)
+    second = store.publish(snapshot_tables(), manifest={"status": "complete"}, now=moment)
+    # A manifest in another layout (compact, as a hand edit may leave it) is
+    # parsed whole; a folder without a readable manifest is no snapshot.
+    compact = store.publish(snapshot_tables(), manifest={"status": "partial"}, now=moment)
+    text = (compact.path / "manifest.json").read_text()
+    (compact.path / "manifest.json").write_text(json.dumps(json.loads(text)))
+    unsaid = store.publish(snapshot_tables(), manifest={}, now=moment)
+    (tmp_path / "processed" / "snapshot=20990101T000000Z").mkdir()
+    assert store.statuses() == [
+        (first.snapshot_id, "partial"),
+        (second.snapshot_id, "complete"),
+        (compact.snapshot_id, "partial"),
+        (unsaid.snapshot_id, "?"),
+    ]
+    assert store.statuses() == [
+        (s.snapshot_id, s.manifest.get("status", "?")) for s in store.snapshots()
+    ]
+    latest = store.latest()
+    assert latest is not None and latest.snapshot_id == unsaid.snapshot_id
+    assert store.snapshot_ids()[-1] == "20990101T000000Z"
+
+
 def test_a_folder_with_only_failed_runs_has_no_snapshot_to_verify(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

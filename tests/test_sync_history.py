@@ -21,8 +21,9 @@ from llmsync.hub.hashing import sha256_of
 from llmsync.pipeline import SyncConfig, SyncFailed, fingerprint, run_sync
 from llmsync.replay.faults import FaultPlan, FaultRule
 from llmsync.replay.server import ReplayHub
+from llmsync.store.jsonfile import write_json_atomic
 from llmsync.store.raw import RawStore
-from llmsync.store.snapshots import SnapshotStore, write_json_atomic
+from llmsync.store.snapshots import SnapshotStore
 from llmsync.tables.intervals import as_of
 from llmsync.tables.leaderboards import LEADERBOARD_FILE
 from llmsync.tables.revisions import classify

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -36,6 +37,33 @@ def test_duplicate_key_is_refused() -> None:
     scores = snapshot_tables()["scores"]
     with pytest.raises(ValidationError, match="duplicate key"):
         validate_tables(_with_scores(pa.concat_tables([scores, scores.slice(0, 1)])))
+
+
+def test_keys_match_whole_with_null_equal_to_null() -> None:
+    from llmsync.tables.table_spec import TableSpec
+    from llmsync.tables.validation import _check_unique_key
+
+    # Eight columns of 300 values each: their codes combined would pass
+    # int64's end, so they are renumbered on the way; nulls are one value.
+    columns = {f"c{i}": [(row * (i + 1)) % 300 for row in range(300)] for i in range(8)}
+    columns["c7"] = [None if row % 2 else value for row, value in enumerate(columns["c7"])]
+    table = pa.table(columns)
+    spec = TableSpec("wide", table.schema, tuple(columns))
+    _check_unique_key(spec, table)  # every row differs in c0
+    twice = pa.concat_tables([table, table.slice(5, 1), table.slice(8, 1)])
+    example = {name: values[5] for name, values in columns.items()}
+    with pytest.raises(ValidationError) as raised:
+        _check_unique_key(spec, twice)
+    assert str(raised.value) == (
+        f"wide: 2 duplicate key(s) on ({', '.join(columns)}), e.g. {example}"
+    )
+    # A null and a value are two keys.
+    one_column = TableSpec("one", pa.schema([("a", pa.string())]), ("a",))
+    _check_unique_key(one_column, pa.table({"a": ["x", None, "y"]}))
+    with pytest.raises(
+        ValidationError, match=r"one: 1 duplicate key\(s\) on \(a\), e.g. \{'a': None\}"
+    ):
+        _check_unique_key(one_column, pa.table({"a": ["x", None, "y", None]}))
 
 
 def test_missing_column_is_named() -> None:
@@ -107,3 +135,29 @@ def test_row_loss_guard() -> None:
     RowLossGuard(max_loss=0.10, allow=True).check(
         previous_rows={"scores": 7169}, current_rows={"scores": 0}
     )
+
+
+def test_a_table_published_before_byte_for_byte_is_not_checked_again(tmp_path: Path) -> None:
+    from llmsync import __version__
+    from llmsync.pipeline.stages import validate
+    from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
+
+    store, guard, tables = SnapshotStore(tmp_path), RowLossGuard(), snapshot_tables()
+    previous = store.publish(tables, manifest={"code_version": __version__})
+    checked = validate(dict(tables), previous=previous, guard=guard)
+    assert checked.proven == set(TABLE_NAMES)
+    # What was validated is what is published: the same bytes, each file linked.
+    again = store.publish(checked.tables, manifest={}, encoded=checked.encoded)
+    for name in TABLE_NAMES:
+        assert again.manifest["tables"][name] == previous.manifest["tables"][name]
+        assert (again.path / f"{name}.parquet").stat().st_ino == (
+            previous.path / f"{name}.parquet"
+        ).stat().st_ino
+    # A table with other bytes is checked in full; the others are not.
+    scores = tables["scores"]
+    twice = {**tables, "scores": pa.concat_tables([scores, scores.slice(0, 1)])}
+    with pytest.raises(ValidationError, match="scores: 1 duplicate key"):
+        validate(twice, previous=previous, guard=guard)
+    # Published by another llmsync (other rules, maybe): every table is checked.
+    older = store.publish(tables, manifest={"code_version": "0.1.0"})
+    assert validate(dict(tables), previous=older, guard=guard).proven == frozenset()

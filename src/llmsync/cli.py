@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from llmsync.cli_args import iso_date, positive_int, share
+from llmsync.cli_exit import exit_now
 from llmsync.endpoints import add_replay_hub_command
 from llmsync.hub.pacing import RATE_TIERS
 from llmsync.publish.command import PUBLISH_HELP, add_publish_command
@@ -151,7 +152,7 @@ def _write_report(data_dir: Path, snapshot_id: str) -> str | None:
     from llmsync.report.page import write_report
 
     try:
-        return str(write_report(data_dir, snapshot_id=snapshot_id))
+        return str(write_report(data_dir, snapshot_id=snapshot_id, keep_current=True))
     except Exception as exc:  # the snapshot is published: as in the flow, nothing here fails it
         kind = "" if isinstance(exc, ReportError | OSError) else f"{type(exc).__name__}: "
         print(
@@ -446,4 +447,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -44,6 +44,7 @@ from llmsync.pipeline.sources import (
 from llmsync.pipeline.sources.base import raw_entry
 from llmsync.pipeline.sources.fetching import fetch_sources
 from llmsync.pipeline.stages import (
+    Checked,
     Merged,
     SyncConfig,
     build_models,
@@ -248,12 +249,12 @@ def _summarise(report: SyncReport, built: Built) -> None:
     report.unmatched_aliases = built.merged.unmatched_aliases
 
 
-def _validate(run: SourceRun, built: Built) -> dict[str, pa.Table]:
+def _validate(run: SourceRun, built: Built) -> Checked:
     config, report = run.config, run.report
     guard = RowLossGuard(max_loss=config.max_row_loss, allow=config.allow_row_loss)
     checked = run.stage("validate", validate, built.tables, previous=run.previous, guard=guard)
-    report.row_counts = {name: checked[name].num_rows for name in TABLE_NAMES}
-    report.change_counts, report.change_examples = summarise_changes(checked["changes"])
+    report.row_counts = {name: checked.tables[name].num_rows for name in TABLE_NAMES}
+    report.change_counts, report.change_examples = summarise_changes(checked.tables["changes"])
     return checked
 
 
@@ -308,7 +309,7 @@ def _manifest(
 
 
 def _publish(
-    run: SourceRun, record: RunRecord, checked: dict[str, pa.Table], *, manifest: dict[str, Any]
+    run: SourceRun, record: RunRecord, checked: Checked, *, manifest: dict[str, Any]
 ) -> None:
     report = run.report
     snapshot = run.stage("publish", publish, run.store, checked, manifest=manifest)

@@ -5,6 +5,7 @@ changes), validate, publish. `llmsync.pipeline.run` composes them."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from llmsync import __version__
 from llmsync.hub.client import HubClient
 from llmsync.hub.endpoint import resolve_endpoint
 from llmsync.hub.ids import InvalidIdError, require_repo_id
@@ -23,6 +25,7 @@ from llmsync.hub.pacing import RATE_TIERS, Pacer, default_tier
 from llmsync.hub.retry import DEFAULT_POLICY, RetryPolicy
 from llmsync.pipeline.model_fetch import ModelFetch, fetch_info, with_card
 from llmsync.pipeline.threads import map_in_threads
+from llmsync.store.encoding import Encoded, encode_table
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, Snapshot, SnapshotStore, schema_versions
 from llmsync.tables.catalog import build_catalog
@@ -229,10 +232,50 @@ def merge(
     )
 
 
+@dataclass(frozen=True)
+class Checked:
+    """The validated tables, each as it will be published."""
+
+    tables: dict[str, pa.Table]
+    encoded: dict[str, Encoded]
+    # Tables with the very bytes of the previous snapshot's, whose checks passed
+    # when it was published: their checks were not run again.
+    proven: frozenset[str]
+
+
+def _encoded(tables: dict[str, pa.Table]) -> dict[str, Encoded]:
+    """Each table that fits its schema, encoded as published (the others are
+    left to validation, which names what is wrong)."""
+    out = {}
+    for name in TABLE_NAMES:
+        names = TABLES[name].schema.names
+        if name in tables and tables[name].column_names == names:
+            with contextlib.suppress(ValueError, pa.ArrowException):
+                out[name] = encode_table(name, tables[name])
+    return out
+
+
+def _published_before(encoded: dict[str, Encoded], previous: Snapshot | None) -> frozenset[str]:
+    """The tables whose bytes equal the previous snapshot's (its manifest's
+    sha256), of the same schema version, published by this llmsync: checked
+    by the same rules when that snapshot was published."""
+    if previous is None or previous.manifest.get("code_version") != __version__:
+        return frozenset()
+    entries, versions = previous.manifest.get("tables", {}), schema_versions(previous.manifest)
+    return frozenset(
+        name
+        for name, table in encoded.items()
+        if entries.get(name, {}).get("sha256") == table.sha256
+        and versions.get(name) == TABLES[name].version
+    )
+
+
 def validate(
     tables: dict[str, pa.Table], *, previous: Snapshot | None, guard: RowLossGuard
-) -> dict[str, pa.Table]:
-    checked = validate_tables(tables)
+) -> Checked:
+    encoded = _encoded(tables)
+    proven = _published_before(encoded, previous)
+    checked = validate_tables(tables, proven=proven)
     # An empty score table is never the truth about the Open LLM Leaderboard.
     if checked["scores"].num_rows == 0:
         raise ValidationError("scores: the table is empty")
@@ -250,10 +293,12 @@ def validate(
             previous_rows=previous_rows,
             current_rows={name: table.num_rows for name, table in checked.items()},
         )
-    return checked
+    return Checked(checked, encoded, proven)
 
 
-def publish(
-    store: SnapshotStore, tables: dict[str, pa.Table], *, manifest: dict[str, Any]
-) -> Snapshot:
-    return store.publish({name: tables[name] for name in TABLE_NAMES}, manifest=manifest)
+def publish(store: SnapshotStore, checked: Checked, *, manifest: dict[str, Any]) -> Snapshot:
+    return store.publish(
+        {name: checked.tables[name] for name in TABLE_NAMES},
+        manifest=manifest,
+        encoded=checked.encoded,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -186,6 +187,7 @@ def _histogram(
     y = svg.Linear(0.0, top, HALF.y0, HALF.y1)
     name = LEADERBOARD_NAMES[board]
     marked = sorted(_marked(latest, models), key=lambda item: item[1])
+    array = np.asarray(values, dtype=np.float64)
     body = [
         svg.axes(
             HALF,
@@ -213,7 +215,7 @@ def _histogram(
                 )
             )
     for (model, value), (left, label_y) in zip(marked, _label_places(marked, x=x), strict=True):
-        share = sum(v < value for v in values) / len(values) if values else 0.0
+        share = _share_below(array, value)
         tip = (
             f"{model.name} ({model.repo_id}): {name} average {value:.2f}, "
             f"above {share:.0%} of the models"
@@ -269,10 +271,19 @@ def _absent(
     return lines
 
 
+def _share_below(values: np.ndarray, value: float) -> float:
+    """The share of `values` below `value` (counted by numpy: an export holds
+    thousands of values, and each article model is placed among them)."""
+    return int(np.count_nonzero(values < value)) / len(values) if len(values) else 0.0
+
+
 def _marked(latest: pa.Table, models: list[ArticleModel]) -> list[tuple[ArticleModel, float]]:
     """Each article model's best listing in the newest export, if listed."""
     best: dict[str, float] = {}
-    for row in latest.to_pylist():
+    # The article's repos' rows alone: a newest export lists thousands of models.
+    wanted = pa.array(sorted({m.repo_id for m in models}), pa.string())
+    theirs = latest.filter(pc.fill_null(pc.is_in(latest.column("repo_id"), wanted), False))
+    for row in theirs.select(["repo_id", "value"]).to_pylist():
         if row["repo_id"] is not None:
             best[row["repo_id"]] = max(row["value"], best.get(row["repo_id"], -math.inf))
     return [(m, best[m.repo_id]) for m in models if m.repo_id in best]
@@ -297,9 +308,9 @@ def distributions_view(data: ReportData) -> View:
             marked = _marked(latest, models)
             listed = {m.repo_id for m, _ in marked}
             absent += _absent(board, scores, models, listed, str(last_ok.get(board, "none")))
-            values = latest.column("value").to_pylist()
+            values = np.asarray(latest.column("value").to_pylist(), dtype=np.float64)
             for model, value in marked:
-                share = sum(v < value for v in values) / len(values)
+                share = _share_below(values, value)
                 rows.append(
                     f"<tr><td>{svg.esc(model.name)}</td><td>{svg.esc(model.repo_id)}</td>"
                     f"<td>{LEADERBOARD_NAMES[board]}</td><td class=num>{value:.2f}</td>"

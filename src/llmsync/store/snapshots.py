@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from llmsync.hub.hashing import sha256_of
+from llmsync.store.encoding import Encoded, encode_table
+from llmsync.store.jsonfile import fsync_dir, top_level_string, write_json_atomic
 from llmsync.tables.schemas import TABLES
 
 SNAPSHOT_PREFIX = "snapshot="
@@ -77,27 +78,6 @@ def new_snapshot_id(now: dt.datetime | None = None) -> str:
     of `:` so that it is a valid folder name on every filesystem."""
     moment = now or dt.datetime.now(dt.UTC)
     return moment.astimezone(dt.UTC).strftime(_ID_FORMAT)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @dataclass(frozen=True)
@@ -202,25 +182,55 @@ class SnapshotStore:
 
     # -- reading ---------------------------------------------------------
 
+    def snapshot_ids(self) -> list[str]:
+        """The ids of the snapshot folders, oldest first, read from their names
+        alone (no manifest is read; `snapshots()` keeps those whose manifest
+        reads)."""
+        if not self.processed.is_dir():
+            return []
+        return sorted(
+            entry.name[len(SNAPSHOT_PREFIX) :]
+            for entry in self.processed.iterdir()
+            if entry.name.startswith(SNAPSHOT_PREFIX) and entry.is_dir()
+        )
+
+    def snapshot(self, snapshot_id: str) -> Snapshot | None:
+        """The snapshot in folder `snapshot=<id>`, or None where its manifest
+        does not read (it cannot have been published by us)."""
+        path = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
+        try:
+            manifest = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return Snapshot(snapshot_id, path, manifest)
+
     def snapshots(self) -> list[Snapshot]:
         """Published snapshots, oldest first. A folder without a readable
         manifest is not a snapshot (it cannot have been published by us)."""
-        if not self.processed.is_dir():
-            return []
-        found: list[Snapshot] = []
-        for entry in sorted(self.processed.iterdir()):
-            if not entry.name.startswith(SNAPSHOT_PREFIX) or not entry.is_dir():
-                continue
-            try:
-                manifest = json.loads((entry / MANIFEST_NAME).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            found.append(Snapshot(entry.name[len(SNAPSHOT_PREFIX) :], entry, manifest))
-        return found
+        found = (self.snapshot(snapshot_id) for snapshot_id in self.snapshot_ids())
+        return [snapshot for snapshot in found if snapshot is not None]
 
     def latest(self) -> Snapshot | None:
-        published = self.snapshots()
-        return published[-1] if published else None
+        # Newest first, reading manifests until one reads: a sync asks for the
+        # latest every night, and a manifest lists every raw object (a hundred
+        # kilobytes or more), so reading them all would grow with the history.
+        for snapshot_id in reversed(self.snapshot_ids()):
+            snapshot = self.snapshot(snapshot_id)
+            if snapshot is not None:
+                return snapshot
+        return None
+
+    def statuses(self) -> list[tuple[str, str]]:
+        """Each published snapshot's id and status (`complete`, `partial`),
+        oldest first, without parsing whole manifests: a manifest lists every
+        raw object, and the report of every night names the partial ones."""
+        found = []
+        for snapshot_id in self.snapshot_ids():
+            manifest = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}" / MANIFEST_NAME
+            status = top_level_string(manifest, "status", default="?")
+            if status is not None:
+                found.append((snapshot_id, status))
+        return found
 
     def latest_complete(self) -> Snapshot | None:
         """The newest snapshot whose manifest says `complete`, the one a reader
@@ -344,8 +354,10 @@ class SnapshotStore:
         *,
         manifest: dict[str, Any],
         now: dt.datetime | None = None,
+        encoded: Mapping[str, Encoded] | None = None,
     ) -> Snapshot:
-        """Write a snapshot aside, then make it visible with one rename."""
+        """Write a snapshot aside, then make it visible with one rename.
+        `encoded`: tables already encoded (`encode_table`) from `tables`."""
         missing = [name for name in TABLE_NAMES if name not in tables]
         if missing:
             raise StoreError(f"cannot publish without tables: {', '.join(missing)}")
@@ -358,21 +370,17 @@ class SnapshotStore:
 
         table_entries: dict[str, dict[str, Any]] = {}
         for name in TABLE_NAMES:
-            table = tables[name].cast(TABLES[name].schema)
-            path = aside / f"{name}.parquet"
-            buffer = pa.BufferOutputStream()
-            pq.write_table(table, buffer, compression="zstd")
-            data = buffer.getvalue()
-            digest = hashlib.sha256(data).hexdigest()
+            done = (encoded or {}).get(name) or encode_table(name, tables[name])
+            path, digest = aside / f"{name}.parquet", done.sha256
             if not _link_unchanged(previous, name, digest, path):
                 with path.open("wb") as handle:
-                    handle.write(data)
+                    handle.write(done.data)
                     handle.flush()
                     os.fsync(handle.fileno())
             table_entries[name] = {
                 "file": path.name,
-                "rows": table.num_rows,
-                "bytes": len(data),
+                "rows": done.table.num_rows,
+                "bytes": len(done.data),
                 "sha256": digest,
             }
         full_manifest = {
@@ -382,11 +390,11 @@ class SnapshotStore:
             "schema_versions": {name: TABLES[name].version for name in TABLE_NAMES},
         }
         write_json_atomic(aside / MANIFEST_NAME, full_manifest)
-        _fsync_dir(aside)
+        fsync_dir(aside)
 
         final = self.processed / f"{SNAPSHOT_PREFIX}{snapshot_id}"
         os.rename(aside, final)
-        _fsync_dir(self.processed)
+        fsync_dir(self.processed)
         return Snapshot(snapshot_id, final, full_manifest)
 
     def _free_snapshot_id(self, now: dt.datetime | None, *, latest: Snapshot | None) -> str:
