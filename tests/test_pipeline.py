@@ -28,6 +28,8 @@ from llmsync.pipeline import (
     rebuild_from_raw,
     run_sync,
 )
+from llmsync.pipeline.revision import LeaderboardRevision
+from llmsync.pipeline.scores import ParseAhead, build_scores
 from llmsync.replay.server import ReplayHub
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import TABLE_NAMES, SnapshotStore
@@ -460,3 +462,47 @@ def test_verify_notices_a_tampered_snapshot(
     assert "catalog: DIFFERS when rebuilt" in out
     assert "scores: rebuilt from raw, identical" in out
     assert "revisions: rebuilt from raw, identical" in out
+
+
+def test_exports_parsed_as_they_land_build_the_same_scores(
+    synced_twice: dict[str, Any],
+) -> None:
+    # The sync parses each export while the fetch waits on the Hub; the build
+    # takes those parses. Built from v1's 17 landed exports both ways, the
+    # intervals and revisions are the same, and every parse made ahead is used.
+    data_dir = synced_twice["data_dir"]
+    latest = SnapshotStore(data_dir).latest()
+    assert latest is not None
+    entry = latest.manifest["sources"]["leaderboards"]["open_llm_v1"]
+    raw = RawStore(data_dir / "raw")
+    revisions = []
+    for item in entry["revisions"]:
+        stored = raw.get(
+            entry["repo_id"], LEADERBOARD_FILE, repo_type="dataset", revision=item["revision"]
+        )
+        assert stored is not None
+        revisions.append(
+            LeaderboardRevision(
+                "open_llm_v1",
+                entry["repo_id"],
+                item["revision"],
+                dt.date.fromisoformat(item["date"]),
+                stored.path,
+                stored,
+            )
+        )
+    plain = build_scores(revisions, prior=None, suspect_row_loss=0.5)
+    ahead = ParseAhead()
+    try:
+        for item in revisions:
+            ahead.landed(item)
+            ahead.landed(item)  # landed twice (a retried fetch): parsed once
+        built = build_scores(revisions, prior=None, suspect_row_loss=0.5, ahead=ahead)
+        assert all(ahead.take(item) is None for item in revisions)  # each one taken
+    finally:
+        ahead.close()
+    assert plain.parsed == built.parsed == 17
+    assert built.scores.equals(plain.scores) and built.revisions.equals(plain.revisions)
+    assert built.scores.num_rows == plain.scores.num_rows > 0
+    ahead.landed(revisions[0])  # closed: nothing more is parsed
+    assert ahead.take(revisions[0]) is None

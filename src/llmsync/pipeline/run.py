@@ -90,6 +90,7 @@ def run_sync(
         report = SyncReport(
             run_id=record.run_id, status="running", snapshot=None, endpoint=endpoint
         )
+        run: SourceRun | None = None
         try:
             run = SourceRun(
                 started_at=dt.datetime.now(dt.UTC),
@@ -111,6 +112,9 @@ def run_sync(
             record.failures = report.failures
             store.finish_run(record, status="failed", snapshot=None, reason=reason)
             raise SyncFailed(reason, report=report) from exc
+        finally:
+            if run is not None:
+                run.close()
         return report
 
 

@@ -24,7 +24,7 @@ from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.fetchplan import ProgressFn
 from llmsync.pipeline.report import SyncReport
-from llmsync.pipeline.scores import ScoresBuild
+from llmsync.pipeline.scores import ParseAhead, ScoresBuild
 from llmsync.pipeline.stages import SyncConfig
 from llmsync.store.raw import RawStore
 from llmsync.store.snapshots import Snapshot, SnapshotStore
@@ -131,6 +131,14 @@ class SourceRun:
     landed: Landed = field(default_factory=Landed)
     # The scores, once built (a leaderboards population is read off them).
     scores: ScoresBuild | None = None
+    # The exports parsed while they land, until the scores are built.
+    parse_ahead: ParseAhead | None = None
+
+    def close(self) -> None:
+        """Stop what the run left working (parses no build took)."""
+        if self.parse_ahead is not None:
+            self.parse_ahead.close()
+            self.parse_ahead = None
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:

@@ -9,7 +9,7 @@ fetched fails the run: a snapshot without it would be a lie by omission.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -20,7 +20,7 @@ from llmsync.hub.landing import StoredObject
 from llmsync.hub.pacing import Pacer
 from llmsync.pipeline.report import SyncFailed
 from llmsync.pipeline.revision import LeaderboardRevision
-from llmsync.pipeline.scores import ScoresBuild, build_scores, read_prior
+from llmsync.pipeline.scores import ParseAhead, ScoresBuild, build_scores, read_prior
 from llmsync.pipeline.sources.base import Fetched, SourceRun, in_raw_order, raw_entry
 from llmsync.pipeline.stages import SyncConfig, make_client
 from llmsync.pipeline.threads import map_in_threads
@@ -40,12 +40,15 @@ class Leaderboards:
         return ()
 
     def fetch(self, run: SourceRun) -> Fetched[list[LeaderboardRevision]]:
+        # What lands is parsed while the fetch waits on the Hub; the build takes it.
+        run.parse_ahead = ParseAhead()
         revisions = run.stage(
             "fetch leaderboards",
             fetch_leaderboards,
             run.config,
             pacer=run.pacer,
             known=known_histories(run.previous.manifest if run.previous else None),
+            on_landed=run.parse_ahead.landed,
         )
         raw = RawStore(run.config.data_dir / "raw")
         description = describe_leaderboards(revisions)
@@ -67,13 +70,17 @@ def built_scores(run: SourceRun) -> ScoresBuild:
     """The scores of this run's landed revisions, built once (a leaderboards
     population is read off them before the models are fetched)."""
     if run.scores is None:
-        run.scores = run.run_stage(
-            "build scores",
-            build_scores,
-            run.landed.data(LEADERBOARDS),
-            prior=read_prior(run.previous),
-            suspect_row_loss=run.config.suspect_row_loss,
-        )
+        try:
+            run.scores = run.run_stage(
+                "build scores",
+                build_scores,
+                run.landed.data(LEADERBOARDS),
+                prior=read_prior(run.previous),
+                suspect_row_loss=run.config.suspect_row_loss,
+                ahead=run.parse_ahead,
+            )
+        finally:
+            run.close()
     return run.scores
 
 
@@ -149,6 +156,7 @@ def fetch_leaderboards(
     *,
     pacer: Pacer | None = None,
     known: Mapping[str, Sequence[CommitRef]] | None = None,
+    on_landed: Callable[[LeaderboardRevision], None] | None = None,
 ) -> list[LeaderboardRevision]:
     """Land every revision of each leaderboard's table (newest first).
 
@@ -157,6 +165,7 @@ def fetch_leaderboards(
     first; see `known_histories`) and takes that commit's known history from
     there; one that never meets it (the history was rewritten) pages to the
     end, and the build decides whether the intervals extend or are rebuilt.
+    `on_landed` is told of each table as it lands (not of those landed before).
     Revisions are immutable, so one landed before is read from `data/raw/`
     without asking the Hub. A leaderboard that cannot be listed or fetched
     fails the run: a snapshot without it would be a lie by omission.
@@ -183,7 +192,7 @@ def fetch_leaderboards(
     # them within the rate limits); a failure is raised in the boards' order.
     boards = config.leaderboards
     histories = [h for h in map_in_threads(listed, boards, workers=len(boards)) if h is not None]
-    found = _land_all(client, raw, histories, workers=config.download_workers)
+    found = _land_all(client, raw, histories, workers=config.download_workers, on_landed=on_landed)
     landed: list[LeaderboardRevision] = []
     for leaderboard, repo_id, _ in histories:
         if not found[leaderboard]:
@@ -210,6 +219,7 @@ def _land_all(
     histories: Sequence[tuple[str, str, Sequence[CommitRef]]],
     *,
     workers: int,
+    on_landed: Callable[[LeaderboardRevision], None] | None = None,
 ) -> dict[str, list[LeaderboardRevision]]:
     """Each leaderboard's commits' tables (leaderboard, repo id, commits), in
     the commits' order, through one pool. Each leaderboard's first export not
@@ -233,7 +243,10 @@ def _land_all(
             first = list(firsts.values())
             rest = [i for i in range(len(jobs)) if i not in firsts.values()]
             for wave in (first, rest):
-                futures |= {i: pool.submit(_land_one, client, raw, *jobs[i]) for i in wave}
+                futures |= {
+                    i: pool.submit(_land_one, client, raw, *jobs[i], on_landed=on_landed)
+                    for i in wave
+                }
                 results |= {i: futures[i].result() for i in wave}
         except BaseException:
             for future in futures.values():
@@ -254,7 +267,13 @@ def _on_disk(raw: RawStore, repo_id: str, commit: CommitRef) -> bool:
 
 
 def _land_one(
-    client: HubClient, raw: RawStore, leaderboard: str, repo_id: str, commit: CommitRef
+    client: HubClient,
+    raw: RawStore,
+    leaderboard: str,
+    repo_id: str,
+    commit: CommitRef,
+    *,
+    on_landed: Callable[[LeaderboardRevision], None] | None = None,
 ) -> LeaderboardRevision | None:
     stored = raw.get(repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
     if stored is None:
@@ -275,5 +294,11 @@ def _land_one(
                 f"leaderboard {leaderboard} at {commit.sha[:10]} unavailable: {exc}"
             ) from exc
         stored = StoredObject(file.path, file.sha256, file.size)
+        landed = LeaderboardRevision(
+            leaderboard, repo_id, commit.sha, commit.date.date(), stored.path, stored
+        )
+        if on_landed is not None:
+            on_landed(landed)
+        return landed
     date = commit.date.date()
     return LeaderboardRevision(leaderboard, repo_id, commit.sha, date, stored.path, stored)
