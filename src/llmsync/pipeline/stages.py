@@ -6,11 +6,13 @@ changes), validate, publish. `llmsync.pipeline.run` composes them."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,10 +157,14 @@ def fetch_models(
     *,
     pacer: Pacer | None = None,
     cardless: Mapping[str, str] | None = None,
+    more: Callable[[], Sequence[str]] | None = None,
 ) -> list[ModelFetch]:
     """Land model info and card for each repo. A model that fails costs its
     own row's fields (with the reason), never the run. `cardless`: repos whose
-    card was missing (404) at a commit sha, by that sha: not asked again there."""
+    card was missing (404) at a commit sha, by that sha: not asked again there.
+    `more`: repos known only later (it waits for another source), fetched
+    once it answers while `repo_ids` are under way; those not in `repo_ids`
+    follow them in the result."""
     client = make_client(config, pacer=pacer)
 
     def one(repo_id: str) -> ModelFetch:
@@ -168,7 +174,16 @@ def fetch_models(
 
     # Each model's requests wait on the Hub alone: `download_workers` go at
     # once (the pacer keeps them within the rate limits), results in order.
-    return map_in_threads(one, repo_ids, workers=config.download_workers)
+    workers = config.download_workers
+    if more is None:
+        return map_in_threads(one, repo_ids, workers=workers)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        context = contextvars.copy_context()
+        first = side.submit(context.run, map_in_threads, one, repo_ids, workers=workers)
+        asked = set(repo_ids)
+        later = [repo_id for repo_id in dict.fromkeys(more()) if repo_id not in asked]
+        rest = map_in_threads(one, later, workers=workers)
+        return first.result() + rest
 
 
 def build_models(fetches: Sequence[ModelFetch]) -> pa.Table:

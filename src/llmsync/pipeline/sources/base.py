@@ -5,9 +5,10 @@ the sources fingerprint) and one method, `fetch(run) -> Fetched`: it lands what
 it reads and says what it read (`description`), which landed objects a rebuild
 reads (`raw_objects`), and what went wrong (`failures`, `partial`). The run
 fetches the sources listed in `llmsync.pipeline.sources.SOURCES` with no
-branch for any, each once the sources it `reads` have landed (the others at
-the same time); whatever reads a source's result (another source, the build)
-names it: `run.landed.data(BENCHMARKS)`.
+branch for any, all at the same time; whatever reads a source's result
+(another source, the build) names it, `run.landed.data(BENCHMARKS)`, and waits
+there until it has landed, so a source does what it can before (a source
+names what it reads in `reads`, listed before it: no source waits on a later one).
 """
 
 from __future__ import annotations
@@ -79,36 +80,54 @@ class Source(Protocol[T_co]):
     @property
     def name(self) -> str: ...
 
-    def reads(self, config: SyncConfig) -> tuple[str, ...]: ...
+    def reads(self, config: SyncConfig) -> tuple[str, ...]:
+        """The sources whose results it reads (`run.landed.data`), listed before it."""
+        ...
 
     def fetch(self, run: SourceRun) -> Fetched[T_co]: ...
 
 
+class NotLanded(Exception):
+    """A source read another that will not land this run (it failed, or the
+    run was stopped)."""
+
+
 class Landed:
     """What the sources fetched this run, in the registry's order (whichever
-    finished first)."""
+    finished first). A source reading another's result waits for it here."""
 
     def __init__(self) -> None:
         self._by_name: dict[str, Fetched[Any]] = {}
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._abandoned = False
 
     def add(self, source: Source[T], fetched: Fetched[T]) -> None:
-        with self._lock:
+        with self._changed:
             self._by_name[source.name] = fetched
+            self._changed.notify_all()
+
+    def abandon(self) -> None:
+        """No more sources will land: whoever waits for one is told so."""
+        with self._changed:
+            self._abandoned = True
+            self._changed.notify_all()
 
     def data(self, source: Source[T]) -> T:
-        """The result of `source`, which landed before (a source names it in
-        its `reads`)."""
-        with self._lock:
+        """The result of `source` (one the caller names in its `reads`), once
+        it has landed; `NotLanded` if it never will."""
+        with self._changed:
+            self._changed.wait_for(lambda: source.name in self._by_name or self._abandoned)
+            if source.name not in self._by_name:
+                raise NotLanded(source.name)
             return cast(T, self._by_name[source.name].data)
 
     def arrange(self, names: Sequence[str]) -> None:
         """List the results in `names`' order (the registry's)."""
-        with self._lock:
+        with self._changed:
             self._by_name = {name: self._by_name[name] for name in names}
 
     def items(self) -> list[tuple[str, Fetched[Any]]]:
-        with self._lock:
+        with self._changed:
             return list(self._by_name.items())
 
 

@@ -43,34 +43,63 @@ class Models:
         return (BENCHMARKS.name,)
 
     def fetch(self, run: SourceRun) -> Fetched[list[ModelFetch]]:
-        tracked = tracked_repos(run.curated, run.config.extra_repos)
-        # Every model on an official benchmark's leaderboard joins the population.
-        ranked = leaderboard_models(run.landed.data(BENCHMARKS))
-        known = set(tracked)
-        joined = [repo_id for repo_id in ranked if repo_id not in known]
-        tracked += joined
-        known.update(joined)
-        # A repo whose results the previous snapshot holds is read again, off
-        # the leaderboards or not: a 404 then closes them (`eval_results`).
-        holding, from_prs = open_result_repos(run.previous)
-        held = [r for r in holding if r not in known]
-        tracked += held
-        counts: dict[str, Any] = {"joined_from_benchmark_leaderboards": len(joined)}
-        if held:
-            counts["reread_for_open_results"] = len(held)
         if run.config.population == "leaderboards":
-            fetches, plan, state = _fetch_population(run, tracked, reread=from_prs)
-            counts |= _plan_counts(plan, models=len(fetches))
-            return _fetched(run, fetches, counts=counts, state=state)
-        fetches = run.stage(
+            return self._fetch_population(run)
+        tracked = tracked_repos(run.curated, run.config.extra_repos)
+        holding, _ = open_result_repos(run.previous)
+        order: list[str] = []
+
+        def ranked() -> list[str]:
+            """The benchmarks' ranked models (waiting for the benchmarks), and
+            the repos in the order the tables list them."""
+            joined, held = _joined_and_held(
+                tracked, leaderboard_models(run.landed.data(BENCHMARKS)), holding
+            )
+            order.extend([*tracked, *joined, *held])
+            counts["joined_from_benchmark_leaderboards"] = len(joined)
+            if held:
+                counts["reread_for_open_results"] = len(held)
+            return joined
+
+        counts: dict[str, Any] = {}
+        # The curated repos and those holding results are known now: fetched
+        # while the benchmarks are, the ranked ones joining once they land.
+        fetched = run.stage(
             "fetch models",
             fetch_models,
             run.config,
-            tracked,
+            list(dict.fromkeys([*tracked, *holding])),
             pacer=run.pacer,
             cardless=cardless_commits(run.previous),
+            more=ranked,
         )
-        return _fetched(run, fetches, counts=counts, state=None)
+        by_repo = {item.repo_id: item for item in fetched}
+        return _fetched(run, [by_repo[r] for r in order], counts=counts, state=None)
+
+    def _fetch_population(self, run: SourceRun) -> Fetched[list[ModelFetch]]:
+        tracked = tracked_repos(run.curated, run.config.extra_repos)
+        holding, from_prs = open_result_repos(run.previous)
+        joined, held = _joined_and_held(
+            tracked, leaderboard_models(run.landed.data(BENCHMARKS)), holding
+        )
+        counts: dict[str, Any] = {"joined_from_benchmark_leaderboards": len(joined)}
+        if held:
+            counts["reread_for_open_results"] = len(held)
+        fetches, plan, state = _fetch_population(run, [*tracked, *joined, *held], reread=from_prs)
+        counts |= _plan_counts(plan, models=len(fetches))
+        return _fetched(run, fetches, counts=counts, state=state)
+
+
+def _joined_and_held(
+    tracked: Sequence[str], ranked: Sequence[str], holding: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Every model on an official benchmark's leaderboard joins the tracked
+    ones; a repo whose results the previous snapshot holds is read again, off
+    the leaderboards or not (a 404 then closes them, `eval_results`)."""
+    known = set(tracked)
+    joined = [repo_id for repo_id in dict.fromkeys(ranked) if repo_id not in known]
+    known.update(joined)
+    return joined, [repo_id for repo_id in holding if repo_id not in known]
 
 
 def open_result_repos(previous: Snapshot | None) -> tuple[list[str], list[str]]:
