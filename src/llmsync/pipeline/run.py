@@ -166,8 +166,8 @@ def _keep_ours(run: SourceRun) -> Ours:
 
 
 def _fetch(run: SourceRun, record: RunRecord) -> None:
-    """Every source, each once what it reads has landed (the others at the
-    same time); then what the fetches cost and what went wrong, in the report."""
+    """Every source at once (one reading another's result waits for it where
+    it reads it); then what the fetches cost and what went wrong, in the report."""
     report = run.report
     fetch_sources(run, SOURCES)
     for _, fetched in run.landed.items():

@@ -64,7 +64,7 @@ class SyncConfig:
     # applied revision's rows is `suspect` and not applied (see tables.revisions).
     suspect_row_loss: float = DEFAULT_SUSPECT_ROW_LOSS
     # Leaderboard revisions downloaded at once on a backfill.
-    download_workers: int = 4
+    download_workers: int = 8
     card_max_bytes: int = DEFAULT_CARD_MAX_BYTES
     curated_path: Path | None = None
     # How the Hub client retries. Production keeps the default (which honours

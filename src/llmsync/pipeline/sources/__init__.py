@@ -3,8 +3,8 @@
 Each is one module behind one small interface (`base.Source`): the
 leaderboards' commit histories, the official benchmarks, and the model repos
 (cards, with the eval results riding on the same requests). The run fetches
-each once the sources it `reads` have landed, the others at the same time
-(`fetching.fetch_sources`), and composes what they bring in this order without
+them all at once, a source waiting for another's result where it reads it
+(`fetching.fetch_sources`, `Landed.data`), and composes what they bring in this order without
 naming one: the manifest's `sources` and `raw_objects`, the failures and
 whether the snapshot is partial. The order is the data's: the models are the
 repos the benchmarks (and, for a `leaderboards` population, the leaderboards)

@@ -110,18 +110,26 @@ def fetch_benchmarks(
     except HubError as exc:
         failures.append(redact(f"official benchmarks: {exc}"))
 
-    def one(found_item: tuple[str, str | None]) -> tuple[LandedBenchmark, list[str], int]:
-        dataset_id, sha = found_item
+    def part(job: tuple[str, str | None, str]) -> tuple[StoredObject | None, list[str], int]:
+        """One benchmark's eval.yaml, or its leaderboard with its skipped entries."""
+        dataset_id, sha, which = job
         failed: list[str] = []
-        eval_yaml = _eval_yaml(client, dataset_id, sha, failed)
+        if which == EVAL_YAML:
+            return _eval_yaml(client, dataset_id, sha, failed), failed, 0
         board = _leaderboard(client, raw, dataset_id, failed, previous=(previous or {}))
         skipped = leaderboard_entries(board.path.read_bytes())[1] if board is not None else 0
-        return LandedBenchmark(dataset_id, sha, eval_yaml, board), failed, skipped
+        return board, failed, skipped
 
-    # Each benchmark's requests wait on the Hub alone: `workers` benchmarks go
-    # at once (the pacer keeps them within the rate limits); results and
-    # failures keep the listing's order.
-    done = map_in_threads(one, found, workers=workers)
+    # Each request waits on the Hub alone: a benchmark's eval.yaml and its
+    # leaderboard, of every benchmark, go `workers` at a time (the pacer keeps
+    # them within the rate limits); results and failures keep the listing's order.
+    jobs = [(dataset_id, sha, which) for dataset_id, sha in found for which in (EVAL_YAML, "")]
+    parts = map_in_threads(part, jobs, workers=workers)
+    done: list[tuple[LandedBenchmark, list[str], int]] = []
+    for i, (dataset_id, sha) in enumerate(found):
+        (eval_yaml, yaml_failed, _), (board, board_failed, skipped) = parts[2 * i : 2 * i + 2]
+        landed = LandedBenchmark(dataset_id, sha, eval_yaml, board)
+        done.append((landed, yaml_failed + board_failed, skipped))
     failures += [line for _, failed, _ in done for line in failed]
     odd = [
         f"{landed.dataset_id} leaderboard: {skipped} entries skipped"
