@@ -133,9 +133,9 @@ class _DiskCache:
     Building an export from its row store costs about 18 ms (the history
     bench builds all 210 in 3.6 to 4.2 s), paid again by every fresh replay
     hub without it; the Hub itself serves stored bytes. A file is read back
-    only when its bytes hash to its name, and written whole (a temporary file renamed), so a torn or altered
-    file is rebuilt, never served. A folder that cannot be written only costs
-    the cache.
+    only when its bytes hash to its name, and written whole (a temporary file
+    renamed), so a torn or altered file is rebuilt, never served. A folder
+    that cannot be written only costs the cache.
     """
 
     def __init__(self, root: Path | None) -> None:
