@@ -74,8 +74,8 @@ class Source(Protocol[T_co]):
     """One upstream source: one module, listed in `SOURCES`.
 
     `reads(config)` names the sources whose results its fetch reads (listed
-    before it): it starts once they have landed, and the sources that read
-    nothing of each other fetch at the same time."""
+    before it): every source starts with the run and waits for those where it
+    reads them (`Landed.data`)."""
 
     @property
     def name(self) -> str: ...

@@ -276,6 +276,7 @@ def _land_one(
     on_landed: Callable[[LeaderboardRevision], None] | None = None,
 ) -> LeaderboardRevision | None:
     stored = raw.get(repo_id, LEADERBOARD_FILE, repo_type="dataset", revision=commit.sha)
+    landed_now = stored is None
     if stored is None:
         try:
             # The commit listing named the sha: one request lands the file.
@@ -294,11 +295,8 @@ def _land_one(
                 f"leaderboard {leaderboard} at {commit.sha[:10]} unavailable: {exc}"
             ) from exc
         stored = StoredObject(file.path, file.sha256, file.size)
-        landed = LeaderboardRevision(
-            leaderboard, repo_id, commit.sha, commit.date.date(), stored.path, stored
-        )
-        if on_landed is not None:
-            on_landed(landed)
-        return landed
     date = commit.date.date()
-    return LeaderboardRevision(leaderboard, repo_id, commit.sha, date, stored.path, stored)
+    item = LeaderboardRevision(leaderboard, repo_id, commit.sha, date, stored.path, stored)
+    if landed_now and on_landed is not None:
+        on_landed(item)
+    return item

@@ -48,6 +48,7 @@ class Models:
         tracked = tracked_repos(run.curated, run.config.extra_repos)
         holding, _ = open_result_repos(run.previous)
         order: list[str] = []
+        counts: dict[str, Any] = {}
 
         def ranked() -> list[str]:
             """The benchmarks' ranked models (waiting for the benchmarks), and
@@ -61,7 +62,6 @@ class Models:
                 counts["reread_for_open_results"] = len(held)
             return joined
 
-        counts: dict[str, Any] = {}
         # The curated repos and those holding results are known now: fetched
         # while the benchmarks are, the ranked ones joining once they land.
         fetched = run.stage(
